@@ -1,0 +1,94 @@
+"""What a handler gets besides the message: the transaction, the clock, the user, helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.content import Texts, texts
+from bot.models import AuditLog, Conversation, User
+from bot.settings import Settings
+
+
+@dataclass
+class Context:
+    session: Session
+    settings: Settings
+    now: datetime  # timezone-aware, in the campaign's time zone
+    userid: str
+    user: User | None = None
+    roles: frozenset[str] = frozenset()
+    texts: Texts = field(default_factory=lambda: texts)
+    services: dict[str, Any] = field(default_factory=dict)
+    _conversation: Conversation | None = field(default=None, repr=False)
+    _conversation_loaded: bool = field(default=False, repr=False)
+
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def is_admin(self) -> bool:
+        """Admins and safety officers may run the admin commands."""
+        return bool(self.roles & {"admin", "safety_officer"})
+
+    @property
+    def display_name(self) -> str:
+        return (self.user.name if self.user and self.user.name else self.userid)
+
+    def t(self, key: str, **values: Any) -> str:
+        return self.texts.get(key, **values)
+
+    @property
+    def today(self):
+        return self.now.date()
+
+    # -- conversations ----------------------------------------------------------------
+    @property
+    def conversation(self) -> Conversation | None:
+        if not self._conversation_loaded:
+            self._conversation = self.session.get(Conversation, self.userid)
+            self._conversation_loaded = True
+        return self._conversation
+
+    def start_flow(self, flow: str, step: str, data: dict[str, Any] | None = None,
+                   timeout: timedelta | None = None) -> Conversation:
+        timeout = timeout or timedelta(minutes=self.settings.conversation_timeout_minutes)
+        conv = self.conversation
+        if conv is None:
+            conv = Conversation(userid=self.userid)
+            self.session.add(conv)
+        conv.flow, conv.step, conv.data = flow, step, dict(data or {})
+        conv.updated_at, conv.expires_at = self.now, self.now + timeout
+        self._conversation, self._conversation_loaded = conv, True
+        return conv
+
+    def set_step(self, step: str, **data: Any) -> Conversation:
+        conv = self.conversation
+        assert conv is not None, "set_step outside a conversation"
+        conv.step = step
+        conv.data = {**(conv.data or {}), **data}  # a new dict so the JSON change is saved
+        timeout = timedelta(minutes=self.settings.conversation_timeout_minutes)
+        conv.updated_at, conv.expires_at = self.now, self.now + timeout
+        return conv
+
+    def end_flow(self) -> None:
+        self.session.execute(delete(Conversation).where(Conversation.userid == self.userid))
+        self._conversation, self._conversation_loaded = None, True
+
+    # -- side effects -----------------------------------------------------------------
+    def send(self, userids: Iterable[str], body: dict[str, Any], *, source: str,
+             dedup_key: str | None = None) -> int | None:
+        """Queue a message to other people, in this transaction (see bot.outbox)."""
+        from bot.outbox import enqueue
+
+        return enqueue(self.session, userids, body, source=source, dedup_key=dedup_key, now=self.now)
+
+    def audit(self, action: str, detail: str = "", allowed: bool = True) -> None:
+        self.session.add(AuditLog(at=self.now, actor=self.userid, action=action,
+                                  allowed=allowed, detail=detail))
+
+    def member_ids(self) -> list[str]:
+        return list(self.session.scalars(select(User.userid).where(User.status == 1)))

@@ -1,0 +1,126 @@
+"""The WeCom directory (departments and members) mirrored into the database, and roles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.db import insert_ignore
+from bot.models import Department, RoleAssignment, User
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROLES = ("admin", "safety_officer", "department_head")
+
+
+def user_values(data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A WeCom user/get or user/list entry -> User column values."""
+    departments = [int(d) for d in data.get("department") or []]
+    leaders = data.get("is_leader_in_dept") or []
+    main = data.get("main_department") or (departments[0] if departments else None)
+    return {
+        "userid": data["userid"],
+        "name": data.get("name") or "",
+        "department_id": int(main) if main is not None else None,
+        "department_ids": departments,
+        "leader_of": [d for d, flag in zip(departments, leaders, strict=False) if flag],
+        "position": data.get("position") or "",
+        "status": int(data.get("status") or 1),
+        "synced_at": now,
+    }
+
+
+def upsert_user(session: Session, values: dict[str, Any]) -> None:
+    user = session.get(User, values["userid"])
+    if user is None:
+        session.add(User(**values))
+    else:
+        for key, value in values.items():
+            setattr(user, key, value)
+
+
+def sync_directory(session: Session, client, now: datetime) -> dict[str, int]:
+    """Pull department/list and user/list per department; members not seen are marked as left."""
+    departments = client.list_departments()
+    for d in departments:
+        values = {"id": int(d["id"]), "name": d.get("name") or str(d["id"]),
+                  "parent_id": int(d["parentid"]) if d.get("parentid") else None,
+                  "order": int(d.get("order") or 0), "synced_at": now}
+        existing = session.get(Department, values["id"])
+        if existing is None:
+            session.add(Department(**values))
+        else:
+            for key, value in values.items():
+                setattr(existing, key, value)
+    seen: set[str] = set()
+    for d in departments:
+        for entry in client.list_users(int(d["id"])):
+            if entry["userid"] in seen:
+                continue  # a member of several departments is listed under each
+            seen.add(entry["userid"])
+            upsert_user(session, user_values(entry, now))
+    session.flush()
+    if seen:
+        session.execute(update(User).where(User.userid.not_in(seen), User.status != 5)
+                        .values(status=5, synced_at=now))
+    return {"departments": len(departments), "users": len(seen)}
+
+
+def ensure_user(session: Session, userid: str, looked_up: dict[str, Any] | None,
+                now: datetime) -> User:
+    """The sender's User row; a stranger gets a row from user/get (or a bare one)."""
+    user = session.get(User, userid)
+    if user is not None:
+        return user
+    values = user_values(looked_up, now) if looked_up else {"userid": userid, "name": "",
+                                                            "department_ids": [], "leader_of": []}
+    insert_ignore(session, User, values)
+    return session.get(User, userid)  # type: ignore[return-value]
+
+
+def roles_for(session: Session, settings: Settings, user: User | None, userid: str) -> frozenset[str]:
+    roles = set(session.scalars(select(RoleAssignment.role).where(RoleAssignment.userid == userid)))
+    if userid in settings.admins:
+        roles.add("admin")
+    if user is not None and user.leader_of:
+        roles.add("department_head")
+    return frozenset(roles)
+
+
+def grant(session: Session, userid: str, role: str, department_id: int | None = None) -> bool:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    result = insert_ignore(session, RoleAssignment,
+                           {"userid": userid, "role": role, "department_id": department_id})
+    return bool(result.rowcount)
+
+
+def department_tree(session: Session, roots: Iterable[int]) -> set[int]:
+    """The given departments and all their sub-departments."""
+    children: dict[int | None, list[int]] = {}
+    for dept_id, parent in session.execute(select(Department.id, Department.parent_id)):
+        children.setdefault(parent, []).append(dept_id)
+    result: set[int] = set()
+    stack = list(roots)
+    while stack:
+        d = stack.pop()
+        if d in result:
+            continue
+        result.add(d)
+        stack.extend(children.get(d, []))
+    return result
+
+
+def department_heads(session: Session, department_id: int) -> list[str]:
+    heads = set(session.scalars(select(RoleAssignment.userid).where(
+        RoleAssignment.role == "department_head", RoleAssignment.department_id == department_id)))
+    for user in session.scalars(select(User).where(User.status == 1)):
+        if department_id in (user.leader_of or []):
+            heads.add(user.userid)
+    return sorted(heads)

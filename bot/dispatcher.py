@@ -1,0 +1,157 @@
+"""The framework-neutral core: one incoming message -> one transaction -> one reply.
+
+Flask never appears here (see bot.callback for the ~thin adapter), so tests, the demo and
+benchmarks drive the same code path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.context import Context
+from bot.db import insert_ignore, transaction
+from bot.directory import ensure_user, roles_for
+from bot.messages import TEXT_LIMIT_BYTES, IncomingMessage, Reply, split_text, text_message
+from bot.models import InboundMessage, User
+from bot.outbox import enqueue
+from bot.router import Router
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    reply: Reply | None
+    duplicate: bool = False
+    passive_text: str | None = None  # the one text answered inside the HTTP response
+    queued: int = 0  # messages sent through the API instead
+
+
+class Bot:
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], router: Router, *,
+                 clock: Callable[[], datetime] | None = None,
+                 lookup_user: Callable[[str], dict[str, Any] | None] | None = None,
+                 on_enqueue: Callable[[], None] | None = None,
+                 services: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.router = router
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.lookup_user = lookup_user
+        self.on_enqueue = on_enqueue
+        self.services = services if services is not None else {}
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.settings.tz)
+
+    def handle(self, msg: IncomingMessage) -> Outcome:
+        looked_up = self._lookup_stranger(msg.from_user)
+        try:
+            outcome = self._handle_in_transaction(msg, looked_up)
+        except Exception:
+            log.exception("handling %s from %s failed", msg.dedup_key, msg.from_user)
+            outcome = self._record_failure(msg)
+        if outcome.queued and self.on_enqueue:
+            self.on_enqueue()
+        return outcome
+
+    def _lookup_stranger(self, userid: str) -> dict[str, Any] | None:
+        # Outside the transaction: a slow user/get must not hold a database lock.
+        if self.lookup_user is None:
+            return None
+        with self.factory() as s:
+            if s.get(User, userid) is not None:
+                return None
+        try:
+            return self.lookup_user(userid)
+        except Exception:  # noqa: BLE001 - an unknown sender still gets an answer
+            log.warning("user/get %s failed", userid, exc_info=True)
+            return None
+
+    def _handle_in_transaction(self, msg: IncomingMessage, looked_up) -> Outcome:
+        now = self.now()
+        with transaction(self.factory) as s:
+            inserted = insert_ignore(
+                s, InboundMessage,
+                {"dedup_key": msg.dedup_key, "userid": msg.from_user, "msg_type": msg.msg_type,
+                 "event": msg.event or None, "received_at": now},
+                returning=InboundMessage.id,
+            ).first()
+            if inserted is None:
+                # A retry (or a concurrent copy) of a callback that already took effect:
+                # answer as the first time, change nothing.
+                stored = s.scalar(select(InboundMessage.reply)
+                                  .where(InboundMessage.dedup_key == msg.dedup_key))
+                reply = Reply.from_json(stored)
+                return Outcome(reply=reply, duplicate=True, passive_text=_passive_text(reply))
+            user = ensure_user(s, msg.from_user, looked_up, now)
+            ctx = Context(session=s, settings=self.settings, now=now, userid=msg.from_user,
+                          user=user, roles=roles_for(s, self.settings, user, msg.from_user),
+                          services=self.services)
+            reply = self.router.dispatch(msg, ctx)
+            outcome = self._deliver(s, msg, reply, now, inserted[0])
+            s.execute(update(InboundMessage).where(InboundMessage.id == inserted[0])
+                      .values(reply=reply.to_json() if reply else None))
+            return outcome
+
+    def _deliver(self, s: Session, msg: IncomingMessage, reply: Reply | None, now: datetime,
+                 inbound_id: int) -> Outcome:
+        if reply is None:
+            return Outcome(reply=None)
+        reply.messages = _split_long_texts(reply.messages)
+        queued = 0
+        if reply.card_update and msg.response_code:
+            enqueue(s, [msg.from_user],
+                    {"response_code": msg.response_code, "card": reply.card_update},
+                    source=f"card:{inbound_id}", now=now, kind="update_card",
+                    duplicate_check=False)
+            queued += 1
+        passive = _passive_text(reply)
+        if passive is None and reply.messages:
+            for i, body in enumerate(reply.messages):
+                enqueue(s, [msg.from_user], body, source=f"reply:{inbound_id}:{i}", now=now)
+                queued += 1
+        return Outcome(reply=reply, passive_text=passive, queued=queued)
+
+    def _record_failure(self, msg: IncomingMessage) -> Outcome:
+        from bot.content import texts
+
+        reply = Reply.text(texts.get("error"))
+        try:
+            with transaction(self.factory) as s:
+                insert_ignore(s, InboundMessage,
+                              {"dedup_key": msg.dedup_key, "userid": msg.from_user,
+                               "msg_type": msg.msg_type, "event": msg.event or None,
+                               "received_at": self.now(), "reply": reply.to_json()})
+        except Exception:  # noqa: BLE001
+            log.exception("recording the failure of %s failed", msg.dedup_key)
+        return Outcome(reply=reply, passive_text=_passive_text(reply))
+
+
+def _passive_text(reply: Reply | None) -> str | None:
+    """A reply of exactly one short text goes back in the HTTP response (no API call)."""
+    if reply is None or len(reply.messages) != 1:
+        return None
+    body = reply.messages[0]
+    if body.get("msgtype") != "text":
+        return None
+    content = body["text"]["content"]
+    return content if len(content.encode()) <= TEXT_LIMIT_BYTES else None
+
+
+def _split_long_texts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for body in messages:
+        if body.get("msgtype") == "text":
+            out.extend(text_message(part) for part in split_text(body["text"]["content"]))
+        else:
+            out.append(body)
+    return out

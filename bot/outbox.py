@@ -1,0 +1,62 @@
+"""The outbox: every outbound message is a row written in the transaction that causes it.
+
+A message (OutboundMessage) has one OutboxDelivery row per recipient. The sender
+(bot.sender) drains pending deliveries; counts always satisfy
+    enqueued = sent + pending + dead
+because a delivery only ever changes status, it is never deleted or duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from bot.db import insert_ignore
+from bot.models import OutboundMessage, OutboxDelivery
+
+INSERT_CHUNK = 5000
+
+
+def enqueue(session: Session, userids: Iterable[str], body: dict[str, Any], *, source: str,
+            now: datetime, dedup_key: str | None = None, kind: str = "message",
+            duplicate_check: bool = True) -> int | None:
+    """Queue `body` for `userids`. Returns the message id, or None if `dedup_key` was taken."""
+    recipients = list(dict.fromkeys(u for u in userids if u))  # unique, order kept
+    values = {
+        "kind": kind,
+        "payload": body,
+        "source": source[:64],
+        "dedup_key": dedup_key,
+        "duplicate_check": duplicate_check,
+        "created_at": now,
+        "recipients_total": len(recipients),
+    }
+    if dedup_key is None:
+        message_id = session.execute(insert(OutboundMessage).values(values)
+                                     .returning(OutboundMessage.id)).scalar_one()
+    else:
+        row = insert_ignore(session, OutboundMessage, values, returning=OutboundMessage.id).first()
+        if row is None:
+            return None
+        message_id = row[0]
+    for start in range(0, len(recipients), INSERT_CHUNK):
+        chunk = recipients[start : start + INSERT_CHUNK]
+        session.execute(
+            insert(OutboxDelivery),
+            [{"message_id": message_id, "userid": u, "status": "pending", "attempts": 0,
+              "next_attempt_at": now} for u in chunk],
+        )
+    return message_id
+
+
+def counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(OutboxDelivery.status, func.count()).group_by(OutboxDelivery.status))
+    result = {"pending": 0, "sent": 0, "dead": 0}
+    result.update({status: n for status, n in rows})
+    result["enqueued"] = session.scalar(select(func.coalesce(func.sum(OutboundMessage.recipients_total), 0))) or 0
+    result["messages"] = session.scalar(select(func.count()).select_from(OutboundMessage)) or 0
+    return result

@@ -1,0 +1,175 @@
+"""The router: which handler answers a message.
+
+Like python-telegram-bot's Application, every route answers "do I match?" and the first
+match in priority order wins; multi-step flows (conversations) are states kept in the database
+and get the user's next message first. Registration decorators hand the function back
+unchanged (as Slack Bolt's do), so handlers stay plain, testable functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.context import Context
+from bot.messages import IncomingMessage, Reply
+from bot.text import normalize, split_command
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[IncomingMessage, Context], Reply | None]
+CommandHandler = Callable[[IncomingMessage, Context, str], Reply | None]
+FlowHandler = Callable[[IncomingMessage, Context], Reply | None]
+
+
+@dataclass
+class Command:
+    keywords: tuple[str, ...]
+    handler: CommandHandler
+    priority: int = 50
+    admin: bool = False
+    exact: bool = False  # only the keyword alone, no arguments
+
+
+@dataclass
+class Router:
+    commands: list[Command] = field(default_factory=list)
+    events: dict[str, Handler] = field(default_factory=dict)
+    clicks: dict[str, Handler] = field(default_factory=dict)
+    # template_card_event handlers by EventKey / TaskId prefix
+    cards: list[tuple[str, Handler]] = field(default_factory=list)
+    media: dict[str, Handler] = field(default_factory=dict)
+    flows: dict[str, FlowHandler] = field(default_factory=dict)
+    fallback: Handler | None = None
+
+    # -- registration --------------------------------------------------------------------
+    def command(self, *keywords: str, priority: int = 50, admin: bool = False,
+                exact: bool = False) -> Callable[[CommandHandler], CommandHandler]:
+        """Register a text command; the handler gets (message, ctx, arguments)."""
+
+        def decorator(fn: CommandHandler) -> CommandHandler:
+            self.commands.append(Command(tuple(normalize(k) for k in keywords), fn, priority,
+                                         admin, exact))
+            return fn
+
+        return decorator
+
+    def event(self, *names: str) -> Callable[[Handler], Handler]:
+        def decorator(fn: Handler) -> Handler:
+            for name in names:
+                self.events[name.lower()] = fn
+            return fn
+
+        return decorator
+
+    def click(self, *keys: str) -> Callable[[Handler], Handler]:
+        def decorator(fn: Handler) -> Handler:
+            for key in keys:
+                self.clicks[key] = fn
+            return fn
+
+        return decorator
+
+    def card(self, prefix: str) -> Callable[[Handler], Handler]:
+        def decorator(fn: Handler) -> Handler:
+            self.cards.append((prefix, fn))
+            self.cards.sort(key=lambda item: -len(item[0]))
+            return fn
+
+        return decorator
+
+    def message(self, *msg_types: str) -> Callable[[Handler], Handler]:
+        """Non-text messages (image, location, voice …) outside a conversation."""
+
+        def decorator(fn: Handler) -> Handler:
+            for t in msg_types:
+                self.media[t] = fn
+            return fn
+
+        return decorator
+
+    def flow(self, name: str) -> Callable[[FlowHandler], FlowHandler]:
+        def decorator(fn: FlowHandler) -> FlowHandler:
+            self.flows[name] = fn
+            return fn
+
+        return decorator
+
+    def set_fallback(self, fn: Handler) -> Handler:
+        self.fallback = fn
+        return fn
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def match_command(self, text: str) -> tuple[Command, str] | None:
+        """The command whose keyword is the longest prefix of `text` (ties: priority)."""
+        best: tuple[int, int, Command, str] | None = None
+        for cmd in self.commands:
+            for keyword in cmd.keywords:
+                args = split_command(text, keyword)
+                if args is None or (cmd.exact and args):
+                    continue
+                rank = (len(keyword), cmd.priority)
+                if best is None or rank > best[:2]:
+                    best = (rank[0], rank[1], cmd, args)
+        return (best[2], best[3]) if best else None
+
+    def dispatch(self, msg: IncomingMessage, ctx: Context) -> Reply | None:
+        if msg.is_event:
+            return self._dispatch_event(msg, ctx)
+
+        prefix: list[str] = []
+        conv = ctx.conversation
+        if conv is not None:
+            if conv.expires_at <= ctx.now:
+                flow_name = conv.flow
+                ctx.end_flow()
+                prefix.append(ctx.t("conversation_expired", flow=_flow_label(ctx, flow_name)))
+            elif conv.flow in self.flows:
+                reply = self.flows[conv.flow](msg, ctx)
+                if reply is not None:
+                    return reply
+
+        reply = self._dispatch_message(msg, ctx)
+        if prefix:
+            reply = reply or Reply()
+            reply.messages[:0] = [{"msgtype": "text", "text": {"content": p}} for p in prefix]
+        return reply
+
+    def _dispatch_message(self, msg: IncomingMessage, ctx: Context) -> Reply | None:
+        if msg.msg_type == "text":
+            text = normalize(msg.content)
+            found = self.match_command(text)
+            if found:
+                cmd, args = found
+                if cmd.admin and not ctx.is_admin:
+                    ctx.audit("refused:" + cmd.keywords[0], detail=text[:500], allowed=False)
+                    return Reply.text(ctx.t("not_admin", command=cmd.keywords[0]))
+                return cmd.handler(msg, ctx, args)
+        elif msg.msg_type in self.media:
+            return self.media[msg.msg_type](msg, ctx)
+        return self.fallback(msg, ctx) if self.fallback else None
+
+    def _dispatch_event(self, msg: IncomingMessage, ctx: Context) -> Reply | None:
+        if msg.event == "click" and msg.event_key in self.clicks:
+            return self.clicks[msg.event_key](msg, ctx)
+        if msg.event == "template_card_event":
+            for prefix, handler in self.cards:
+                if msg.event_key.startswith(prefix) or msg.task_id.startswith(prefix):
+                    return handler(msg, ctx)
+        handler = self.events.get(msg.event)
+        if handler is not None:
+            return handler(msg, ctx)
+        if msg.event == "click":
+            # A menu item with a text key ("答题") behaves as if the user typed it.
+            fake = IncomingMessage(msg_type="text", from_user=msg.from_user,
+                                   create_time=msg.create_time, content=msg.event_key)
+            return self._dispatch_message(fake, ctx)
+        return None
+
+
+def _flow_label(ctx: Context, flow: str) -> str:
+    try:
+        return ctx.t("flows." + flow)
+    except KeyError:
+        return flow

@@ -1,0 +1,265 @@
+"""Drains the outbox through the WeCom API.
+
+Claim, send, record are three steps so that no database lock is held during an HTTP call
+(on SQLite that would stall every incoming message):
+1. claim: pending deliveries that are due get a lease (PostgreSQL: FOR UPDATE SKIP LOCKED,
+   so several senders never claim the same rows); members over WeCom's 30 messages/minute
+   are deferred to the next minute instead of being silently dropped by WeCom;
+2. send: grouped by message, at most 1000 recipients per message/send call, with
+   enable_duplicate_check so a batch resent after a crash is not delivered twice;
+3. record: sent / pending with backoff / dead with the reason.
+A sender killed between 1 and 3 leaves leased rows that are claimed again when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import is_postgres, transaction, upsert_insert
+from bot.models import MemberSendCount, OutboundMessage, OutboxDelivery
+from bot.wecom.client import MAX_RECIPIENTS, WeComAPIError, WeComClient
+
+log = logging.getLogger(__name__)
+
+MEMBER_LIMIT_PER_MINUTE = 30  # WeCom: 每应用对同一个成员不可超过30次/分，超过部分会被丢弃
+ROBOT_LIMIT_PER_MINUTE = 20  # group robot webhook: 20 messages/minute
+MAX_ATTEMPTS = 8
+
+
+@dataclass
+class DrainStats:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    retried: int = 0
+    dead: int = 0
+    api_calls: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Jittered exponential backoff: ~5 s, 10 s, 20 s … capped at 10 minutes."""
+    base = min(600.0, 5.0 * (2 ** max(0, attempts - 1)))
+    return timedelta(seconds=base * random.uniform(0.75, 1.25))
+
+
+class OutboxSender:
+    def __init__(self, factory: sessionmaker[Session], client: WeComClient,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 claim_limit: int = 5000, lease: timedelta = timedelta(minutes=2)) -> None:
+        self.factory = factory
+        self.client = client
+        self.clock = clock
+        self.claim_limit = claim_limit
+        self.lease = lease
+
+    # -- 1. claim ------------------------------------------------------------------------
+    def _claim(self, now: datetime) -> list[tuple[int, int, str, int]]:
+        with transaction(self.factory) as s:
+            q = (
+                select(OutboxDelivery.id, OutboxDelivery.message_id, OutboxDelivery.userid,
+                       OutboxDelivery.attempts)
+                .where(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= now,
+                       or_(OutboxDelivery.lease_until.is_(None), OutboxDelivery.lease_until < now))
+                .order_by(OutboxDelivery.id)
+                .limit(self.claim_limit)
+            )
+            if is_postgres(s):
+                q = q.with_for_update(skip_locked=True)
+            rows = [tuple(r) for r in s.execute(q)]
+            if not rows:
+                return []
+            kinds = dict(s.execute(select(OutboundMessage.id, OutboundMessage.kind).where(
+                OutboundMessage.id.in_({r[1] for r in rows}))).all())
+            allowed, deferred = self._apply_rate_limit(s, rows, kinds, now)
+            window_end = _minute(now) + timedelta(minutes=1)
+            for chunk in _chunks([r[0] for r in deferred], 1000):
+                s.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_(chunk))
+                          .values(next_attempt_at=window_end))
+            for chunk in _chunks([r[0] for r in allowed], 1000):
+                s.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_(chunk))
+                          .values(lease_until=now + self.lease,
+                                  attempts=OutboxDelivery.attempts + 1))
+            self._deferred = len(deferred)
+            return [(i, m, u, a + 1) for i, m, u, a in allowed]
+
+    def _apply_rate_limit(self, s: Session, rows, kinds, now: datetime):
+        window = _minute(now)
+        per_user: dict[str, int] = defaultdict(int)
+        for _, message_id, userid, _ in rows:
+            per_user[_limit_key(kinds.get(message_id), userid)] += 1
+        counts: dict[str, int] = {}
+        items = list(per_user.items())
+        for chunk in _chunks(items, 1000):
+            ins = upsert_insert(s, MemberSendCount)
+            stmt = ins.values([{"userid": k, "window_start": window, "count": n} for k, n in chunk])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["userid", "window_start"],
+                set_={"count": MemberSendCount.count + stmt.excluded.count},
+            ).returning(MemberSendCount.userid, MemberSendCount.count)
+            counts.update({k: c for k, c in s.execute(stmt)})
+        # Among this claim's rows for one member, the earliest ones take the free slots.
+        allowed, deferred = [], []
+        seen: dict[str, int] = defaultdict(int)
+        for row in rows:
+            key = _limit_key(kinds.get(row[1]), row[2])
+            limit = ROBOT_LIMIT_PER_MINUTE if key.startswith("robot:") else MEMBER_LIMIT_PER_MINUTE
+            before = counts[key] - per_user[key]  # sent earlier in this minute
+            seen[key] += 1
+            (allowed if before + seen[key] <= limit else deferred).append(row)
+        if deferred:
+            # Give back the slots the deferred rows did not use.
+            over: dict[str, int] = defaultdict(int)
+            for row in deferred:
+                over[_limit_key(kinds.get(row[1]), row[2])] += 1
+            for key, n in over.items():
+                s.execute(update(MemberSendCount).where(MemberSendCount.userid == key,
+                                                        MemberSendCount.window_start == window)
+                          .values(count=MemberSendCount.count - n))
+        return allowed, deferred
+
+    # -- 2. send + 3. record -----------------------------------------------------------------
+    def drain_once(self) -> DrainStats:
+        now = self.clock()
+        stats = DrainStats()
+        self._deferred = 0
+        claimed = self._claim(now)
+        stats.claimed, stats.deferred = len(claimed), self._deferred
+        if not claimed:
+            return stats
+        by_message: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+        for delivery_id, message_id, userid, attempts in claimed:
+            by_message[message_id].append((delivery_id, userid, attempts))
+        with self.factory() as s:
+            messages = {m.id: m for m in s.scalars(select(OutboundMessage).where(
+                OutboundMessage.id.in_(list(by_message))))}
+        outcomes: list[tuple[list[tuple[int, int]], str, str | None]] = []
+        for message_id, deliveries in by_message.items():
+            message = messages[message_id]
+            for batch in _chunks(deliveries, MAX_RECIPIENTS):
+                outcomes.extend(self._send_batch(message, batch, stats))
+        self._record(outcomes, stats)
+        if random.random() < 0.05:
+            self._prune_counters(now)
+        return stats
+
+    def _send_batch(self, message: OutboundMessage, batch, stats: DrainStats):
+        """Returns [(deliveries [(id, attempts)], status, error)]."""
+        ids = [(d, a) for d, _, a in batch]
+        users = [u for _, u, _ in batch]
+        stats.api_calls += 1
+        try:
+            if message.kind == "update_card":
+                payload = message.payload
+                self.client.update_template_card(payload["response_code"], payload["card"], users)
+                return [(ids, "sent", None)]
+            if message.kind == "robot":
+                results = []
+                for (d, a), key in zip(ids, users, strict=True):
+                    self.client.robot_send(key, message.payload)
+                    results.append(([(d, a)], "sent", None))
+                return results
+            result = self.client.send_message(message.payload, users,
+                                              duplicate_check=message.duplicate_check)
+        except WeComAPIError as exc:
+            reason = f"{exc.errcode}: {exc.errmsg}"[:500]
+            return [(ids, "retry" if exc.transient else "dead", reason)]
+        except Exception as exc:  # noqa: BLE001 - a bug in one batch must not stop the others
+            log.exception("sending outbox message %s failed", message.id)
+            return [(ids, "retry", f"error: {exc!r}"[:500])]
+        invalid = set(result.invalid_users)
+        ok = [(d, a) for (d, a), u in zip(ids, users, strict=True) if u not in invalid]
+        bad = [(d, a) for (d, a), u in zip(ids, users, strict=True) if u in invalid]
+        out = [(ok, "sent", None)]
+        if bad:
+            out.append((bad, "dead", "invaliduser: not a member visible to this app"))
+        return out
+
+    def _record(self, outcomes, stats: DrainStats) -> None:
+        now = self.clock()
+        with transaction(self.factory) as s:
+            for deliveries, status, error in outcomes:
+                if not deliveries:
+                    continue
+                if status == "sent":
+                    stats.sent += len(deliveries)
+                    for chunk in _chunks([d for d, _ in deliveries], 1000):
+                        s.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_(chunk))
+                                  .values(status="sent", sent_at=now, lease_until=None, last_error=None))
+                    continue
+                for delivery_id, attempts in deliveries:
+                    if status == "dead" or attempts >= MAX_ATTEMPTS:
+                        stats.dead += 1
+                        values = {"status": "dead", "lease_until": None, "last_error": error}
+                    else:
+                        stats.retried += 1
+                        values = {"status": "pending", "lease_until": None, "last_error": error,
+                                  "next_attempt_at": now + backoff(attempts)}
+                    s.execute(update(OutboxDelivery).where(OutboxDelivery.id == delivery_id)
+                              .values(**values))
+
+    def _prune_counters(self, now: datetime) -> None:
+        with transaction(self.factory) as s:
+            s.execute(delete(MemberSendCount).where(
+                MemberSendCount.window_start < _minute(now) - timedelta(minutes=5)))
+
+    def drain(self, max_rounds: int = 1000) -> DrainStats:
+        """Drain until nothing is due (tests, CLI `push`)."""
+        total = DrainStats()
+        for _ in range(max_rounds):
+            st = self.drain_once()
+            for f in total.__dataclass_fields__:
+                setattr(total, f, getattr(total, f) + getattr(st, f))
+            if st.claimed == 0:
+                break
+        return total
+
+
+def _limit_key(kind: str | None, userid: str) -> str:
+    return ("robot:" + userid) if kind == "robot" else userid
+
+
+def _minute(now: datetime) -> datetime:
+    return now.replace(second=0, microsecond=0)
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SenderThread(threading.Thread):
+    """Background drain loop; `kick()` wakes it at once after a message is enqueued."""
+
+    def __init__(self, sender: OutboxSender, interval: float = 1.0) -> None:
+        super().__init__(name="outbox-sender", daemon=True)
+        self.sender = sender
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                stats = self.sender.drain_once()
+                if stats.claimed:
+                    continue  # more may be due
+            except Exception:  # noqa: BLE001 - keep draining after a database hiccup
+                log.exception("outbox drain failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()

@@ -1,0 +1,125 @@
+"""Settings read from the environment (and a `.env` file), in one immutable object.
+
+Nothing reads os.environ anywhere else: the app factory, the CLI and the tests build a
+`Settings` and pass it down, so a test can run two differently configured bots side by side.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
+
+# The WeCom settings without which the bot cannot talk to WeCom (serve refuses to start).
+WECOM_REQUIRED = (
+    "WECOM_CORP_ID",
+    "WECOM_AGENT_ID",
+    "WECOM_SECRET",
+    "WECOM_TOKEN",
+    "WECOM_ENCODING_AES_KEY",
+)
+
+
+def _default_database_url() -> str:
+    return "sqlite:///" + str(Path("instance").resolve() / "safetybot.db")
+
+
+@dataclass(frozen=True)
+class Settings:
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base: str = DEFAULT_API_BASE
+    callback_max_age: int = 300
+    database_url: str = field(default_factory=_default_database_url)
+    admins: frozenset[str] = frozenset()
+    timezone: str = "Asia/Shanghai"
+    files_dir: str = "files"
+    api_timeout: float = 5.0
+    # Daily quiz size and the times of the daily pushes ("HH:MM", local time).
+    quiz_per_day: int = 3
+    tip_time: str = "08:30"
+    quiz_time: str = "09:00"
+    # Group robot webhook keys that receive risk warnings as markdown.
+    robot_keys: tuple[str, ...] = ()
+    secret_key: str = "dev-only-change-me"
+    conversation_timeout_minutes: int = 30
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def missing_wecom_settings(self) -> list[str]:
+        values = {
+            "WECOM_CORP_ID": self.corp_id,
+            "WECOM_AGENT_ID": self.agent_id,
+            "WECOM_SECRET": self.secret,
+            "WECOM_TOKEN": self.token,
+            "WECOM_ENCODING_AES_KEY": self.encoding_aes_key,
+        }
+        return [name for name in WECOM_REQUIRED if not values[name]]
+
+    def replace(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
+        """Build settings from `environ` (default: os.environ, after loading ./.env)."""
+        if environ is None:
+            if dotenv:
+                from dotenv import load_dotenv
+
+                # A real environment variable wins over the .env file.
+                load_dotenv(Path.cwd() / ".env", override=False)
+            environ = os.environ
+        env = {k: v.strip() for k, v in environ.items()}
+        kwargs: dict[str, object] = {}
+
+        def put(key: str, attr: str, conv=str) -> None:
+            if env.get(key):
+                try:
+                    kwargs[attr] = conv(env[key])
+                except ValueError as exc:
+                    raise ValueError(f"{key}={env[key]!r} is not valid: {exc}") from exc
+
+        put("WECOM_CORP_ID", "corp_id")
+        put("WECOM_AGENT_ID", "agent_id", int)
+        put("WECOM_SECRET", "secret")
+        put("WECOM_TOKEN", "token")
+        put("WECOM_ENCODING_AES_KEY", "encoding_aes_key")
+        put("WECOM_API_BASE", "api_base", lambda v: v.rstrip("/"))
+        put("WECOM_CALLBACK_MAX_AGE", "callback_max_age", int)
+        put("WECOM_API_TIMEOUT", "api_timeout", float)
+        put("DATABASE_URL", "database_url")
+        put("SAFETYBOT_ADMINS", "admins", _csv_set)
+        put("SAFETYBOT_TIMEZONE", "timezone")
+        put("SAFETYBOT_FILES_DIR", "files_dir")
+        put("SAFETYBOT_QUIZ_PER_DAY", "quiz_per_day", int)
+        put("SAFETYBOT_TIP_TIME", "tip_time", _hhmm)
+        put("SAFETYBOT_QUIZ_TIME", "quiz_time", _hhmm)
+        put("SAFETYBOT_ROBOT_KEYS", "robot_keys", lambda v: tuple(sorted(_csv_set(v))))
+        put("SAFETYBOT_SECRET_KEY", "secret_key")
+        put("SAFETYBOT_CONVERSATION_TIMEOUT", "conversation_timeout_minutes", int)
+        if "encoding_aes_key" in kwargs and len(str(kwargs["encoding_aes_key"])) != 43:
+            raise ValueError("WECOM_ENCODING_AES_KEY must be the 43 characters shown in WeCom")
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _csv_set(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.replace("，", ",").split(",") if part.strip())
+
+
+def _hhmm(value: str) -> str:
+    hour, _, minute = value.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ValueError("expected HH:MM")
+    return f"{int(hour):02d}:{int(minute):02d}"
+
+
+SETTING_NAMES = [f.name for f in fields(Settings)]

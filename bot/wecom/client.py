@@ -1,0 +1,233 @@
+"""Outbound WeCom API client: wechatpy's enterprise client, made safe for production.
+
+What wechatpy 1.8.18 does not give us and this module adds:
+- the API base is configurable (WECOM_API_BASE), including for gettoken, which wechatpy
+  hard-codes to qyapi.weixin.qq.com;
+- the access token lives in a store shared by every process (one gettoken per lifetime);
+- a timeout on every request (wechatpy's default is none, and gettoken never sets one);
+- bounded, jittered retries on errcode -1 (system busy), 45009 (API frequency limit), HTTP 5xx
+  and timeouts; one token refresh on 40014 / 42001;
+- media/get answers errors as JSON with HTTP 200: that is an error here, not a file;
+- template_card and update_template_card.
+Doc: 企业微信开发者中心 "获取access_token", "发送应用消息", "更新模版卡片消息", "全局错误码".
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+from wechatpy.enterprise.client import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+log = logging.getLogger(__name__)
+
+# WeCom errcodes (全局错误码).
+SYSTEM_BUSY = -1
+INVALID_SECRET = 40001
+INVALID_TOKEN = 40014
+TOKEN_EXPIRED = 42001
+FREQ_LIMIT = 45009
+TOKEN_ERRORS = frozenset({INVALID_TOKEN, TOKEN_EXPIRED})
+RETRYABLE_ERRCODES = frozenset({SYSTEM_BUSY, FREQ_LIMIT})
+MAX_RECIPIENTS = 1000  # message/send: touser holds at most 1000 userids
+
+
+class WeComAPIError(Exception):
+    def __init__(self, errcode: int | None, errmsg: str, *, transient: bool = False,
+                 http_status: int | None = None) -> None:
+        super().__init__(f"WeCom API error {errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.transient = transient
+        self.http_status = http_status
+
+
+class TokenStore(Protocol):
+    def get(self, fetch: Callable[[], tuple[str, int]], stale: str | None = None) -> str: ...
+
+
+class MemoryTokenStore:
+    """Process-local token store (tests and one-off scripts)."""
+
+    def __init__(self) -> None:
+        self._token: str | None = None
+        self._expires = 0.0
+
+    def get(self, fetch: Callable[[], tuple[str, int]], stale: str | None = None) -> str:
+        if self._token and self._token != stale and self._expires - time.time() > 300:
+            return self._token
+        token, expires_in = fetch()
+        self._token, self._expires = token, time.time() + expires_in
+        return token
+
+
+@dataclass
+class SendResult:
+    invalid_users: list[str] = field(default_factory=list)
+    msgid: str = ""
+    response_code: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+class WeComClient(WeChatClient):
+    def __init__(self, corp_id: str, secret: str, agent_id: int, *, api_base: str,
+                 token_store: TokenStore | None = None, timeout: float = 5.0,
+                 max_attempts: int = 3, backoff: float = 0.25,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(corp_id, secret, timeout=timeout, auto_retry=False)
+        self.agent_id = agent_id
+        self.api_base = api_base.rstrip("/")
+        # Instance attribute shadows wechatpy's class constant: every API group uses it.
+        self.API_BASE_URL = self.api_base + "/cgi-bin/"
+        self.tokens: TokenStore = token_store or MemoryTokenStore()
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self._sleep = sleep
+
+    # -- token ----------------------------------------------------------------------------
+    def _gettoken(self) -> tuple[str, int]:
+        res = self._http.get(
+            self.API_BASE_URL + "gettoken",
+            params={"corpid": self.corp_id, "corpsecret": self.secret},
+            timeout=self.timeout,
+        )
+        res.raise_for_status()
+        data = res.json()
+        if data.get("errcode", 0) != 0 or not data.get("access_token"):
+            raise WeComAPIError(data.get("errcode"), data.get("errmsg", "gettoken failed"))
+        return data["access_token"], int(data.get("expires_in", 7200))
+
+    @property
+    def access_token(self) -> str:  # type: ignore[override]
+        return self.tokens.get(self._gettoken)
+
+    def fetch_access_token(self) -> dict[str, Any]:  # wechatpy calls this on token errors
+        return {"access_token": self.tokens.get(self._gettoken, stale=self.access_token)}
+
+    # -- requests with retries ------------------------------------------------------------
+    def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
+        params = dict(kwargs.pop("params", None) or {})
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            token = self.access_token
+            call_params = {**params, "access_token": token}
+            try:
+                return super()._request(method, url_or_endpoint, params=call_params, **kwargs)
+            except WeChatClientException as exc:
+                errcode = exc.errcode
+                status = exc.response.status_code if exc.response is not None else None
+                if errcode in TOKEN_ERRORS and not refreshed:
+                    # Another process may already have refreshed it; `stale` makes the store
+                    # fetch a new one only if the shared token is still the one that failed.
+                    self.tokens.get(self._gettoken, stale=token)
+                    refreshed = True
+                    attempt -= 1
+                    continue
+                transient = errcode in RETRYABLE_ERRCODES or (errcode is None and (status or 500) >= 500)
+                if not transient or attempt >= self.max_attempts:
+                    raise WeComAPIError(errcode, str(exc.errmsg or exc), transient=transient,
+                                        http_status=status) from exc
+                log.warning("WeCom %s: errcode=%s status=%s, retry %d", url_or_endpoint, errcode,
+                            status, attempt)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                if attempt >= self.max_attempts:
+                    raise WeComAPIError(None, f"network: {exc.__class__.__name__}",
+                                        transient=True) from exc
+                log.warning("WeCom %s: %s, retry %d", url_or_endpoint, exc.__class__.__name__, attempt)
+            self._sleep(self.backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
+
+    # -- messages ---------------------------------------------------------------------------
+    def send_message(self, body: dict[str, Any], userids: list[str], *,
+                     duplicate_check: bool = True, duplicate_interval: int = 1800) -> SendResult:
+        """message/send to at most 1000 users. `body` is {"msgtype": …, <msgtype>: {…}}."""
+        if not userids:
+            return SendResult()
+        if len(userids) > MAX_RECIPIENTS:
+            raise ValueError(f"message/send takes at most {MAX_RECIPIENTS} users, got {len(userids)}")
+        data = {"touser": "|".join(userids), "agentid": self.agent_id, **body}
+        if duplicate_check:
+            # A batch resent after a crash is then not delivered twice by WeCom.
+            data["enable_duplicate_check"] = 1
+            data["duplicate_check_interval"] = duplicate_interval
+        result = self.post("message/send", data=data)
+        invalid = [u for u in (result.get("invaliduser") or "").split("|") if u]
+        return SendResult(invalid_users=invalid, msgid=result.get("msgid", ""),
+                          response_code=result.get("response_code", ""), raw=result)
+
+    def update_template_card(self, response_code: str, card: dict[str, Any],
+                             userids: list[str] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"agentid": self.agent_id, "response_code": response_code}
+        if userids:
+            data["userids"] = userids
+        data["template_card"] = card
+        return self.post("message/update_template_card", data=data)
+
+    # -- media --------------------------------------------------------------------------------
+    def download_media(self, media_id: str) -> tuple[bytes, str]:
+        """media/get -> (bytes, content type). WeCom answers errors as JSON with HTTP 200."""
+        for attempt in range(1, self.max_attempts + 1):
+            token = self.access_token
+            try:
+                res = self._http.get(self.API_BASE_URL + "media/get",
+                                     params={"access_token": token, "media_id": media_id},
+                                     timeout=self.timeout)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                if attempt == self.max_attempts:
+                    raise WeComAPIError(None, "network error", transient=True) from exc
+                continue
+            ctype = res.headers.get("Content-Type", "")
+            if res.status_code >= 500 and attempt < self.max_attempts:
+                continue
+            if res.status_code != 200:
+                raise WeComAPIError(None, f"HTTP {res.status_code}", http_status=res.status_code,
+                                    transient=res.status_code >= 500)
+            if "json" in ctype or "text/plain" in ctype or res.content[:1] == b"{":
+                try:
+                    data = res.json()
+                except ValueError:
+                    data = {"errcode": None, "errmsg": res.text[:200]}
+                errcode = data.get("errcode")
+                if errcode in TOKEN_ERRORS and attempt < self.max_attempts:
+                    self.tokens.get(self._gettoken, stale=token)
+                    continue
+                raise WeComAPIError(errcode, data.get("errmsg", "media/get failed"),
+                                    transient=errcode in RETRYABLE_ERRCODES)
+            return res.content, ctype
+        raise WeComAPIError(None, "media/get failed")
+
+    # -- directory ----------------------------------------------------------------------------
+    def list_departments(self) -> list[dict[str, Any]]:
+        return self.get("department/list").get("department", [])
+
+    def list_users(self, department_id: int) -> list[dict[str, Any]]:
+        return self.get("user/list", params={"department_id": department_id}).get("userlist", [])
+
+    def get_user(self, userid: str) -> dict[str, Any]:
+        return self.get("user/get", params={"userid": userid})
+
+    # -- group robots -------------------------------------------------------------------------
+    def robot_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Group robot webhook (no access token; limit 20 messages/minute per robot)."""
+        url = self.API_BASE_URL + "webhook/send"
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                res = self._http.post(url, params={"key": key}, json=body, timeout=self.timeout)
+                data = res.json() if res.status_code == 200 else {"errcode": None}
+            except (requests.Timeout, requests.ConnectionError, ValueError):
+                data = {"errcode": None, "errmsg": "network"}
+            errcode = data.get("errcode")
+            if errcode == 0:
+                return data
+            transient = errcode in RETRYABLE_ERRCODES or errcode is None
+            if not transient or attempt == self.max_attempts:
+                raise WeComAPIError(errcode, data.get("errmsg", "robot send failed"), transient=transient)
+            self._sleep(self.backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
+        raise WeComAPIError(None, "robot send failed")

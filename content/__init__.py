@@ -1,0 +1,1 @@
+"""Content as data: question banks, tips, pledge texts, reply and warning templates (YAML)."""
