@@ -52,7 +52,16 @@ class Texts:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self._data if self._data is not None else load("replies.yaml")
+        """replies.yaml merged with every content/replies.d/*.yaml (one file per feature,
+        each under its own top-level key)."""
+        if self._data is not None:
+            return self._data
+        merged = dict(load("replies.yaml"))
+        folder = content_dir() / "replies.d"
+        if folder.is_dir():
+            for _, data in load_dir("replies.d"):
+                merged.update(data or {})
+        return merged
 
     def raw(self, key: str) -> Any:
         node: Any = self.data

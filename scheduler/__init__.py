@@ -1,0 +1,1 @@
+"""Scheduled jobs: plain functions (`scheduler.jobs`), one registry (`scheduler.registry`)."""

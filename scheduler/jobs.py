@@ -1,0 +1,64 @@
+"""The scheduled jobs, as plain functions of (session, runtime, now).
+
+They only write to the outbox (in the ledger's transaction); the sender delivers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import content
+from bot.content import texts
+from bot.models import User
+from bot.outbox import enqueue
+
+
+def active_members(session: Session) -> list[str]:
+    return list(session.scalars(select(User.userid).where(User.status == 1).order_by(User.userid)))
+
+
+def tip_for(day: datetime) -> dict[str, Any] | None:
+    """Tips are written for the 30 days of June; other months reuse them by day of month."""
+    tips = {t["day"]: t for t in content.load("tips.yaml")["tips"]}
+    return tips.get(day.day) or tips.get(((day.day - 1) % len(tips)) + 1)
+
+
+def tip_message(day: datetime) -> dict[str, Any] | None:
+    tip = tip_for(day)
+    if tip is None:
+        return None
+    header = texts.get("push.tip_header", date=f"{day.month}月{day.day}日", title=tip["title"])
+    footer = texts.get("push.tip_footer", source=tip["source"])
+    return {"msgtype": "text", "text": {"content": f"{header}\n{tip['text'].strip()}\n{footer}"}}
+
+
+def push_daily_tip(session: Session, runtime, now: datetime) -> str:
+    local = now.astimezone(runtime.settings.tz)
+    body = tip_message(local)
+    if body is None:
+        return "no tip"
+    members = active_members(session)
+    mid = enqueue(session, members, body, source="push:tip", now=now,
+                  dedup_key=f"push:tip:{local.date().isoformat()}")
+    return f"tip to {len(members)} members" if mid else "tip already queued today"
+
+
+def quiz_message(session: Session, runtime, now: datetime) -> dict[str, Any]:
+    """The daily quiz push. The quiz feature may provide a richer one (a card)."""
+    builder = runtime.extras.get("quiz_push_builder")
+    if builder is not None:
+        return builder(session, now)
+    text = texts.get("push.quiz_invite", count=runtime.settings.quiz_per_day)
+    return {"msgtype": "text", "text": {"content": text}}
+
+
+def push_daily_quiz(session: Session, runtime, now: datetime) -> str:
+    local = now.astimezone(runtime.settings.tz)
+    members = active_members(session)
+    mid = enqueue(session, members, quiz_message(session, runtime, now), source="push:quiz",
+                  now=now, dedup_key=f"push:quiz:{local.date().isoformat()}")
+    return f"quiz to {len(members)} members" if mid else "quiz already queued today"

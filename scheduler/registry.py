@@ -1,0 +1,122 @@
+"""Every scheduled job in one place: ids, triggers (Asia/Shanghai), coalescing, misfire grace.
+
+APScheduler fires the jobs; the run ledger (scheduler.ledger) makes each occurrence run once
+across processes. A process that starts late (down at 09:00, up at 09:00:05 or 09:40) catches
+up on any occurrence of the last hour that nobody ran (`catch_up`), because APScheduler's
+in-memory job store does not remember what it missed while the process was down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.orm import Session
+
+from scheduler import jobs
+from scheduler.ledger import run_once
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE = timedelta(hours=1)
+
+JobFn = Callable[[Session, object, datetime], str | None]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    fn: JobFn
+    cron: dict  # CronTrigger fields, e.g. {"hour": 8, "minute": 30}
+
+
+def job_specs(settings) -> list[JobSpec]:
+    tip_h, tip_m = (int(x) for x in settings.tip_time.split(":"))
+    quiz_h, quiz_m = (int(x) for x in settings.quiz_time.split(":"))
+    specs = [
+        JobSpec("daily_tip", jobs.push_daily_tip, {"hour": tip_h, "minute": tip_m}),
+        JobSpec("daily_quiz", jobs.push_daily_quiz, {"hour": quiz_h, "minute": quiz_m}),
+    ]
+    specs.extend(extra_job_specs(settings))
+    return specs
+
+
+def extra_job_specs(settings) -> list[JobSpec]:
+    """Jobs contributed by feature modules: a module in handlers.FEATURES may define
+    `job_specs(settings) -> list[JobSpec]`."""
+    import importlib
+
+    import handlers
+
+    out: list[JobSpec] = []
+    for name in handlers.FEATURES:
+        module = importlib.import_module(name)
+        if hasattr(module, "job_specs"):
+            out.extend(module.job_specs(settings))
+    return out
+
+
+def trigger_for(spec: JobSpec, tz) -> CronTrigger:
+    return CronTrigger(timezone=tz, **spec.cron)
+
+
+def previous_fire_time(spec: JobSpec, tz, now: datetime) -> datetime | None:
+    """The latest scheduled time <= now within the misfire grace, if any."""
+    trigger = trigger_for(spec, tz)
+    start = now - MISFIRE_GRACE
+    fire = trigger.get_next_fire_time(None, start)
+    latest = None
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest
+
+
+def run_job(runtime, spec: JobSpec, scheduled_for: datetime) -> bool:
+    now = runtime.clock()
+    if now - scheduled_for > MISFIRE_GRACE:
+        log.warning("job %s for %s skipped: more than an hour late", spec.id, scheduled_for)
+        return False
+    ran = run_once(runtime.factory, spec.id, scheduled_for,
+                   lambda s: spec.fn(s, runtime, now), now)
+    if ran:
+        runtime.kick_sender()
+    return ran
+
+
+def catch_up(runtime, now: datetime | None = None) -> list[str]:
+    """Run every job occurrence of the last hour that no process has run yet."""
+    now = now or runtime.clock()
+    ran = []
+    for spec in job_specs(runtime.settings):
+        fire = previous_fire_time(spec, runtime.settings.tz, now)
+        if fire is not None and run_job(runtime, spec, fire):
+            ran.append(spec.id)
+    return ran
+
+
+def build_scheduler(runtime, blocking: bool = False):
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    sched = cls(timezone=runtime.settings.tz, job_defaults={
+        "coalesce": True, "max_instances": 1,
+        "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+    })
+    for spec in job_specs(runtime.settings):
+        trigger = trigger_for(spec, runtime.settings.tz)
+
+        def fire(spec=spec, trigger=trigger):
+            # The occurrence this firing belongs to: the latest scheduled time <= now.
+            scheduled = previous_fire_time(spec, runtime.settings.tz, runtime.clock())
+            if scheduled is not None:
+                run_job(runtime, spec, scheduled)
+
+        sched.add_job(fire, trigger, id=spec.id, name=spec.id, replace_existing=True)
+    # Catch up once at start, then every minute (cheap: a ledger insert that usually conflicts).
+    sched.add_job(lambda: catch_up(runtime), "interval", minutes=1, id="catch_up",
+                  next_run_time=datetime.now(runtime.settings.tz))
+    return sched
