@@ -220,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(name)
         if hasattr(module, "register_cli"):
             module.register_cli(sub)
+    from bot.exports import add_export_parser
+
+    add_export_parser(sub)  # `safetybot export <name>`: features register exports on import
     return parser
 
 

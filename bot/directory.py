@@ -16,7 +16,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ROLES = ("admin", "safety_officer", "department_head")
+ROLES = ("admin", "safety_officer", "department_head", "leader")
 
 
 def user_values(data: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -244,17 +244,17 @@ class SenderThread(threading.Thread):
         self.sender = sender
         self.interval = interval
         self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def kick(self) -> None:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self._wake.set()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 stats = self.sender.drain_once()
                 if stats.claimed:

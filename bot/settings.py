@@ -48,6 +48,11 @@ class Settings:
     quiz_time: str = "09:00"
     # Group robot webhook keys that receive risk warnings as markdown.
     robot_keys: tuple[str, ...] = ()
+    # CAP 1.2 feed of official alerts (a single <alert> or an Atom feed), polled every 5 minutes;
+    # only alerts for these area codes / geocode values (empty: all) at or above the severity.
+    cap_url: str = ""
+    cap_areas: tuple[str, ...] = ()
+    cap_min_severity: str = "Moderate"
     secret_key: str = "dev-only-change-me"
     conversation_timeout_minutes: int = 30
 
@@ -104,6 +109,9 @@ class Settings:
         put("SAFETYBOT_TIP_TIME", "tip_time", _hhmm)
         put("SAFETYBOT_QUIZ_TIME", "quiz_time", _hhmm)
         put("SAFETYBOT_ROBOT_KEYS", "robot_keys", lambda v: tuple(sorted(_csv_set(v))))
+        put("SAFETYBOT_CAP_URL", "cap_url")
+        put("SAFETYBOT_CAP_AREAS", "cap_areas", lambda v: tuple(sorted(_csv_set(v))))
+        put("SAFETYBOT_CAP_MIN_SEVERITY", "cap_min_severity", _cap_severity)
         put("SAFETYBOT_SECRET_KEY", "secret_key")
         put("SAFETYBOT_CONVERSATION_TIMEOUT", "conversation_timeout_minutes", int)
         if "encoding_aes_key" in kwargs and len(str(kwargs["encoding_aes_key"])) != 43:
@@ -113,6 +121,13 @@ class Settings:
 
 def _csv_set(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.replace("，", ",").split(",") if part.strip())
+
+
+def _cap_severity(value: str) -> str:
+    for name in ("Extreme", "Severe", "Moderate", "Minor", "Unknown"):
+        if value.lower() == name.lower():
+            return name
+    raise ValueError("expected Extreme, Severe, Moderate, Minor or Unknown")
 
 
 def _hhmm(value: str) -> str:

@@ -12,6 +12,7 @@ from bot.router import Router
 
 FEATURES = [
     "handlers.help",
+    "handlers.pledge",
 ]
 
 

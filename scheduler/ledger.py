@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import insert_ignore, transaction
@@ -35,3 +35,10 @@ def run_once(factory: sessionmaker[Session], job_id: str, scheduled_for: datetim
             status="done", finished_at=now, detail=(detail or "")[:2000]))
     log.info("job %s for %s ran: %s", job_id, scheduled_for.isoformat(), detail)
     return True
+
+
+def already_ran(factory: sessionmaker[Session], job_id: str, scheduled_for: datetime) -> bool:
+    """Whether some process has (or is) running this occurrence (a cheap read, no lock)."""
+    with factory() as s:
+        return s.scalar(select(JobRun.id).where(JobRun.job_id == job_id,
+                                                JobRun.scheduled_for == scheduled_for)) is not None

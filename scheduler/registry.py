@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session
 
 from scheduler import jobs
-from scheduler.ledger import run_once
+from scheduler.ledger import already_ran, run_once
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,10 @@ class JobSpec:
     id: str
     fn: JobFn
     cron: dict  # CronTrigger fields, e.g. {"hour": 8, "minute": 30}
+    # Slow I/O (an HTTP fetch) done before the run's transaction, so it holds no database lock
+    # (on SQLite the ledger's BEGIN IMMEDIATE would stall every incoming message). Its result
+    # is passed to fn as a fourth argument: fn(session, runtime, now, prefetched).
+    prefetch: Callable[[object, datetime], object] | None = None
 
 
 def job_specs(settings) -> list[JobSpec]:
@@ -82,8 +86,15 @@ def run_job(runtime, spec: JobSpec, scheduled_for: datetime) -> bool:
     if now - scheduled_for > MISFIRE_GRACE:
         log.warning("job %s for %s skipped: more than an hour late", spec.id, scheduled_for)
         return False
-    ran = run_once(runtime.factory, spec.id, scheduled_for,
-                   lambda s: spec.fn(s, runtime, now), now)
+    if spec.prefetch is None:
+        ran = run_once(runtime.factory, spec.id, scheduled_for,
+                       lambda s: spec.fn(s, runtime, now), now)
+    else:
+        if already_ran(runtime.factory, spec.id, scheduled_for):
+            return False  # do not fetch for an occurrence another process has run
+        prefetched = spec.prefetch(runtime, now)
+        ran = run_once(runtime.factory, spec.id, scheduled_for,
+                       lambda s: spec.fn(s, runtime, now, prefetched), now)
     if ran:
         runtime.kick_sender()
     return ran

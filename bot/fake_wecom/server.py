@@ -27,7 +27,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 PNG_1PX = bytes.fromhex(
@@ -75,6 +75,11 @@ class FakeState:
     tokens: dict[str, float] = field(default_factory=dict)
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:  # the calls are recorded in FakeWeCom.calls
+        pass
+
+
 class FakeWeCom:
     def __init__(self, corp_id: str = "wwfakecorp", secret: str = "fake-secret", agent_id: int = 1000002,
                  *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0,
@@ -89,6 +94,9 @@ class FakeWeCom:
         self.updated_cards: list[dict[str, Any]] = []
         self.robot_messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.member_rate_limit = 30
+        # Time source for token expiry, rate windows and duplicate checks; tests may share
+        # their controllable clock: fake.clock = lambda: clock().timestamp()
+        self.clock = time.time
         self._injections: list[Injection] = []
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._robot_recent: dict[str, deque[float]] = defaultdict(deque)
@@ -101,7 +109,8 @@ class FakeWeCom:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FakeWeCom:
-        self._server = make_server(self.host, self.port, self._wsgi, threaded=True)
+        self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
+                                   request_handler=_QuietHandler)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-wecom", daemon=True)
         self._thread.start()
@@ -228,7 +237,7 @@ class FakeWeCom:
     def _check_token(self, token: str | None) -> dict[str, Any] | None:
         if not token or token not in self.state.tokens:
             return {"errcode": 40014, "errmsg": "invalid access_token"}
-        if self.state.tokens[token] < time.time():
+        if self.state.tokens[token] < self.clock():
             return {"errcode": 42001, "errmsg": "access_token expired"}
         return None
 
@@ -240,7 +249,7 @@ class FakeWeCom:
             return _json({"errcode": 40001, "errmsg": "invalid credential"})
         token = secrets.token_urlsafe(32)
         with self._lock:
-            self.state.tokens[token] = time.time() + self.state.token_ttl
+            self.state.tokens[token] = self.clock() + self.state.token_ttl
         return _json({"errcode": 0, "errmsg": "ok", "access_token": token,
                       "expires_in": self.state.token_ttl})
 
@@ -267,7 +276,7 @@ class FakeWeCom:
         digest = hashlib.sha1(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         check = bool(body.get("enable_duplicate_check"))
         interval = min(int(body.get("duplicate_check_interval") or 1800), 4 * 3600)
-        now = time.time()
+        now = self.clock()
         with self._lock:
             self._msg_counter += 1
             msgid = f"msg{self._msg_counter}"
@@ -303,7 +312,7 @@ class FakeWeCom:
         if not body.get("response_code"):
             return _json({"errcode": 40078, "errmsg": "invalid response_code"})
         with self._lock:
-            self.updated_cards.append(body)
+            self.updated_cards.append({**body, "_at": time.time()})
         return _json({"errcode": 0, "errmsg": "ok"})
 
     def media_get(self, params, body):
@@ -339,7 +348,7 @@ class FakeWeCom:
         key = params.get("key", "")
         if not key:
             return _json({"errcode": 93000, "errmsg": "invalid webhook url"})
-        now = time.time()
+        now = self.clock()
         with self._lock:
             recent = self._robot_recent[key]
             while recent and now - recent[0] >= 60:

@@ -17,8 +17,35 @@ from bot.models.core import (
     RoleAssignment,
     User,
 )
+from bot.models.checkin import CheckinEvent, DailyCheckin, DrillSurveyAnswer, EventAttendance
+from bot.models.pledge import PledgeRound, PledgeRoundMember, PledgeSignature, PledgeText
+from bot.models.quiz import Contest, ContestAnswer, ContestAttempt, Question, QuizAnswer, QuizDailySet, QuizReview
+from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
+from bot.models.hazard import (
+    HazardPhoto,
+    HazardPoints,
+    HazardReport,
+    HazardTransition,
+    Suggestion,
+    SuggestionReply,
+    TicketCounter,
+)
 
 __all__ = [
+    "Contest", "ContestAnswer", "ContestAttempt", "Question", "QuizAnswer", "QuizDailySet", "QuizReview",
+    "HazardPhoto",
+    "HazardPoints",
+    "HazardReport",
+    "HazardTransition",
+    "Suggestion",
+    "SuggestionReply",
+    "TicketCounter",
+    "CheckinEvent", "DailyCheckin", "DrillSurveyAnswer", "EventAttendance",
+    "PledgeRound", "PledgeRoundMember", "PledgeSignature", "PledgeText",
+    "CapAlert",
+    "RiskWarning",
+    "WarningAck",
+    "WarningRecipient",
     "AccessToken",
     "AuditLog",
     "Base",

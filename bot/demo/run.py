@@ -1,0 +1,91 @@
+"""`safetybot demo`: the bot, the loopback WeCom stand-in and a web chat page, one command.
+
+Nothing leaves the machine: the fake WeCom API listens on 127.0.0.1, the page posts each
+message as a signed, encrypted WeCom callback to the bot's real /wecom/callback endpoint, and
+whatever the bot sends through the API (replies, pushes, broadcasts) shows up in the chat.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def demo_settings(api_base: str, database_url: str | None, corp_id: str, secret: str,
+                  agent_id: int) -> Settings:
+    return Settings(
+        corp_id=corp_id, agent_id=agent_id, secret=secret,
+        token=secrets.token_urlsafe(12),
+        encoding_aes_key=base64.b64encode(secrets.token_bytes(32)).decode().rstrip("="),
+        api_base=api_base,
+        database_url=database_url or "sqlite:///" + str(Path("instance").resolve() / "demo.db"),
+        admins=frozenset({"wangfang"}),
+        files_dir=str(Path("instance").resolve() / "demo-files"),
+        secret_key=secrets.token_hex(16),
+    )
+
+
+@dataclass
+class Demo:
+    fake: object
+    runtime: object
+    scheduler: object
+    server: object
+    base_url: str
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        self.server.close()
+        self.runtime.close()
+        self.fake.stop()
+
+
+def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = None) -> Demo:
+    """Build everything; the caller runs `demo.server.run()` (blocking)."""
+    from waitress import create_server
+
+    from bot.app import create_app
+    from bot.db import transaction
+    from bot.demo.web import DemoChat, register_demo
+    from bot.directory import sync_directory
+    from bot.fake_wecom import FakeWeCom
+    from bot.fake_wecom.seed import seed_directory
+    from bot.migrate import upgrade
+    from bot.runtime import build_runtime
+    from scheduler.registry import build_scheduler
+
+    fake = FakeWeCom(corp_id="wwdemo00000000001", secret=secrets.token_urlsafe(16)).start()
+    seed_directory(fake)
+    settings = demo_settings(fake.url, database_url, fake.state.corp_id, fake.state.secret,
+                             fake.state.agent_id)
+    rt = build_runtime(settings)
+    upgrade(rt.engine)
+    with transaction(rt.factory) as s:
+        sync_directory(s, rt.client, rt.clock())
+    rt.start_sender(interval=0.5)
+    sched = build_scheduler(rt)
+    sched.start()
+    app = create_app(runtime=rt)
+    server = create_server(app, host=host, port=port, threads=8)
+    base = f"http://{host}:{server.effective_port}"
+    register_demo(app, DemoChat(fake, rt, base))
+    return Demo(fake, rt, sched, server, base)
+
+
+def run_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = None) -> int:
+    from bot.cli import _serve_until_signal
+
+    demo = start_demo(host, port, database_url)
+    print(f"safetybot demo: open {demo.base_url}/ in a browser "
+          f"(fake WeCom API at {demo.fake.url})", flush=True)
+    print("Press Ctrl+C to stop.", flush=True)
+    _serve_until_signal(demo.server)
+    demo.stop()
+    return 0

@@ -1,0 +1,59 @@
+"""Who is who for the ledger: safety officers, name lookups, department heads."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.directory import department_heads
+from bot.models import Department, RoleAssignment, User
+from bot.settings import Settings
+
+OFFICER_ROLES = ("admin", "safety_officer")
+
+
+def officer_ids(session: Session, settings: Settings) -> list[str]:
+    """SAFETYBOT_ADMINS plus everyone granted admin or safety_officer (active members)."""
+    ids = set(settings.admins)
+    ids.update(session.scalars(select(RoleAssignment.userid)
+                              .where(RoleAssignment.role.in_(OFFICER_ROLES))))
+    left = set(session.scalars(select(User.userid).where(User.userid.in_(ids), User.status != 1)))
+    return sorted(ids - left)
+
+
+def is_officer(session: Session, settings: Settings, userid: str) -> bool:
+    return userid in officer_ids(session, settings)
+
+
+def find_users(session: Session, who: str) -> list[User]:
+    """Active members whose userid or name is `who` (an exact userid wins)."""
+    who = who.strip().lstrip("@")
+    if not who:
+        return []
+    exact = session.get(User, who)
+    if exact is not None and exact.status == 1:
+        return [exact]
+    return list(session.scalars(select(User).where(
+        User.status == 1, or_(User.name == who, User.userid.ilike(who))).order_by(User.userid)))
+
+
+def display(session: Session, userid: str | None) -> str:
+    if not userid:
+        return ""
+    user = session.get(User, userid)
+    return user.name if user and user.name else userid
+
+
+def department_name(session: Session, department_id: int | None) -> str:
+    if department_id is None:
+        return ""
+    dept = session.get(Department, department_id)
+    return dept.name if dept else str(department_id)
+
+
+def heads_of(session: Session, userid: str) -> list[str]:
+    """The heads of `userid`'s main department (not the user themself)."""
+    user = session.get(User, userid)
+    if user is None or user.department_id is None:
+        return []
+    return [h for h in department_heads(session, user.department_id) if h != userid]

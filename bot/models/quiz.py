@@ -1,0 +1,136 @@
+"""Quiz tables: the question bank, daily sets and answers, the wrong-answer schedule, contests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.models.base import Base
+
+
+class Question(Base):
+    """One question, keyed by its stable id ("fire-001").
+
+    `answer` is canonical: the letters of the correct options in the stored (unshuffled) order
+    ("B", "ACD"), or "T"/"F" for a judge (true/false) question.
+    """
+
+    __tablename__ = "questions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(32), index=True)
+    type: Mapped[str] = mapped_column(String(16))  # single | multiple | judge
+    stem: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answer: Mapped[str] = mapped_column(String(16))
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    origin: Mapped[str] = mapped_column(String(16), default="builtin")  # builtin | import
+    updated_at: Mapped[datetime]
+
+
+class QuizDailySet(Base):
+    """Which questions one person gets on one day, and the option order each is shown in.
+
+    `permutations[i][p]` is the stored option index shown at position p of question i, so the
+    letters a person answers with map back to the stored options.
+    """
+
+    __tablename__ = "quiz_daily_sets"
+    __table_args__ = (UniqueConstraint("userid", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    question_ids: Mapped[list[str]] = mapped_column(JSON)
+    permutations: Mapped[list[list[int]]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class QuizAnswer(Base):
+    """One scored answer to one question of a daily set: the unique key makes it count once."""
+
+    __tablename__ = "quiz_answers"
+    __table_args__ = (
+        UniqueConstraint("set_id", "question_index"),
+        Index("ix_quiz_answers_userid_day", "userid", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("quiz_daily_sets.id", ondelete="CASCADE"))
+    question_index: Mapped[int] = mapped_column(Integer)
+    userid: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    question_id: Mapped[str] = mapped_column(String(64))
+    given: Mapped[str] = mapped_column(String(16))  # canonical letters / T / F
+    correct: Mapped[bool] = mapped_column(Boolean)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    answered_at: Mapped[datetime]
+
+
+class QuizReview(Base):
+    """The wrong-answer book with its spaced-repetition schedule.
+
+    A wrong answer on day D sets anchor_on = D, stage = 0; the question is due on
+    D + 1, D + 3, D + 7 (stage 0, 1, 2). A correct review advances the stage; after the last
+    one `due_on` is None (mastered). A wrong review starts again from that day.
+    """
+
+    __tablename__ = "quiz_reviews"
+    __table_args__ = (Index("ix_quiz_reviews_userid_due_on", "userid", "due_on"),)
+
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    anchor_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    wrong_count: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+
+
+class Contest(Base):
+    """A knowledge contest (知识竞赛): one timed attempt per person between opens_at and closes_at."""
+
+    __tablename__ = "contests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty = every theme
+    question_count: Mapped[int] = mapped_column(Integer, default=10)
+    seconds: Mapped[int] = mapped_column(Integer, default=150)
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime] = mapped_column(index=True)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class ContestAttempt(Base):
+    __tablename__ = "contest_attempts"
+    __table_args__ = (UniqueConstraint("contest_id", "userid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"))
+    userid: Mapped[str] = mapped_column(String(64))
+    question_ids: Mapped[list[str]] = mapped_column(JSON)
+    permutations: Mapped[list[list[int]]] = mapped_column(JSON)
+    started_at: Mapped[datetime]
+    deadline: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    correct_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ContestAnswer(Base):
+    __tablename__ = "contest_answers"
+    __table_args__ = (UniqueConstraint("attempt_id", "question_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("contest_attempts.id", ondelete="CASCADE"))
+    question_index: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[str] = mapped_column(String(64))
+    given: Mapped[str] = mapped_column(String(16))
+    correct: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime]

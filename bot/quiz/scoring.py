@@ -1,0 +1,139 @@
+"""Scoring rules in one place: points, streaks, ranks, leaderboards, the review schedule."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from bot.db import upsert_insert
+from bot.models import Department, QuizAnswer, QuizReview, User
+
+# -- the rules ------------------------------------------------------------------------------
+POINTS_PER_CORRECT = 10  # a correct answer in the daily quiz
+POINTS_PER_WRONG = 0
+CONTEST_POINTS_PER_CORRECT = 10  # contest score, kept apart from the daily points
+REVIEW_OFFSETS = (1, 3, 7)  # a wrong answer comes back 1, 3 and 7 days later
+
+
+def points_for(correct: bool) -> int:
+    return POINTS_PER_CORRECT if correct else POINTS_PER_WRONG
+
+
+def rules_text(per_day: int) -> str:
+    from bot.content import texts
+
+    return texts.get("quiz.rules", per_day=per_day, points=POINTS_PER_CORRECT,
+                     offsets="、".join(str(d) for d in REVIEW_OFFSETS),
+                     contest_points=CONTEST_POINTS_PER_CORRECT)
+
+
+# -- per person -----------------------------------------------------------------------------
+def total_points(session: Session, userid: str) -> int:
+    return session.scalar(select(func.coalesce(func.sum(QuizAnswer.points), 0))
+                          .where(QuizAnswer.userid == userid)) or 0
+
+
+def answer_days(session: Session, userid: str) -> list[date]:
+    return list(session.scalars(select(distinct(QuizAnswer.day)).where(QuizAnswer.userid == userid)
+                                .order_by(QuizAnswer.day.desc())))
+
+
+def streak(session: Session, userid: str, today: date) -> int:
+    """Consecutive days with at least one answer, ending today (or yesterday: today's quiz
+    may still be ahead, and the streak is not broken until today is over)."""
+    days = set(answer_days(session, userid))
+    day = today if today in days else today - timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count
+
+
+def points_table(session: Session) -> list[tuple[str, int]]:
+    """(userid, points) of everyone who answered, most points first."""
+    rows = session.execute(select(QuizAnswer.userid, func.sum(QuizAnswer.points).label("p"))
+                           .group_by(QuizAnswer.userid)
+                           .order_by(func.sum(QuizAnswer.points).desc(), QuizAnswer.userid))
+    return [(u, int(p or 0)) for u, p in rows]
+
+
+def rank_of(session: Session, userid: str) -> tuple[int, int]:
+    """(rank, people ranked): rank = 1 + people with more points (ties share a rank)."""
+    table = points_table(session)
+    mine = dict(table).get(userid, 0)
+    return 1 + sum(1 for _, p in table if p > mine), max(len(table), 1)
+
+
+def top_people(session: Session, limit: int = 10) -> list[tuple[str, str, int]]:
+    table = points_table(session)[:limit]
+    names = dict(session.execute(select(User.userid, User.name)
+                                 .where(User.userid.in_([u for u, _ in table] or [""]))).all())
+    return [(u, names.get(u) or u, p) for u, p in table]
+
+
+def department_table(session: Session) -> list[dict]:
+    """Per department (main department of active members): head count, average points per
+    head, participation rate (members with at least one answer / members)."""
+    points = dict(points_table(session))
+    members: dict[int, list[str]] = {}
+    for userid, dept in session.execute(select(User.userid, User.department_id)
+                                        .where(User.status == 1, User.department_id.is_not(None))):
+        members.setdefault(dept, []).append(userid)
+    names = dict(session.execute(select(Department.id, Department.name)).all())
+    rows = []
+    for dept, people in members.items():
+        total = sum(points.get(u, 0) for u in people)
+        joined = sum(1 for u in people if u in points)
+        rows.append({"department_id": dept, "name": names.get(dept, str(dept)),
+                     "members": len(people), "average": total / len(people),
+                     "participation": joined / len(people)})
+    return rows
+
+
+# -- the review schedule ------------------------------------------------------------------------
+def record_wrong(session: Session, userid: str, question_id: str, day: date, now: datetime) -> None:
+    """A wrong answer (re)starts the schedule from `day`: due day+1, then +3, then +7."""
+    stmt = upsert_insert(session, QuizReview).values(
+        userid=userid, question_id=question_id, stage=0, anchor_on=day,
+        due_on=day + timedelta(days=REVIEW_OFFSETS[0]), wrong_count=1, updated_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[QuizReview.userid, QuizReview.question_id],
+        set_={"stage": 0, "anchor_on": day, "due_on": day + timedelta(days=REVIEW_OFFSETS[0]),
+              "wrong_count": QuizReview.wrong_count + 1, "updated_at": now})
+    session.execute(stmt)
+
+
+def record_review_correct(session: Session, userid: str, question_id: str, day: date,
+                          now: datetime) -> None:
+    """A correct answer to a question in the schedule advances it (mastered after the last)."""
+    review = session.get(QuizReview, (userid, question_id), with_for_update=True)
+    if review is None or review.due_on is None:
+        return
+    review.stage += 1
+    review.due_on = (review.anchor_on + timedelta(days=REVIEW_OFFSETS[review.stage])
+                     if review.stage < len(REVIEW_OFFSETS) else None)
+    review.updated_at = now
+
+
+def record_result(session: Session, userid: str, question_id: str, correct: bool, day: date,
+                  now: datetime) -> None:
+    if correct:
+        record_review_correct(session, userid, question_id, day, now)
+    else:
+        record_wrong(session, userid, question_id, day, now)
+
+
+def due_reviews(session: Session, userid: str, day: date) -> list[str]:
+    return list(session.scalars(select(QuizReview.question_id)
+                                .where(QuizReview.userid == userid, QuizReview.due_on <= day)
+                                .order_by(QuizReview.due_on, QuizReview.question_id)))
+
+
+def wrong_book(session: Session, userid: str) -> list[str]:
+    """Questions still being reviewed (not yet mastered), soonest due first."""
+    return list(session.scalars(select(QuizReview.question_id)
+                                .where(QuizReview.userid == userid, QuizReview.due_on.is_not(None))
+                                .order_by(QuizReview.due_on, QuizReview.question_id)))

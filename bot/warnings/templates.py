@@ -1,0 +1,146 @@
+"""The risk-warning templates of content/warnings.yaml: lookup by name, and rendering.
+
+A template is (hazard, level): `rainstorm` / 暴雨 and `orange` / 橙色. Rendered as plain text
+for message/send, as markdown for group robots, and as a short button card for 收到.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import content
+
+LEVELS = ("blue", "yellow", "orange", "red")
+LEVEL_NAMES = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+# What people type for a level: 橙色, 橙, orange.
+LEVEL_WORDS = {
+    **{name: key for key, name in LEVEL_NAMES.items()},
+    **{name[0]: key for key, name in LEVEL_NAMES.items()},
+    **{key: key for key in LEVELS},
+}
+# Orange and red warnings ask for a 收到 by default.
+ACK_LEVELS = frozenset({"orange", "red"})
+# Markdown colours a WeCom robot supports: info (green), comment (grey), warning (orange-red).
+MARKDOWN_COLOUR = {"blue": "comment", "yellow": "warning", "orange": "warning", "red": "warning"}
+
+
+def warning_templates() -> dict[str, Any]:
+    return content.load("warnings.yaml")["warnings"]
+
+
+def hazard_names() -> dict[str, str]:
+    """Every name a hazard is known by (中文 name and key) -> key."""
+    names: dict[str, str] = {}
+    for key, data in warning_templates().items():
+        names[key.lower()] = key
+        names[str(data["name"])] = key
+    return names
+
+
+def find_hazard(word: str) -> str | None:
+    return hazard_names().get(word.strip().lower())
+
+
+def find_level(word: str) -> str | None:
+    word = word.strip().lower()
+    if word.endswith("预警"):
+        word = word[: -len("预警")]
+    return LEVEL_WORDS.get(word)
+
+
+_TEMPLATE_RE_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def match_template(text: str) -> tuple[str, str, str] | None:
+    """`暴雨 橙色 附加说明` / `暴雨橙色预警 附加说明` -> (hazard, level, rest), else None."""
+    names = hazard_names()
+    key = tuple(sorted(names))
+    pattern = _TEMPLATE_RE_CACHE.get(key)
+    if pattern is None:
+        hazards = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        levels = "|".join(re.escape(w) for w in sorted(LEVEL_WORDS, key=len, reverse=True))
+        pattern = re.compile(rf"^({hazards})\s*({levels})(?:预警)?(?=\s|$)\s*(.*)$",
+                             re.IGNORECASE | re.DOTALL)
+        _TEMPLATE_RE_CACHE.clear()
+        _TEMPLATE_RE_CACHE[key] = pattern
+    m = pattern.match(text.strip())
+    if not m:
+        return None
+    return names[m.group(1).lower()], LEVEL_WORDS[m.group(2).lower()], m.group(3).strip()
+
+
+@dataclass
+class RenderedWarning:
+    """A warning ready to send: a title, the lines of its body, and where it comes from."""
+
+    title: str
+    meaning: str = ""
+    actions: list[str] = field(default_factory=list)
+    extra: str = ""
+    source: str = ""
+    note: str = ""
+    level: str | None = None
+    hazard: str | None = None
+
+    def text(self, labels: dict[str, str]) -> str:
+        lines = [f"【{labels['prefix']}】{self.title}"]
+        if self.meaning:
+            lines.append(self.meaning)
+        if self.extra:
+            lines += ["", self.extra]
+        if self.actions:
+            lines += ["", labels["actions"]]
+            lines += [f"{i}. {a}" for i, a in enumerate(self.actions, 1)]
+        if self.note:
+            lines += ["", f"{labels['note']}{self.note}"]
+        if self.source:
+            lines += ["", f"{labels['source']}{self.source}"]
+        return "\n".join(lines)
+
+    def markdown(self, labels: dict[str, str]) -> str:
+        colour = MARKDOWN_COLOUR.get(self.level or "", "warning")
+        lines = [f"### <font color=\"{colour}\">{labels['prefix']}：{_md(self.title)}</font>"]
+        if self.meaning:
+            lines.append(f"> {_md(self.meaning)}")
+        if self.extra:
+            lines += ["", _md(self.extra)]
+        if self.actions:
+            lines += ["", f"**{labels['actions']}**"]
+            lines += [f"{i}. {_md(a)}" for i, a in enumerate(self.actions, 1)]
+        if self.source:
+            lines += ["", f"<font color=\"comment\">{labels['source']}{_md(self.source)}</font>"]
+        return _cut_bytes("\n".join(lines), 4000)  # robot markdown: at most 4096 bytes
+
+
+def render_template(hazard: str, level: str, extra: str = "") -> RenderedWarning:
+    data = warning_templates()[hazard]
+    tpl = data["levels"][level]
+    return RenderedWarning(
+        title=str(tpl["title"]), meaning=str(tpl.get("meaning") or "").strip(),
+        actions=[str(a) for a in tpl.get("actions") or []], extra=extra.strip(),
+        source=str(data.get("source") or ""), note=str(tpl.get("note") or "").strip(),
+        level=level, hazard=hazard,
+    )
+
+
+def render_free_text(title: str, text: str, level: str | None = None) -> RenderedWarning:
+    return RenderedWarning(title=title, extra=text.strip(), level=level)
+
+
+def _md(text: str) -> str:
+    # Keep people's text from opening markdown structures of its own.
+    return text.replace("<", "＜").replace(">", "＞")
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode(errors="ignore") + "…"
+
+
+def truncate(text: str, chars: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[: chars - 1] + "…"

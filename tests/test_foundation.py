@@ -1,0 +1,180 @@
+"""Settings, schema, router, conversations, scheduler ledger, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+
+from bot.context import Context
+from bot.db import make_engine, transaction
+from bot.messages import IncomingMessage, Reply, split_text
+from bot.migrate import is_current, upgrade
+from bot.models import Base, JobRun, OutboundMessage
+from bot.router import Router
+from bot.settings import Settings
+from bot.text import normalize, split_command
+
+
+# -- settings -------------------------------------------------------------------------------
+def test_settings_from_env():
+    s = Settings.from_env({"WECOM_CORP_ID": "ww1", "WECOM_AGENT_ID": "1000002",
+                           "SAFETYBOT_ADMINS": "a, b，c", "WECOM_API_BASE": "http://x/",
+                           "WECOM_CALLBACK_MAX_AGE": "0"}, dotenv=False)
+    assert s.corp_id == "ww1" and s.agent_id == 1000002
+    assert s.admins == {"a", "b", "c"} and s.api_base == "http://x" and s.callback_max_age == 0
+    assert s.timezone == "Asia/Shanghai"
+    assert "WECOM_SECRET" in s.missing_wecom_settings()
+
+
+def test_settings_reject_bad_values():
+    with pytest.raises(ValueError, match="WECOM_AGENT_ID"):
+        Settings.from_env({"WECOM_AGENT_ID": "abc"}, dotenv=False)
+    with pytest.raises(ValueError, match="43"):
+        Settings.from_env({"WECOM_ENCODING_AES_KEY": "short"}, dotenv=False)
+
+
+# -- schema ---------------------------------------------------------------------------------
+def test_migrations_match_the_models(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    upgrade(engine)  # idempotent
+    assert is_current(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+# -- text and router ------------------------------------------------------------------------
+def test_normalize_full_width_and_spaces():
+    assert normalize("  ＡＢ　 c\n") == "AB c"
+    assert split_command("签到123456", "签到") == "123456"
+    assert split_command("签到 123456", "签到") == "123456"
+    assert split_command("helpful", "help") is None
+    assert split_command("help me", "help") == "me"
+
+
+def test_split_text_respects_the_byte_limit():
+    parts = split_text("第一行\n" + "安" * 1000 + "\n" + "全" * 700)
+    assert all(len(p.encode()) <= 2048 for p in parts)
+    assert "".join(parts).replace("\n", "") == ("第一行" + "安" * 1000 + "全" * 700)
+
+
+def _msg(text: str) -> IncomingMessage:
+    return IncomingMessage(msg_type="text", from_user="liuyang", create_time=1, content=text)
+
+
+def test_longest_keyword_wins_and_admin_commands_are_refused(runtime, clock):
+    router = Router()
+    router.command("隐患")(lambda m, c, a: Reply.text("report:" + a))
+    router.command("隐患列表", admin=True)(lambda m, c, a: Reply.text("list"))
+    with transaction(runtime.factory) as s:
+        ctx = Context(session=s, settings=runtime.settings, now=clock(), userid="liuyang")
+        assert router.dispatch(_msg("隐患 楼道堆物"), ctx).messages[0]["text"]["content"] == "report:楼道堆物"
+        refused = router.dispatch(_msg("隐患列表"), ctx).messages[0]["text"]["content"]
+        assert "仅限管理员" in refused
+        admin = Context(session=s, settings=runtime.settings, now=clock(), userid="wangfang",
+                        roles=frozenset({"admin"}))
+        assert router.dispatch(_msg("隐患列表"), admin).messages[0]["text"]["content"] == "list"
+
+
+def test_conversation_state_survives_and_times_out(runtime, clock):
+    router = Router()
+
+    def start(m, c, a):
+        c.start_flow("echo", "waiting")
+        return Reply.text("say something")
+
+    def flow(m, c):
+        c.end_flow()
+        return Reply.text("got " + m.content)
+
+    router.command("开始")(start)
+    router.flow("echo")(flow)
+    router.set_fallback(lambda m, c: Reply.text("fallback"))
+
+    def run(text):
+        with transaction(runtime.factory) as s:
+            ctx = Context(session=s, settings=runtime.settings, now=clock(), userid="liuyang")
+            return router.dispatch(_msg(text), ctx).messages
+
+    run("开始")
+    assert run("hello")[0]["text"]["content"] == "got hello"  # a new transaction: state was stored
+    run("开始")
+    clock.advance(minutes=runtime.settings.conversation_timeout_minutes + 1)
+    out = run("hello")
+    assert "超时" in out[0]["text"]["content"] and out[1]["text"]["content"] == "fallback"
+
+
+# -- scheduler ------------------------------------------------------------------------------
+def test_daily_push_runs_once_and_catches_up_after_a_late_start(runtime, clock, fake):
+    from scheduler.registry import catch_up
+
+    clock.set_local("2026-06-05 09:00:05")  # the process was down at 09:00 (and 08:30)
+    assert sorted(catch_up(runtime)) == ["daily_quiz", "daily_tip"]
+    assert catch_up(runtime) == []  # a second process, or the next minute: nothing new
+    runtime.sender.drain()
+    texts = fake.texts_for("liuyang")
+    assert len(texts) == 2 and any("每日安全提示" in t for t in texts)
+    clock.set_local("2026-06-05 10:30:00")  # more than an hour late: yesterday's slot is gone
+    assert catch_up(runtime) == []
+    with runtime.factory() as s:
+        assert s.scalar(select(func.count()).select_from(JobRun)) == 2
+        assert s.scalar(select(func.count()).select_from(OutboundMessage)) == 2
+
+
+def test_tip_exists_for_every_day_of_june():
+    from scheduler.jobs import tip_message
+    from datetime import datetime
+
+    for day in range(1, 31):
+        body = tip_message(datetime(2026, 6, day))
+        assert body and len(body["text"]["content"].encode()) <= 2048
+    assert "咨询日" in tip_message(datetime(2026, 6, 16))["text"]["content"]
+
+
+# -- CLI ------------------------------------------------------------------------------------
+def _cli(args, env_extra, cwd):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "SAFETYBOT_", "DATABASE_URL"))}
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=120)
+
+
+def test_cli_serve_without_settings_names_what_is_missing(tmp_path):
+    res = _cli(["serve"], {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}, tmp_path)
+    assert res.returncode == 2
+    assert "WECOM_CORP_ID" in res.stderr and "WECOM_ENCODING_AES_KEY" in res.stderr
+
+
+def test_cli_end_to_end(tmp_path, fake, settings):
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("CLI run once")
+    env = {"DATABASE_URL": settings.database_url, "WECOM_CORP_ID": settings.corp_id,
+           "WECOM_AGENT_ID": str(settings.agent_id), "WECOM_SECRET": settings.secret,
+           "WECOM_TOKEN": settings.token, "WECOM_ENCODING_AES_KEY": settings.encoding_aes_key,
+           "WECOM_API_BASE": settings.api_base}
+    assert _cli(["init-db"], env, tmp_path).returncode == 0
+    res = _cli(["sync-directory"], env, tmp_path)
+    assert res.returncode == 0 and "12 members" in res.stdout
+    res = _cli(["push", "tip"], env, tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "sent 12" in res.stdout
+    again = _cli(["push", "tip"], env, tmp_path)
+    assert "already" in again.stdout  # once a day, even from the CLI
+    stats = json.loads(_cli(["stats", "--json"], env, tmp_path).stdout)
+    for key in ("users", "departments", "pledges_signed", "checkins_today", "quiz_answers",
+                "hazards", "suggestions"):
+        assert key in stats, key
+    assert stats["users"] == 12 and stats["departments"] == 6
+    out = _cli(["outbox"], env, tmp_path).stdout
+    assert "enqueued 12 = sent 12 + pending 0 + dead 0" in out
+    assert len(fake.texts_for("liuyang")) == 1
