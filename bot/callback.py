@@ -41,8 +41,9 @@ def verify_url() -> Response:
         if rt.crypto is None:
             raise CallbackError(503, "WeCom callback settings are missing")
         rt.crypto.check_timestamp(args.get("timestamp"), rt.settings.callback_max_age)
-        plain = rt.crypto.verify_url(args.get("msg_signature"), args.get("timestamp"),
-                                     args.get("nonce"), args.get("echostr"))
+        plain = rt.crypto.verify_url(
+            args.get("msg_signature"), args.get("timestamp"), args.get("nonce"), args.get("echostr")
+        )
     except CallbackError as exc:
         return _refuse(exc)
     # WeCom wants the plaintext alone: no quotes, no BOM, no newline.
@@ -75,7 +76,11 @@ def receive() -> Response:
         return Response("database unavailable", status=503, mimetype="text/plain")
     if outcome.passive_text is None:
         return Response("", status=200, mimetype="text/plain")
-    xml = render_text_reply(msg.from_user, rt.settings.corp_id, outcome.passive_text,
-                            msg.agent_id or str(rt.settings.agent_id))
+    xml = render_text_reply(
+        msg.from_user,
+        rt.settings.corp_id,
+        outcome.passive_text,
+        msg.agent_id or str(rt.settings.agent_id),
+    )
     encrypted = rt.crypto.encrypt_reply(xml, nonce or secrets.token_hex(8), str(int(time.time())))
     return Response(encrypted, mimetype="application/xml")

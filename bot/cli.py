@@ -7,6 +7,7 @@ sets `func(args) -> int` with `args.settings` available.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
@@ -56,8 +57,11 @@ def cmd_serve(args) -> int:
         sched.start()
     app = create_app(runtime=rt)
     server = create_server(app, host=args.host, port=args.port, threads=args.threads)
-    print(f"safetybot serving on http://{args.host}:{server.effective_port} "
-          f"(scheduler {'off' if args.no_scheduler else 'on'})", flush=True)
+    print(
+        f"safetybot serving on http://{args.host}:{server.effective_port} "
+        f"(scheduler {'off' if args.no_scheduler else 'on'})",
+        flush=True,
+    )
     _serve_until_signal(server)
     if sched:
         sched.shutdown(wait=False)
@@ -70,10 +74,8 @@ def _serve_until_signal(server) -> None:
         threading.Thread(target=server.close, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
-    try:
+    with contextlib.suppress(KeyboardInterrupt, OSError):
         server.run()
-    except (KeyboardInterrupt, OSError):
-        pass
 
 
 def cmd_scheduler(args) -> int:
@@ -84,10 +86,8 @@ def cmd_scheduler(args) -> int:
     sched = build_scheduler(rt, blocking=True)
     print("safetybot scheduler running", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         sched.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
     rt.close()
     return 0
 
@@ -132,8 +132,10 @@ def cmd_push(args) -> int:
     print(detail)
     if not args.no_send:
         stats = rt.sender.drain()
-        print(f"sent {stats.sent}, retrying {stats.retried}, dead {stats.dead}, "
-              f"deferred {stats.deferred}, API calls {stats.api_calls}")
+        print(
+            f"sent {stats.sent}, retrying {stats.retried}, dead {stats.dead}, "
+            f"deferred {stats.deferred}, API calls {stats.api_calls}"
+        )
     rt.close()
     return 0
 
@@ -144,9 +146,12 @@ def cmd_outbox(args) -> int:
     rt = _runtime(args)
     with rt.factory() as s:
         c = counts(s)
-    print(json.dumps(c) if args.json else
-          f"enqueued {c['enqueued']} = sent {c['sent']} + pending {c['pending']} + dead {c['dead']}"
-          f" ({c['messages']} messages)")
+    print(
+        json.dumps(c)
+        if args.json
+        else f"enqueued {c['enqueued']} = sent {c['sent']} + pending {c['pending']} + dead {c['dead']}"
+        f" ({c['messages']} messages)"
+    )
     rt.close()
     return 0
 
@@ -178,15 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--threads", type=int, default=8)
-    p.add_argument("--no-scheduler", action="store_true",
-                   help="leave scheduled jobs to a separate `safetybot scheduler`")
+    p.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="leave scheduled jobs to a separate `safetybot scheduler`",
+    )
     p.set_defaults(func=cmd_serve)
 
-    sub.add_parser("scheduler", help="run the scheduled jobs and the outbox sender only") \
-        .set_defaults(func=cmd_scheduler)
-    sub.add_parser("init-db", help="create or upgrade the database schema").set_defaults(func=cmd_init_db)
-    sub.add_parser("sync-directory", help="pull departments and members from WeCom") \
-        .set_defaults(func=cmd_sync_directory)
+    sub.add_parser(
+        "scheduler", help="run the scheduled jobs and the outbox sender only"
+    ).set_defaults(func=cmd_scheduler)
+    sub.add_parser("init-db", help="create or upgrade the database schema").set_defaults(
+        func=cmd_init_db
+    )
+    sub.add_parser("sync-directory", help="pull departments and members from WeCom").set_defaults(
+        func=cmd_sync_directory
+    )
 
     p = sub.add_parser("stats", help="campaign figures")
     p.add_argument("--json", action="store_true")
@@ -229,8 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if args.command != "demo":
         try:
             args.settings = Settings.from_env()

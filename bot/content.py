@@ -37,7 +37,9 @@ def load(relative: str) -> Any:
 
 def load_dir(relative: str) -> list[tuple[str, Any]]:
     folder = content_dir() / relative
-    return [(p.stem, load(str(p.relative_to(content_dir())))) for p in sorted(folder.glob("*.yaml"))]
+    return [
+        (p.stem, load(str(p.relative_to(content_dir())))) for p in sorted(folder.glob("*.yaml"))
+    ]
 
 
 class MissingText(KeyError):

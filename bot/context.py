@@ -36,7 +36,7 @@ class Context:
 
     @property
     def display_name(self) -> str:
-        return (self.user.name if self.user and self.user.name else self.userid)
+        return self.user.name if self.user and self.user.name else self.userid
 
     def t(self, key: str, **values: Any) -> str:
         return self.texts.get(key, **values)
@@ -53,8 +53,13 @@ class Context:
             self._conversation_loaded = True
         return self._conversation
 
-    def start_flow(self, flow: str, step: str, data: dict[str, Any] | None = None,
-                   timeout: timedelta | None = None) -> Conversation:
+    def start_flow(
+        self,
+        flow: str,
+        step: str,
+        data: dict[str, Any] | None = None,
+        timeout: timedelta | None = None,
+    ) -> Conversation:
         timeout = timeout or timedelta(minutes=self.settings.conversation_timeout_minutes)
         conv = self.conversation
         if conv is None:
@@ -79,16 +84,25 @@ class Context:
         self._conversation, self._conversation_loaded = None, True
 
     # -- side effects -----------------------------------------------------------------
-    def send(self, userids: Iterable[str], body: dict[str, Any], *, source: str,
-             dedup_key: str | None = None) -> int | None:
+    def send(
+        self,
+        userids: Iterable[str],
+        body: dict[str, Any],
+        *,
+        source: str,
+        dedup_key: str | None = None,
+    ) -> int | None:
         """Queue a message to other people, in this transaction (see bot.outbox)."""
         from bot.outbox import enqueue
 
-        return enqueue(self.session, userids, body, source=source, dedup_key=dedup_key, now=self.now)
+        return enqueue(
+            self.session, userids, body, source=source, dedup_key=dedup_key, now=self.now
+        )
 
     def audit(self, action: str, detail: str = "", allowed: bool = True) -> None:
-        self.session.add(AuditLog(at=self.now, actor=self.userid, action=action,
-                                  allowed=allowed, detail=detail))
+        self.session.add(
+            AuditLog(at=self.now, actor=self.userid, action=action, allowed=allowed, detail=detail)
+        )
 
     def member_ids(self) -> list[str]:
         return list(self.session.scalars(select(User.userid).where(User.status == 1)))

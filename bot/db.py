@@ -73,17 +73,28 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (
+        session_or_engine.get_bind()
+        if isinstance(session_or_engine, Session)
+        else session_or_engine
+    )
     return bind.dialect.name == "postgresql"
 
 
-def insert_ignore(session: Session, model: Any, values: dict[str, Any] | list[dict[str, Any]], *,
-                  returning: Any = None):
+def insert_ignore(
+    session: Session,
+    model: Any,
+    values: dict[str, Any] | list[dict[str, Any]],
+    *,
+    returning: Any = None,
+):
     """INSERT … ON CONFLICT DO NOTHING on both SQLite and PostgreSQL.
 
     This is how idempotency is enforced: the unique constraint decides, atomically, whether
     this is the first time; there is no check-then-insert race.
-    Returns the result (use `.first()` / `.scalars()` when `returning` is given).
+    Returns the result (use `.first()` / `.scalars()` when `returning` is given). To learn
+    whether a row was inserted, pass `returning=` and test `.first() is not None`:
+    `rowcount` is -1 for this statement under psycopg.
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert

@@ -49,9 +49,13 @@ def sync_directory(session: Session, client, now: datetime) -> dict[str, int]:
     """Pull department/list and user/list per department; members not seen are marked as left."""
     departments = client.list_departments()
     for d in departments:
-        values = {"id": int(d["id"]), "name": d.get("name") or str(d["id"]),
-                  "parent_id": int(d["parentid"]) if d.get("parentid") else None,
-                  "order": int(d.get("order") or 0), "synced_at": now}
+        values = {
+            "id": int(d["id"]),
+            "name": d.get("name") or str(d["id"]),
+            "parent_id": int(d["parentid"]) if d.get("parentid") else None,
+            "order": int(d.get("order") or 0),
+            "synced_at": now,
+        }
         existing = session.get(Department, values["id"])
         if existing is None:
             session.add(Department(**values))
@@ -67,24 +71,33 @@ def sync_directory(session: Session, client, now: datetime) -> dict[str, int]:
             upsert_user(session, user_values(entry, now))
     session.flush()
     if seen:
-        session.execute(update(User).where(User.userid.not_in(seen), User.status != 5)
-                        .values(status=5, synced_at=now))
+        session.execute(
+            update(User)
+            .where(User.userid.not_in(seen), User.status != 5)
+            .values(status=5, synced_at=now)
+        )
     return {"departments": len(departments), "users": len(seen)}
 
 
-def ensure_user(session: Session, userid: str, looked_up: dict[str, Any] | None,
-                now: datetime) -> User:
+def ensure_user(
+    session: Session, userid: str, looked_up: dict[str, Any] | None, now: datetime
+) -> User:
     """The sender's User row; a stranger gets a row from user/get (or a bare one)."""
     user = session.get(User, userid)
     if user is not None:
         return user
-    values = user_values(looked_up, now) if looked_up else {"userid": userid, "name": "",
-                                                            "department_ids": [], "leader_of": []}
+    values = (
+        user_values(looked_up, now)
+        if looked_up
+        else {"userid": userid, "name": "", "department_ids": [], "leader_of": []}
+    )
     insert_ignore(session, User, values)
     return session.get(User, userid)  # type: ignore[return-value]
 
 
-def roles_for(session: Session, settings: Settings, user: User | None, userid: str) -> frozenset[str]:
+def roles_for(
+    session: Session, settings: Settings, user: User | None, userid: str
+) -> frozenset[str]:
     roles = set(session.scalars(select(RoleAssignment.role).where(RoleAssignment.userid == userid)))
     if userid in settings.admins:
         roles.add("admin")
@@ -96,9 +109,13 @@ def roles_for(session: Session, settings: Settings, user: User | None, userid: s
 def grant(session: Session, userid: str, role: str, department_id: int | None = None) -> bool:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    result = insert_ignore(session, RoleAssignment,
-                           {"userid": userid, "role": role, "department_id": department_id})
-    return bool(result.rowcount)
+    result = insert_ignore(
+        session,
+        RoleAssignment,
+        {"userid": userid, "role": role, "department_id": department_id or 0},
+        returning=RoleAssignment.id,
+    ).first()
+    return result is not None
 
 
 def department_tree(session: Session, roots: Iterable[int]) -> set[int]:
@@ -118,8 +135,14 @@ def department_tree(session: Session, roots: Iterable[int]) -> set[int]:
 
 
 def department_heads(session: Session, department_id: int) -> list[str]:
-    heads = set(session.scalars(select(RoleAssignment.userid).where(
-        RoleAssignment.role == "department_head", RoleAssignment.department_id == department_id)))
+    heads = set(
+        session.scalars(
+            select(RoleAssignment.userid).where(
+                RoleAssignment.role == "department_head",
+                RoleAssignment.department_id == department_id,
+            )
+        )
+    )
     for user in session.scalars(select(User).where(User.status == 1)):
         if department_id in (user.leader_of or []):
             heads.add(user.userid)

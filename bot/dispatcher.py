@@ -36,11 +36,17 @@ class Outcome:
 
 
 class Bot:
-    def __init__(self, settings: Settings, factory: sessionmaker[Session], router: Router, *,
-                 clock: Callable[[], datetime] | None = None,
-                 lookup_user: Callable[[str], dict[str, Any] | None] | None = None,
-                 on_enqueue: Callable[[], None] | None = None,
-                 services: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        factory: sessionmaker[Session],
+        router: Router,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        lookup_user: Callable[[str], dict[str, Any] | None] | None = None,
+        on_enqueue: Callable[[], None] | None = None,
+        services: dict[str, Any] | None = None,
+    ) -> None:
         self.settings = settings
         self.factory = factory
         self.router = router
@@ -80,39 +86,61 @@ class Bot:
         now = self.now()
         with transaction(self.factory) as s:
             inserted = insert_ignore(
-                s, InboundMessage,
-                {"dedup_key": msg.dedup_key, "userid": msg.from_user, "msg_type": msg.msg_type,
-                 "event": msg.event or None, "received_at": now},
+                s,
+                InboundMessage,
+                {
+                    "dedup_key": msg.dedup_key,
+                    "userid": msg.from_user,
+                    "msg_type": msg.msg_type,
+                    "event": msg.event or None,
+                    "received_at": now,
+                },
                 returning=InboundMessage.id,
             ).first()
             if inserted is None:
                 # A retry (or a concurrent copy) of a callback that already took effect:
                 # answer as the first time, change nothing.
-                stored = s.scalar(select(InboundMessage.reply)
-                                  .where(InboundMessage.dedup_key == msg.dedup_key))
+                stored = s.scalar(
+                    select(InboundMessage.reply).where(InboundMessage.dedup_key == msg.dedup_key)
+                )
                 reply = Reply.from_json(stored)
                 return Outcome(reply=reply, duplicate=True, passive_text=_passive_text(reply))
             user = ensure_user(s, msg.from_user, looked_up, now)
-            ctx = Context(session=s, settings=self.settings, now=now, userid=msg.from_user,
-                          user=user, roles=roles_for(s, self.settings, user, msg.from_user),
-                          services=self.services)
+            ctx = Context(
+                session=s,
+                settings=self.settings,
+                now=now,
+                userid=msg.from_user,
+                user=user,
+                roles=roles_for(s, self.settings, user, msg.from_user),
+                services=self.services,
+            )
             reply = self.router.dispatch(msg, ctx)
             outcome = self._deliver(s, msg, reply, now, inserted[0])
-            s.execute(update(InboundMessage).where(InboundMessage.id == inserted[0])
-                      .values(reply=reply.to_json() if reply else None))
+            s.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == inserted[0])
+                .values(reply=reply.to_json() if reply else None)
+            )
             return outcome
 
-    def _deliver(self, s: Session, msg: IncomingMessage, reply: Reply | None, now: datetime,
-                 inbound_id: int) -> Outcome:
+    def _deliver(
+        self, s: Session, msg: IncomingMessage, reply: Reply | None, now: datetime, inbound_id: int
+    ) -> Outcome:
         if reply is None:
             return Outcome(reply=None)
         reply.messages = _split_long_texts(reply.messages)
         queued = 0
         if reply.card_update and msg.response_code:
-            enqueue(s, [msg.from_user],
-                    {"response_code": msg.response_code, "card": reply.card_update},
-                    source=f"card:{inbound_id}", now=now, kind="update_card",
-                    duplicate_check=False)
+            enqueue(
+                s,
+                [msg.from_user],
+                {"response_code": msg.response_code, "card": reply.card_update},
+                source=f"card:{inbound_id}",
+                now=now,
+                kind="update_card",
+                duplicate_check=False,
+            )
             queued += 1
         passive = _passive_text(reply)
         if passive is None and reply.messages:
@@ -127,10 +155,18 @@ class Bot:
         reply = Reply.text(texts.get("error"))
         try:
             with transaction(self.factory) as s:
-                insert_ignore(s, InboundMessage,
-                              {"dedup_key": msg.dedup_key, "userid": msg.from_user,
-                               "msg_type": msg.msg_type, "event": msg.event or None,
-                               "received_at": self.now(), "reply": reply.to_json()})
+                insert_ignore(
+                    s,
+                    InboundMessage,
+                    {
+                        "dedup_key": msg.dedup_key,
+                        "userid": msg.from_user,
+                        "msg_type": msg.msg_type,
+                        "event": msg.event or None,
+                        "received_at": self.now(),
+                        "reply": reply.to_json(),
+                    },
+                )
         except Exception:  # noqa: BLE001
             log.exception("recording the failure of %s failed", msg.dedup_key)
         return Outcome(reply=reply, passive_text=_passive_text(reply))

@@ -53,7 +53,9 @@ def add_export_parser(subparsers: Any) -> None:
         p.set_defaults(func=spec.run)
 
 
-def write_xlsx(path: str | Path, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> None:
+def write_xlsx(
+    path: str | Path, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
+) -> None:
     """Write sheets of (title, header row, rows) to an .xlsx file with openpyxl.
 
     Aware datetimes are written as naive local times (Excel has no time zones); callers

@@ -51,7 +51,9 @@ class IncomingMessage:
         """
         if self.msg_id:
             return f"msg:{self.msg_id}"
-        key = f"evt:{self.from_user}:{self.create_time}:{self.event}:{self.event_key}:{self.task_id}"
+        key = (
+            f"evt:{self.from_user}:{self.create_time}:{self.event}:{self.event_key}:{self.task_id}"
+        )
         if len(key) > 255:
             import hashlib
 

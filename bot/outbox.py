@@ -21,9 +21,17 @@ from bot.models import OutboundMessage, OutboxDelivery
 INSERT_CHUNK = 5000
 
 
-def enqueue(session: Session, userids: Iterable[str], body: dict[str, Any], *, source: str,
-            now: datetime, dedup_key: str | None = None, kind: str = "message",
-            duplicate_check: bool = True) -> int | None:
+def enqueue(
+    session: Session,
+    userids: Iterable[str],
+    body: dict[str, Any],
+    *,
+    source: str,
+    now: datetime,
+    dedup_key: str | None = None,
+    kind: str = "message",
+    duplicate_check: bool = True,
+) -> int | None:
     """Queue `body` for `userids`. Returns the message id, or None if `dedup_key` was taken."""
     recipients = list(dict.fromkeys(u for u in userids if u))  # unique, order kept
     values = {
@@ -36,8 +44,9 @@ def enqueue(session: Session, userids: Iterable[str], body: dict[str, Any], *, s
         "recipients_total": len(recipients),
     }
     if dedup_key is None:
-        message_id = session.execute(insert(OutboundMessage).values(values)
-                                     .returning(OutboundMessage.id)).scalar_one()
+        message_id = session.execute(
+            insert(OutboundMessage).values(values).returning(OutboundMessage.id)
+        ).scalar_one()
     else:
         row = insert_ignore(session, OutboundMessage, values, returning=OutboundMessage.id).first()
         if row is None:
@@ -47,16 +56,28 @@ def enqueue(session: Session, userids: Iterable[str], body: dict[str, Any], *, s
         chunk = recipients[start : start + INSERT_CHUNK]
         session.execute(
             insert(OutboxDelivery),
-            [{"message_id": message_id, "userid": u, "status": "pending", "attempts": 0,
-              "next_attempt_at": now} for u in chunk],
+            [
+                {
+                    "message_id": message_id,
+                    "userid": u,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                }
+                for u in chunk
+            ],
         )
     return message_id
 
 
 def counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(OutboxDelivery.status, func.count()).group_by(OutboxDelivery.status))
+    rows = session.execute(
+        select(OutboxDelivery.status, func.count()).group_by(OutboxDelivery.status)
+    )
     result = {"pending": 0, "sent": 0, "dead": 0}
     result.update({status: n for status, n in rows})
-    result["enqueued"] = session.scalar(select(func.coalesce(func.sum(OutboundMessage.recipients_total), 0))) or 0
+    result["enqueued"] = (
+        session.scalar(select(func.coalesce(func.sum(OutboundMessage.recipients_total), 0))) or 0
+    )
     result["messages"] = session.scalar(select(func.count()).select_from(OutboundMessage)) or 0
     return result

@@ -44,13 +44,15 @@ class Router:
     fallback: Handler | None = None
 
     # -- registration --------------------------------------------------------------------
-    def command(self, *keywords: str, priority: int = 50, admin: bool = False,
-                exact: bool = False) -> Callable[[CommandHandler], CommandHandler]:
+    def command(
+        self, *keywords: str, priority: int = 50, admin: bool = False, exact: bool = False
+    ) -> Callable[[CommandHandler], CommandHandler]:
         """Register a text command; the handler gets (message, ctx, arguments)."""
 
         def decorator(fn: CommandHandler) -> CommandHandler:
-            self.commands.append(Command(tuple(normalize(k) for k in keywords), fn, priority,
-                                         admin, exact))
+            self.commands.append(
+                Command(tuple(normalize(k) for k in keywords), fn, priority, admin, exact)
+            )
             return fn
 
         return decorator
@@ -162,8 +164,12 @@ class Router:
             return handler(msg, ctx)
         if msg.event == "click":
             # A menu item with a text key ("答题") behaves as if the user typed it.
-            fake = IncomingMessage(msg_type="text", from_user=msg.from_user,
-                                   create_time=msg.create_time, content=msg.event_key)
+            fake = IncomingMessage(
+                msg_type="text",
+                from_user=msg.from_user,
+                create_time=msg.create_time,
+                content=msg.event_key,
+            )
             return self._dispatch_message(fake, ctx)
         return None
 

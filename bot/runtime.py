@@ -58,9 +58,14 @@ class Runtime:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings, *, engine: Engine | None = None,
-                  clock: Callable[[], datetime] | None = None, router: Router | None = None,
-                  client_sleep: Callable[[float], None] | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] | None = None,
+    router: Router | None = None,
+    client_sleep: Callable[[float], None] | None = None,
+) -> Runtime:
     from handlers import build_router
 
     clock = clock or (lambda: datetime.now(timezone.utc))
@@ -70,9 +75,15 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None,
     kwargs: dict[str, Any] = {}
     if client_sleep is not None:
         kwargs["sleep"] = client_sleep
-    client = WeComClient(settings.corp_id, settings.secret or "-", settings.agent_id,
-                         api_base=settings.api_base, token_store=DbTokenStore(factory, token_key),
-                         timeout=settings.api_timeout, **kwargs)
+    client = WeComClient(
+        settings.corp_id,
+        settings.secret or "-",
+        settings.agent_id,
+        api_base=settings.api_base,
+        token_store=DbTokenStore(factory, token_key),
+        timeout=settings.api_timeout,
+        **kwargs,
+    )
     router = router or build_router()
     crypto = None
     if settings.token and settings.encoding_aes_key and settings.corp_id:
@@ -81,19 +92,40 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None,
 
     def lookup(userid: str) -> dict[str, Any] | None:
         # The request path has WeCom's 5 s deadline: one short try, no retries.
-        quick = WeComClient(settings.corp_id, settings.secret or "-", settings.agent_id,
-                            api_base=settings.api_base, token_store=client.tokens,
-                            timeout=min(2.0, settings.api_timeout), max_attempts=1)
+        quick = WeComClient(
+            settings.corp_id,
+            settings.secret or "-",
+            settings.agent_id,
+            api_base=settings.api_base,
+            token_store=client.tokens,
+            timeout=min(2.0, settings.api_timeout),
+            max_attempts=1,
+        )
         data = quick.get_user(userid)
         return data if data.get("userid") else None
 
     services: dict[str, Any] = {"client": client}
-    bot = Bot(settings, factory, router, clock=clock,
-              lookup_user=lookup if settings.secret else None,
-              on_enqueue=lambda: runtime_ref["rt"].kick_sender(), services=services)
+    bot = Bot(
+        settings,
+        factory,
+        router,
+        clock=clock,
+        lookup_user=lookup if settings.secret else None,
+        on_enqueue=lambda: runtime_ref["rt"].kick_sender(),
+        services=services,
+    )
     sender = OutboxSender(factory, client, clock=clock)
-    rt = Runtime(settings=settings, engine=engine, factory=factory, client=client, router=router,
-                 bot=bot, sender=sender, crypto=crypto, clock=clock)
+    rt = Runtime(
+        settings=settings,
+        engine=engine,
+        factory=factory,
+        client=client,
+        router=router,
+        bot=bot,
+        sender=sender,
+        crypto=crypto,
+        clock=clock,
+    )
     services["runtime"] = rt
     runtime_ref["rt"] = rt
     return rt

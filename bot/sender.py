@@ -52,9 +52,14 @@ def backoff(attempts: int) -> timedelta:
 
 
 class OutboxSender:
-    def __init__(self, factory: sessionmaker[Session], client: WeComClient,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 claim_limit: int = 5000, lease: timedelta = timedelta(minutes=2)) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        client: WeComClient,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        claim_limit: int = 5000,
+        lease: timedelta = timedelta(minutes=2),
+    ) -> None:
         self.factory = factory
         self.client = client
         self.clock = clock
@@ -65,10 +70,17 @@ class OutboxSender:
     def _claim(self, now: datetime) -> list[tuple[int, int, str, int]]:
         with transaction(self.factory) as s:
             q = (
-                select(OutboxDelivery.id, OutboxDelivery.message_id, OutboxDelivery.userid,
-                       OutboxDelivery.attempts)
-                .where(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= now,
-                       or_(OutboxDelivery.lease_until.is_(None), OutboxDelivery.lease_until < now))
+                select(
+                    OutboxDelivery.id,
+                    OutboxDelivery.message_id,
+                    OutboxDelivery.userid,
+                    OutboxDelivery.attempts,
+                )
+                .where(
+                    OutboxDelivery.status == "pending",
+                    OutboxDelivery.next_attempt_at <= now,
+                    or_(OutboxDelivery.lease_until.is_(None), OutboxDelivery.lease_until < now),
+                )
                 .order_by(OutboxDelivery.id)
                 .limit(self.claim_limit)
             )
@@ -77,17 +89,27 @@ class OutboxSender:
             rows = [tuple(r) for r in s.execute(q)]
             if not rows:
                 return []
-            kinds = dict(s.execute(select(OutboundMessage.id, OutboundMessage.kind).where(
-                OutboundMessage.id.in_({r[1] for r in rows}))).all())
+            kinds = dict(
+                s.execute(
+                    select(OutboundMessage.id, OutboundMessage.kind).where(
+                        OutboundMessage.id.in_({r[1] for r in rows})
+                    )
+                ).all()
+            )
             allowed, deferred = self._apply_rate_limit(s, rows, kinds, now)
             window_end = _minute(now) + timedelta(minutes=1)
             for chunk in _chunks([r[0] for r in deferred], 1000):
-                s.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_(chunk))
-                          .values(next_attempt_at=window_end))
+                s.execute(
+                    update(OutboxDelivery)
+                    .where(OutboxDelivery.id.in_(chunk))
+                    .values(next_attempt_at=window_end)
+                )
             for chunk in _chunks([r[0] for r in allowed], 1000):
-                s.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_(chunk))
-                          .values(lease_until=now + self.lease,
-                                  attempts=OutboxDelivery.attempts + 1))
+                s.execute(
+                    update(OutboxDelivery)
+                    .where(OutboxDelivery.id.in_(chunk))
+                    .values(lease_until=now + self.lease, attempts=OutboxDelivery.attempts + 1)
+                )
             self._deferred = len(deferred)
             return [(i, m, u, a + 1) for i, m, u, a in allowed]
 
@@ -121,9 +143,11 @@ class OutboxSender:
             for row in deferred:
                 over[_limit_key(kinds.get(row[1]), row[2])] += 1
             for key, n in over.items():
-                s.execute(update(MemberSendCount).where(MemberSendCount.userid == key,
-                                                        MemberSendCount.window_start == window)
-                          .values(count=MemberSendCount.count - n))
+                s.execute(
+                    update(MemberSendCount)
+                    .where(MemberSendCount.userid == key, MemberSendCount.window_start == window)
+                    .values(count=MemberSendCount.count - n)
+                )
         return allowed, deferred
 
     # -- 2. send + 3. record -----------------------------------------------------------------
@@ -139,8 +163,12 @@ class OutboxSender:
         for delivery_id, message_id, userid, attempts in claimed:
             by_message[message_id].append((delivery_id, userid, attempts))
         with self.factory() as s:
-            messages = {m.id: m for m in s.scalars(select(OutboundMessage).where(
-                OutboundMessage.id.in_(list(by_message))))}
+            messages = {
+                m.id: m
+                for m in s.scalars(
+                    select(OutboundMessage).where(OutboundMessage.id.in_(list(by_message)))
+                )
+            }
         outcomes: list[tuple[list[tuple[int, int]], str, str | None]] = []
         for message_id, deliveries in by_message.items():
             message = messages[message_id]
@@ -167,8 +195,9 @@ class OutboxSender:
                     self.client.robot_send(key, message.payload)
                     results.append(([(d, a)], "sent", None))
                 return results
-            result = self.client.send_message(message.payload, users,
-                                              duplicate_check=message.duplicate_check)
+            result = self.client.send_message(
+                message.payload, users, duplicate_check=message.duplicate_check
+            )
         except WeComAPIError as exc:
             reason = f"{exc.errcode}: {exc.errmsg}"[:500]
             return [(ids, "retry" if exc.transient else "dead", reason)]
@@ -192,8 +221,11 @@ class OutboxSender:
                 if status == "sent":
                     stats.sent += len(deliveries)
                     for chunk in _chunks([d for d, _ in deliveries], 1000):
-                        s.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_(chunk))
-                                  .values(status="sent", sent_at=now, lease_until=None, last_error=None))
+                        s.execute(
+                            update(OutboxDelivery)
+                            .where(OutboxDelivery.id.in_(chunk))
+                            .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+                        )
                     continue
                 for delivery_id, attempts in deliveries:
                     if status == "dead" or attempts >= MAX_ATTEMPTS:
@@ -201,15 +233,25 @@ class OutboxSender:
                         values = {"status": "dead", "lease_until": None, "last_error": error}
                     else:
                         stats.retried += 1
-                        values = {"status": "pending", "lease_until": None, "last_error": error,
-                                  "next_attempt_at": now + backoff(attempts)}
-                    s.execute(update(OutboxDelivery).where(OutboxDelivery.id == delivery_id)
-                              .values(**values))
+                        values = {
+                            "status": "pending",
+                            "lease_until": None,
+                            "last_error": error,
+                            "next_attempt_at": now + backoff(attempts),
+                        }
+                    s.execute(
+                        update(OutboxDelivery)
+                        .where(OutboxDelivery.id == delivery_id)
+                        .values(**values)
+                    )
 
     def _prune_counters(self, now: datetime) -> None:
         with transaction(self.factory) as s:
-            s.execute(delete(MemberSendCount).where(
-                MemberSendCount.window_start < _minute(now) - timedelta(minutes=5)))
+            s.execute(
+                delete(MemberSendCount).where(
+                    MemberSendCount.window_start < _minute(now) - timedelta(minutes=5)
+                )
+            )
 
     def drain(self, max_rounds: int = 1000) -> DrainStats:
         """Drain until nothing is due (tests, CLI `push`)."""

@@ -19,8 +19,15 @@ from bot.models import Department, User
 StatFn = Callable[[Session, datetime], Any]
 STATS: dict[str, StatFn] = {}
 
-REQUIRED = ("users", "departments", "pledges_signed", "checkins_today", "quiz_answers",
-            "hazards", "suggestions")
+REQUIRED = (
+    "users",
+    "departments",
+    "pledges_signed",
+    "checkins_today",
+    "quiz_answers",
+    "hazards",
+    "suggestions",
+)
 
 
 def stat(name: str) -> Callable[[StatFn], StatFn]:

@@ -25,7 +25,7 @@ def split_command(text: str, keyword: str) -> str | None:
     k = keyword.lower()
     if not t.startswith(k):
         return None
-    rest = text[len(keyword):]
+    rest = text[len(keyword) :]
     if not rest:
         return ""
     if keyword[-1].isascii() and not rest[0].isspace():

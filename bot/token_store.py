@@ -23,8 +23,12 @@ REFRESH_MARGIN = timedelta(minutes=5)
 
 
 class DbTokenStore:
-    def __init__(self, factory: sessionmaker[Session], key: str,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        key: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
         self._factory = factory
         self._key = key
         self._clock = clock
@@ -33,8 +37,12 @@ class DbTokenStore:
         self._expires: datetime | None = None
 
     def _fresh(self, token: str | None, expires: datetime | None, stale: str | None) -> bool:
-        return bool(token) and token != stale and expires is not None and \
-            expires - self._clock() > REFRESH_MARGIN
+        return (
+            bool(token)
+            and token != stale
+            and expires is not None
+            and expires - self._clock() > REFRESH_MARGIN
+        )
 
     def get(self, fetch: Callable[[], tuple[str, int]], stale: str | None = None) -> str:
         if self._fresh(self._token, self._expires, stale):

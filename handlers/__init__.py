@@ -12,7 +12,11 @@ from bot.router import Router
 
 FEATURES = [
     "handlers.help",
+    "handlers.hazard",
+    "handlers.suggestion",
+    "handlers.warning",
     "handlers.pledge",
+    "handlers.quiz",
 ]
 
 

@@ -7,8 +7,14 @@ from bot.messages import IncomingMessage, Reply
 from bot.router import Router
 from bot.text import normalize
 
-KIND_LABELS = {"image": "图片", "voice": "语音", "video": "视频", "file": "文件", "location": "位置",
-               "link": "链接"}
+KIND_LABELS = {
+    "image": "图片",
+    "voice": "语音",
+    "video": "视频",
+    "file": "文件",
+    "location": "位置",
+    "link": "链接",
+}
 
 
 def help_text(ctx: Context) -> str:
@@ -46,7 +52,9 @@ def handle_other_event(msg: IncomingMessage, ctx: Context) -> Reply | None:
 
 
 def register(router: Router) -> None:
-    router.command("帮助", "菜单", "help", "?", "功能", "说明", priority=10, exact=True)(handle_help)
+    router.command("帮助", "菜单", "help", "?", "功能", "说明", priority=10, exact=True)(
+        handle_help
+    )
     router.event("enter_agent")(handle_enter_agent)
     router.event("subscribe", "unsubscribe", "location", "view")(handle_other_event)
     router.set_fallback(handle_unknown)

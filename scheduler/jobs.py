@@ -42,8 +42,14 @@ def push_daily_tip(session: Session, runtime, now: datetime) -> str:
     if body is None:
         return "no tip"
     members = active_members(session)
-    mid = enqueue(session, members, body, source="push:tip", now=now,
-                  dedup_key=f"push:tip:{local.date().isoformat()}")
+    mid = enqueue(
+        session,
+        members,
+        body,
+        source="push:tip",
+        now=now,
+        dedup_key=f"push:tip:{local.date().isoformat()}",
+    )
     return f"tip to {len(members)} members" if mid else "tip already queued today"
 
 
@@ -52,6 +58,12 @@ def quiz_message(session: Session, runtime, now: datetime) -> dict[str, Any]:
     builder = runtime.extras.get("quiz_push_builder")
     if builder is not None:
         return builder(session, now)
+    import handlers
+
+    if "handlers.quiz" in handlers.FEATURES:
+        from handlers.quiz import quiz_push_message
+
+        return quiz_push_message(session, runtime, now)
     text = texts.get("push.quiz_invite", count=runtime.settings.quiz_per_day)
     return {"msgtype": "text", "text": {"content": text}}
 
@@ -59,6 +71,12 @@ def quiz_message(session: Session, runtime, now: datetime) -> dict[str, Any]:
 def push_daily_quiz(session: Session, runtime, now: datetime) -> str:
     local = now.astimezone(runtime.settings.tz)
     members = active_members(session)
-    mid = enqueue(session, members, quiz_message(session, runtime, now), source="push:quiz",
-                  now=now, dedup_key=f"push:quiz:{local.date().isoformat()}")
+    mid = enqueue(
+        session,
+        members,
+        quiz_message(session, runtime, now),
+        source="push:quiz",
+        now=now,
+        dedup_key=f"push:quiz:{local.date().isoformat()}",
+    )
     return f"quiz to {len(members)} members" if mid else "quiz already queued today"

@@ -21,18 +21,34 @@ from bot.models import JobRun
 log = logging.getLogger(__name__)
 
 
-def run_once(factory: sessionmaker[Session], job_id: str, scheduled_for: datetime,
-             fn: Callable[[Session], str | None], now: datetime) -> bool:
+def run_once(
+    factory: sessionmaker[Session],
+    job_id: str,
+    scheduled_for: datetime,
+    fn: Callable[[Session], str | None],
+    now: datetime,
+) -> bool:
     """Run fn(session) in one transaction with the ledger row; False if already run."""
     with transaction(factory) as s:
-        row = insert_ignore(s, JobRun, {"job_id": job_id, "scheduled_for": scheduled_for,
-                                        "started_at": now, "status": "running"},
-                            returning=JobRun.id).first()
+        row = insert_ignore(
+            s,
+            JobRun,
+            {
+                "job_id": job_id,
+                "scheduled_for": scheduled_for,
+                "started_at": now,
+                "status": "running",
+            },
+            returning=JobRun.id,
+        ).first()
         if row is None:
             return False
         detail = fn(s)
-        s.execute(update(JobRun).where(JobRun.id == row[0]).values(
-            status="done", finished_at=now, detail=(detail or "")[:2000]))
+        s.execute(
+            update(JobRun)
+            .where(JobRun.id == row[0])
+            .values(status="done", finished_at=now, detail=(detail or "")[:2000])
+        )
     log.info("job %s for %s ran: %s", job_id, scheduled_for.isoformat(), detail)
     return True
 
@@ -40,5 +56,11 @@ def run_once(factory: sessionmaker[Session], job_id: str, scheduled_for: datetim
 def already_ran(factory: sessionmaker[Session], job_id: str, scheduled_for: datetime) -> bool:
     """Whether some process has (or is) running this occurrence (a cheap read, no lock)."""
     with factory() as s:
-        return s.scalar(select(JobRun.id).where(JobRun.job_id == job_id,
-                                                JobRun.scheduled_for == scheduled_for)) is not None
+        return (
+            s.scalar(
+                select(JobRun.id).where(
+                    JobRun.job_id == job_id, JobRun.scheduled_for == scheduled_for
+                )
+            )
+            is not None
+        )

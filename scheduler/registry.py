@@ -87,14 +87,20 @@ def run_job(runtime, spec: JobSpec, scheduled_for: datetime) -> bool:
         log.warning("job %s for %s skipped: more than an hour late", spec.id, scheduled_for)
         return False
     if spec.prefetch is None:
-        ran = run_once(runtime.factory, spec.id, scheduled_for,
-                       lambda s: spec.fn(s, runtime, now), now)
+        ran = run_once(
+            runtime.factory, spec.id, scheduled_for, lambda s: spec.fn(s, runtime, now), now
+        )
     else:
         if already_ran(runtime.factory, spec.id, scheduled_for):
             return False  # do not fetch for an occurrence another process has run
         prefetched = spec.prefetch(runtime, now)
-        ran = run_once(runtime.factory, spec.id, scheduled_for,
-                       lambda s: spec.fn(s, runtime, now, prefetched), now)
+        ran = run_once(
+            runtime.factory,
+            spec.id,
+            scheduled_for,
+            lambda s: spec.fn(s, runtime, now, prefetched),
+            now,
+        )
     if ran:
         runtime.kick_sender()
     return ran
@@ -113,10 +119,14 @@ def catch_up(runtime, now: datetime | None = None) -> list[str]:
 
 def build_scheduler(runtime, blocking: bool = False):
     cls = BlockingScheduler if blocking else BackgroundScheduler
-    sched = cls(timezone=runtime.settings.tz, job_defaults={
-        "coalesce": True, "max_instances": 1,
-        "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
-    })
+    sched = cls(
+        timezone=runtime.settings.tz,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+        },
+    )
     for spec in job_specs(runtime.settings):
         trigger = trigger_for(spec, runtime.settings.tz)
 
@@ -128,6 +138,11 @@ def build_scheduler(runtime, blocking: bool = False):
 
         sched.add_job(fire, trigger, id=spec.id, name=spec.id, replace_existing=True)
     # Catch up once at start, then every minute (cheap: a ledger insert that usually conflicts).
-    sched.add_job(lambda: catch_up(runtime), "interval", minutes=1, id="catch_up",
-                  next_run_time=datetime.now(runtime.settings.tz))
+    sched.add_job(
+        lambda: catch_up(runtime),
+        "interval",
+        minutes=1,
+        id="catch_up",
+        next_run_time=datetime.now(runtime.settings.tz),
+    )
     return sched

@@ -103,7 +103,9 @@ class FakeClock:
     def set_local(self, value: str, tz: str = TZ) -> datetime:
         from zoneinfo import ZoneInfo
 
-        self.current = datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+        self.current = (
+            datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+        )
         return self.current
 
 
@@ -123,10 +125,18 @@ def fake():
 def make_settings(db_url: str, fake: FakeWeCom, **overrides) -> Settings:
     aes_key = base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
     values = dict(
-        corp_id=fake.state.corp_id, agent_id=fake.state.agent_id, secret=fake.state.secret,
-        token="testtoken", encoding_aes_key=aes_key, api_base=fake.url, database_url=db_url,
-        admins=frozenset(ADMINS), timezone=TZ, files_dir=str(Path(db_url.split("///")[-1]).parent / "files")
-        if db_url.startswith("sqlite") else "/tmp/safetybot-test-files/" + uuid.uuid4().hex,
+        corp_id=fake.state.corp_id,
+        agent_id=fake.state.agent_id,
+        secret=fake.state.secret,
+        token="testtoken",
+        encoding_aes_key=aes_key,
+        api_base=fake.url,
+        database_url=db_url,
+        admins=frozenset(ADMINS),
+        timezone=TZ,
+        files_dir=str(Path(db_url.split("///")[-1]).parent / "files")
+        if db_url.startswith("sqlite")
+        else "/tmp/safetybot-test-files/" + uuid.uuid4().hex,
     )
     values.update(overrides)
     return Settings(**values)
@@ -158,8 +168,9 @@ def app(runtime):
 @pytest.fixture
 def wecom(app, runtime) -> CallbackDriver:
     """Sends signed, encrypted callbacks to the app as WeCom would."""
-    return CallbackDriver(runtime.crypto, flask_post(app.test_client()),
-                          agent_id=runtime.settings.agent_id)
+    return CallbackDriver(
+        runtime.crypto, flask_post(app.test_client()), agent_id=runtime.settings.agent_id
+    )
 
 
 @pytest.fixture

@@ -14,20 +14,26 @@ from sqlalchemy import func, select
 from bot.models import InboundMessage
 from bot.wecom.crypto import CallbackCrypto, CallbackError, signature
 
-VECTORS = json.loads((Path(__file__).parent / "data" / "wecom_sample_vectors.json").read_text())["vectors"]
+VECTORS = json.loads((Path(__file__).parent / "data" / "wecom_sample_vectors.json").read_text())[
+    "vectors"
+]
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_official_sample_vectors_verify_and_decrypt(vector):
     crypto = CallbackCrypto(vector["token"], vector["encoding_aes_key"], vector["receive_id"])
-    assert signature(vector["token"], vector["timestamp"], vector["nonce"], vector["encrypted"]) == \
-        vector["msg_signature"]
+    assert (
+        signature(vector["token"], vector["timestamp"], vector["nonce"], vector["encrypted"])
+        == vector["msg_signature"]
+    )
     if vector["kind"] == "verify_url":
-        plain = crypto.verify_url(vector["msg_signature"], vector["timestamp"], vector["nonce"],
-                                  vector["encrypted"])
+        plain = crypto.verify_url(
+            vector["msg_signature"], vector["timestamp"], vector["nonce"], vector["encrypted"]
+        )
     else:
-        crypto.check_signature(vector["msg_signature"], vector["timestamp"], vector["nonce"],
-                               vector["encrypted"])
+        crypto.check_signature(
+            vector["msg_signature"], vector["timestamp"], vector["nonce"], vector["encrypted"]
+        )
         plain = crypto.decrypt(vector["encrypted"])
     assert plain == vector["plaintext"]
 
@@ -119,7 +125,9 @@ def test_tampered_payload_is_403(app, runtime):
 
 
 def test_wrong_corp_id_is_403(app, runtime):
-    other = CallbackCrypto(runtime.settings.token, runtime.settings.encoding_aes_key, "ww-other-corp")
+    other = CallbackCrypto(
+        runtime.settings.token, runtime.settings.encoding_aes_key, "ww-other-corp"
+    )
     enc = other.encrypt("<xml><MsgType>text</MsgType><FromUserName>x</FromUserName></xml>")
     assert _post_raw(app, runtime, _envelope(enc), encrypt=enc).status_code == 403
 
@@ -140,8 +148,10 @@ def test_garbage_ciphertext_with_valid_signature_is_4xx(app, runtime):
 
 
 def test_entity_declarations_are_400(app, runtime):
-    body = (b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
-            b"<xml><Encrypt>&b;</Encrypt></xml>")
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        b"<xml><Encrypt>&b;</Encrypt></xml>"
+    )
     assert _post_raw(app, runtime, body).status_code == 400
 
 
@@ -157,12 +167,31 @@ def test_body_over_64_kib_is_413(app, runtime):
 def test_stale_timestamp_is_403(wecom):
     assert wecom.text("liuyang", "帮助").status == 200
     old = int(time.time()) - 301
-    result = wecom.send_fields({"FromUserName": "liuyang", "CreateTime": old, "MsgType": "text",
-                                "Content": "帮助", "MsgId": "1"}, timestamp=old)
+    result = wecom.send_fields(
+        {
+            "FromUserName": "liuyang",
+            "CreateTime": old,
+            "MsgType": "text",
+            "Content": "帮助",
+            "MsgId": "1",
+        },
+        timestamp=old,
+    )
     assert result.status == 403
     future = int(time.time()) + 400
-    assert wecom.send_fields({"FromUserName": "liuyang", "CreateTime": future, "MsgType": "text",
-                              "Content": "帮助", "MsgId": "2"}, timestamp=future).status == 403
+    assert (
+        wecom.send_fields(
+            {
+                "FromUserName": "liuyang",
+                "CreateTime": future,
+                "MsgType": "text",
+                "Content": "帮助",
+                "MsgId": "2",
+            },
+            timestamp=future,
+        ).status
+        == 403
+    )
 
 
 def test_max_age_zero_turns_the_check_off(fake, sqlite_url, clock):
@@ -175,8 +204,19 @@ def test_max_age_zero_turns_the_check_off(fake, sqlite_url, clock):
     rt = build_runtime(make_settings(sqlite_url, fake, callback_max_age=0), clock=clock)
     upgrade(rt.engine)
     driver = CallbackDriver(rt.crypto, flask_post(create_app(runtime=rt).test_client()))
-    assert driver.send_fields({"FromUserName": "u", "CreateTime": 1, "MsgType": "text",
-                               "Content": "帮助", "MsgId": "7"}, timestamp=1).status == 200
+    assert (
+        driver.send_fields(
+            {
+                "FromUserName": "u",
+                "CreateTime": 1,
+                "MsgType": "text",
+                "Content": "帮助",
+                "MsgId": "7",
+            },
+            timestamp=1,
+        ).status
+        == 200
+    )
     rt.close()
 
 

@@ -20,13 +20,19 @@ def test_demo_chat_round_trip(tmp_path):
         assert page.status_code == 200 and "安全生产月助手" in page.text
         users = requests.get(base + "/demo/api/users", timeout=5).json()
         assert len(users) >= 12 and any(u["admin"] for u in users)
-        res = requests.post(base + "/demo/api/send", json={"user": "liuyang", "text": "帮助"}, timeout=10)
+        res = requests.post(
+            base + "/demo/api/send", json={"user": "liuyang", "text": "帮助"}, timeout=10
+        )
         assert res.json() == {"status": 200}
-        msgs = requests.get(base + "/demo/api/messages", params={"user": "liuyang"}, timeout=5).json()
+        msgs = requests.get(
+            base + "/demo/api/messages", params={"user": "liuyang"}, timeout=5
+        ).json()
         assert msgs[0]["from"] == "me"
         assert any(m["from"] == "bot" and "答题" in m["body"]["text"]["content"] for m in msgs)
         assert demo.fake.count("user/get") == 0  # the directory was synced at start
-        bad = requests.post(base + "/demo/api/send", json={"user": "nobody", "text": "x"}, timeout=5)
+        bad = requests.post(
+            base + "/demo/api/send", json={"user": "nobody", "text": "x"}, timeout=5
+        )
         assert bad.status_code == 400
     finally:
         demo.stop()

@@ -15,8 +15,14 @@ from bot.wecom.client import MemoryTokenStore, WeComAPIError, WeComClient
 
 def make_client(fake, **kw) -> WeComClient:
     kw.setdefault("sleep", lambda _s: None)
-    return WeComClient(fake.state.corp_id, fake.state.secret, fake.state.agent_id,
-                       api_base=fake.url, token_store=kw.pop("token_store", MemoryTokenStore()), **kw)
+    return WeComClient(
+        fake.state.corp_id,
+        fake.state.secret,
+        fake.state.agent_id,
+        api_base=fake.url,
+        token_store=kw.pop("token_store", MemoryTokenStore()),
+        **kw,
+    )
 
 
 TEXT = {"msgtype": "text", "text": {"content": "hello"}}
@@ -133,13 +139,15 @@ def test_media_json_error_with_http_200_is_an_error(fake):
 
 # -- the outbox and its sender -------------------------------------------------------------
 
+
 def _add_members(runtime, n: int, fake) -> list[str]:
     ids = [f"m{i:05d}" for i in range(n)]
     for u in ids:
         fake.add_user(u, u, [3])
     with transaction(runtime.factory) as s:
-        s.add_all([User(userid=u, name=u, department_id=3, department_ids=[3], leader_of=[])
-                   for u in ids])
+        s.add_all(
+            [User(userid=u, name=u, department_id=3, department_ids=[3], leader_of=[]) for u in ids]
+        )
     return ids
 
 
@@ -188,8 +196,13 @@ def test_per_member_limit_defers_instead_of_losing(runtime, fake, clock):
     fake.clock = lambda: clock().timestamp()
     with transaction(runtime.factory) as s:
         for i in range(40):
-            enqueue(s, ["liuyang"], {"msgtype": "text", "text": {"content": f"n{i}"}},
-                    source="test", now=clock())
+            enqueue(
+                s,
+                ["liuyang"],
+                {"msgtype": "text", "text": {"content": f"n{i}"}},
+                source="test",
+                now=clock(),
+            )
     runtime.sender.drain()
     assert len(fake.texts_for("liuyang")) == 30
     assert fake.dropped == []

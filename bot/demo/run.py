@@ -18,10 +18,13 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def demo_settings(api_base: str, database_url: str | None, corp_id: str, secret: str,
-                  agent_id: int) -> Settings:
+def demo_settings(
+    api_base: str, database_url: str | None, corp_id: str, secret: str, agent_id: int
+) -> Settings:
     return Settings(
-        corp_id=corp_id, agent_id=agent_id, secret=secret,
+        corp_id=corp_id,
+        agent_id=agent_id,
+        secret=secret,
         token=secrets.token_urlsafe(12),
         encoding_aes_key=base64.b64encode(secrets.token_bytes(32)).decode().rstrip("="),
         api_base=api_base,
@@ -63,8 +66,9 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
 
     fake = FakeWeCom(corp_id="wwdemo00000000001", secret=secrets.token_urlsafe(16)).start()
     seed_directory(fake)
-    settings = demo_settings(fake.url, database_url, fake.state.corp_id, fake.state.secret,
-                             fake.state.agent_id)
+    settings = demo_settings(
+        fake.url, database_url, fake.state.corp_id, fake.state.secret, fake.state.agent_id
+    )
     rt = build_runtime(settings)
     upgrade(rt.engine)
     with transaction(rt.factory) as s:
@@ -83,8 +87,10 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None
     from bot.cli import _serve_until_signal
 
     demo = start_demo(host, port, database_url)
-    print(f"safetybot demo: open {demo.base_url}/ in a browser "
-          f"(fake WeCom API at {demo.fake.url})", flush=True)
+    print(
+        f"safetybot demo: open {demo.base_url}/ in a browser (fake WeCom API at {demo.fake.url})",
+        flush=True,
+    )
     print("Press Ctrl+C to stop.", flush=True)
     _serve_until_signal(demo.server)
     demo.stop()

@@ -42,66 +42,131 @@ class CallbackResult:
 
 
 class CallbackDriver:
-    def __init__(self, crypto: CallbackCrypto, post: PostFn, agent_id: int = 1000002,
-                 path: str = "/wecom/callback") -> None:
+    def __init__(
+        self,
+        crypto: CallbackCrypto,
+        post: PostFn,
+        agent_id: int = 1000002,
+        path: str = "/wecom/callback",
+    ) -> None:
         self.crypto = crypto
         self.post = post
         self.agent_id = agent_id
         self.path = path
 
-    def send_fields(self, fields: dict[str, Any], *, timestamp: int | None = None,
-                    nonce: str | None = None) -> CallbackResult:
-        xml = build_message_xml({"ToUserName": self.crypto.corp_id, **fields,
-                                 "AgentID": self.agent_id})
+    def send_fields(
+        self, fields: dict[str, Any], *, timestamp: int | None = None, nonce: str | None = None
+    ) -> CallbackResult:
+        xml = build_message_xml(
+            {"ToUserName": self.crypto.corp_id, **fields, "AgentID": self.agent_id}
+        )
         return self.send_xml(xml, timestamp=timestamp, nonce=nonce)
 
-    def send_xml(self, xml: str, *, timestamp: int | None = None,
-                 nonce: str | None = None) -> CallbackResult:
+    def send_xml(
+        self, xml: str, *, timestamp: int | None = None, nonce: str | None = None
+    ) -> CallbackResult:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         nonce = nonce or secrets.token_hex(5)
         body, sig = self.crypto.encrypt_callback(xml, nonce, ts)
         query = urlencode({"msg_signature": sig, "timestamp": ts, "nonce": nonce})
         status, raw = self.post(f"{self.path}?{query}", body)
-        return CallbackResult(status, raw, self.decrypt_reply(raw) if status == 200 and raw else None)
+        return CallbackResult(
+            status, raw, self.decrypt_reply(raw) if status == 200 and raw else None
+        )
 
     def decrypt_reply(self, raw: bytes) -> dict[str, str]:
         envelope = parse_xml(raw)
-        self.crypto.check_signature(envelope.get("MsgSignature"), envelope.get("TimeStamp"),
-                                    envelope.get("Nonce"), envelope["Encrypt"])
+        self.crypto.check_signature(
+            envelope.get("MsgSignature"),
+            envelope.get("TimeStamp"),
+            envelope.get("Nonce"),
+            envelope["Encrypt"],
+        )
         return parse_xml(self.crypto.decrypt(envelope["Encrypt"]))
 
     # -- conveniences -------------------------------------------------------------------------
-    def text(self, userid: str, content: str, *, msg_id: str | None = None,
-             create_time: int | None = None) -> CallbackResult:
-        return self.send_fields({"FromUserName": userid, "CreateTime": create_time or int(time.time()),
-                                 "MsgType": "text", "Content": content,
-                                 "MsgId": msg_id or next_msg_id()})
+    def text(
+        self,
+        userid: str,
+        content: str,
+        *,
+        msg_id: str | None = None,
+        create_time: int | None = None,
+    ) -> CallbackResult:
+        return self.send_fields(
+            {
+                "FromUserName": userid,
+                "CreateTime": create_time or int(time.time()),
+                "MsgType": "text",
+                "Content": content,
+                "MsgId": msg_id or next_msg_id(),
+            }
+        )
 
     def image(self, userid: str, media_id: str) -> CallbackResult:
-        return self.send_fields({"FromUserName": userid, "CreateTime": int(time.time()),
-                                 "MsgType": "image", "PicUrl": "http://127.0.0.1/none.png",
-                                 "MediaId": media_id, "MsgId": next_msg_id()})
+        return self.send_fields(
+            {
+                "FromUserName": userid,
+                "CreateTime": int(time.time()),
+                "MsgType": "image",
+                "PicUrl": "http://127.0.0.1/none.png",
+                "MediaId": media_id,
+                "MsgId": next_msg_id(),
+            }
+        )
 
     def location(self, userid: str, lat: float, lng: float, label: str = "") -> CallbackResult:
-        return self.send_fields({"FromUserName": userid, "CreateTime": int(time.time()),
-                                 "MsgType": "location", "Location_X": lat, "Location_Y": lng,
-                                 "Scale": 15, "Label": label, "MsgId": next_msg_id()})
+        return self.send_fields(
+            {
+                "FromUserName": userid,
+                "CreateTime": int(time.time()),
+                "MsgType": "location",
+                "Location_X": lat,
+                "Location_Y": lng,
+                "Scale": 15,
+                "Label": label,
+                "MsgId": next_msg_id(),
+            }
+        )
 
-    def event(self, userid: str, event: str, event_key: str = "", *,
-              create_time: int | None = None, **extra: Any) -> CallbackResult:
-        fields: dict[str, Any] = {"FromUserName": userid,
-                                  "CreateTime": create_time or int(time.time()),
-                                  "MsgType": "event", "Event": event, "EventKey": event_key}
+    def event(
+        self,
+        userid: str,
+        event: str,
+        event_key: str = "",
+        *,
+        create_time: int | None = None,
+        **extra: Any,
+    ) -> CallbackResult:
+        fields: dict[str, Any] = {
+            "FromUserName": userid,
+            "CreateTime": create_time or int(time.time()),
+            "MsgType": "event",
+            "Event": event,
+            "EventKey": event_key,
+        }
         fields.update(extra)
         return self.send_fields(fields)
 
-    def card_event(self, userid: str, event_key: str, task_id: str, *,
-                   selected: dict[str, list[str]] | None = None, response_code: str = "",
-                   card_type: str = "vote_interaction", create_time: int | None = None) -> CallbackResult:
+    def card_event(
+        self,
+        userid: str,
+        event_key: str,
+        task_id: str,
+        *,
+        selected: dict[str, list[str]] | None = None,
+        response_code: str = "",
+        card_type: str = "vote_interaction",
+        create_time: int | None = None,
+    ) -> CallbackResult:
         fields: dict[str, Any] = {
-            "FromUserName": userid, "CreateTime": create_time or int(time.time()),
-            "MsgType": "event", "Event": "template_card_event", "EventKey": event_key,
-            "TaskId": task_id, "CardType": card_type,
+            "FromUserName": userid,
+            "CreateTime": create_time or int(time.time()),
+            "MsgType": "event",
+            "Event": "template_card_event",
+            "EventKey": event_key,
+            "TaskId": task_id,
+            "CardType": card_type,
             "ResponseCode": response_code or secrets.token_hex(8),
         }
         if selected:
@@ -123,8 +188,12 @@ def http_post(base_url: str, session=None, timeout: float = 10.0) -> PostFn:
     http = session or requests.Session()
 
     def post(path: str, body: bytes) -> tuple[int, bytes]:
-        res = http.post(base_url.rstrip("/") + path, data=body,
-                        headers={"Content-Type": "text/xml"}, timeout=timeout)
+        res = http.post(
+            base_url.rstrip("/") + path,
+            data=body,
+            headers={"Content-Type": "text/xml"},
+            timeout=timeout,
+        )
         return res.status_code, res.content
 
     return post

@@ -81,9 +81,17 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class FakeWeCom:
-    def __init__(self, corp_id: str = "wwfakecorp", secret: str = "fake-secret", agent_id: int = 1000002,
-                 *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0,
-                 record_bodies: bool = True) -> None:
+    def __init__(
+        self,
+        corp_id: str = "wwfakecorp",
+        secret: str = "fake-secret",
+        agent_id: int = 1000002,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        record_bodies: bool = True,
+    ) -> None:
         self.state = FakeState(corp_id, secret, agent_id)
         self.host, self.port = host, port
         self.latency = latency
@@ -109,10 +117,13 @@ class FakeWeCom:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FakeWeCom:
-        self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
-                                   request_handler=_QuietHandler)
+        self._server = make_server(
+            self.host, self.port, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-wecom", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-wecom", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -134,25 +145,49 @@ class FakeWeCom:
 
     # -- directory and media ------------------------------------------------------------------
     def add_department(self, dept_id: int, name: str, parent_id: int = 0, order: int = 0) -> None:
-        self.state.departments[dept_id] = {"id": dept_id, "name": name, "parentid": parent_id,
-                                           "order": order}
-
-    def add_user(self, userid: str, name: str, departments: list[int], *, leader: list[int] | None = None,
-                 position: str = "", status: int = 1) -> None:
-        leader = leader or []
-        self.state.users[userid] = {
-            "userid": userid, "name": name, "department": departments,
-            "main_department": departments[0] if departments else None,
-            "is_leader_in_dept": [1 if d in leader else 0 for d in departments],
-            "position": position, "status": status,
+        self.state.departments[dept_id] = {
+            "id": dept_id,
+            "name": name,
+            "parentid": parent_id,
+            "order": order,
         }
 
-    def add_media(self, media_id: str, data: bytes = PNG_1PX, content_type: str = "image/png") -> None:
+    def add_user(
+        self,
+        userid: str,
+        name: str,
+        departments: list[int],
+        *,
+        leader: list[int] | None = None,
+        position: str = "",
+        status: int = 1,
+    ) -> None:
+        leader = leader or []
+        self.state.users[userid] = {
+            "userid": userid,
+            "name": name,
+            "department": departments,
+            "main_department": departments[0] if departments else None,
+            "is_leader_in_dept": [1 if d in leader else 0 for d in departments],
+            "position": position,
+            "status": status,
+        }
+
+    def add_media(
+        self, media_id: str, data: bytes = PNG_1PX, content_type: str = "image/png"
+    ) -> None:
         self.state.media[media_id] = (data, content_type)
 
     # -- inspection and fault injection -------------------------------------------------------
-    def inject(self, path: str, *, errcode: int | None = None, status: int | None = None,
-               delay: float = 0.0, times: int = 1) -> None:
+    def inject(
+        self,
+        path: str,
+        *,
+        errcode: int | None = None,
+        status: int | None = None,
+        delay: float = 0.0,
+        times: int = 1,
+    ) -> None:
         with self._lock:
             self._injections.append(Injection(path.strip("/"), errcode, status, delay, times))
 
@@ -174,7 +209,9 @@ class FakeWeCom:
             return [d.body for d in self.delivered.get(userid, [])]
 
     def texts_for(self, userid: str) -> list[str]:
-        return [b["text"]["content"] for b in self.messages_for(userid) if b.get("msgtype") == "text"]
+        return [
+            b["text"]["content"] for b in self.messages_for(userid) if b.get("msgtype") == "text"
+        ]
 
     def reset(self) -> None:
         with self._lock:
@@ -196,7 +233,7 @@ class FakeWeCom:
     def _handle(self, request: Request) -> Response:
         path = request.path.strip("/")
         if path.startswith("cgi-bin/"):
-            path = path[len("cgi-bin/"):]
+            path = path[len("cgi-bin/") :]
         params = dict(request.args)
         body: Any = None
         if request.method == "POST":
@@ -206,8 +243,11 @@ class FakeWeCom:
             except ValueError:
                 return _json({"errcode": 47001, "errmsg": "data format error"})
         with self._lock:
-            self.calls.append(Call(path, request.method, params,
-                                   body if self.record_bodies else None, time.time()))
+            self.calls.append(
+                Call(
+                    path, request.method, params, body if self.record_bodies else None, time.time()
+                )
+            )
             injection = self._take_injection(path)
         delay = self.latency + (injection.delay if injection else 0.0)
         if delay:
@@ -250,8 +290,14 @@ class FakeWeCom:
         token = secrets.token_urlsafe(32)
         with self._lock:
             self.state.tokens[token] = self.clock() + self.state.token_ttl
-        return _json({"errcode": 0, "errmsg": "ok", "access_token": token,
-                      "expires_in": self.state.token_ttl})
+        return _json(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "access_token": token,
+                "expires_in": self.state.token_ttl,
+            }
+        )
 
     def message_send(self, params, body):
         body = body or {}
@@ -259,7 +305,9 @@ class FakeWeCom:
             return _json({"errcode": 40056, "errmsg": "invalid agentid"})
         msgtype = body.get("msgtype")
         if not msgtype or msgtype not in body:
-            return _json({"errcode": 41008 if not msgtype else 40008, "errmsg": "invalid message type"})
+            return _json(
+                {"errcode": 41008 if not msgtype else 40008, "errmsg": "invalid message type"}
+            )
         touser = [u for u in str(body.get("touser") or "").split("|") if u]
         if len(touser) > 1000:
             return _json({"errcode": 40058, "errmsg": "touser exceeds 1000"})
@@ -268,12 +316,28 @@ class FakeWeCom:
         invalid = [u for u in touser if u not in self.state.users]
         valid = [u for u in touser if u in self.state.users]
         if not valid:
-            return _json({"errcode": 81013, "errmsg": "user & party & tag all invalid",
-                          "invaliduser": "|".join(invalid)})
-        content = {k: v for k, v in body.items() if k not in ("touser", "toparty", "totag",
-                                                               "enable_duplicate_check",
-                                                               "duplicate_check_interval")}
-        digest = hashlib.sha1(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+            return _json(
+                {
+                    "errcode": 81013,
+                    "errmsg": "user & party & tag all invalid",
+                    "invaliduser": "|".join(invalid),
+                }
+            )
+        content = {
+            k: v
+            for k, v in body.items()
+            if k
+            not in (
+                "touser",
+                "toparty",
+                "totag",
+                "enable_duplicate_check",
+                "duplicate_check_interval",
+            )
+        }
+        digest = hashlib.sha1(
+            json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
         check = bool(body.get("enable_duplicate_check"))
         interval = min(int(body.get("duplicate_check_interval") or 1800), 4 * 3600)
         now = self.clock()
@@ -283,7 +347,10 @@ class FakeWeCom:
             response_code = ""
             card = body.get("template_card") or {}
             if msgtype == "template_card" and card.get("card_type") in (
-                    "button_interaction", "vote_interaction", "multiple_interaction"):
+                "button_interaction",
+                "vote_interaction",
+                "multiple_interaction",
+            ):
                 response_code = secrets.token_hex(16)
             for userid in valid:
                 if check and now - self._dup.get((userid, digest), -1e12) < interval:
@@ -321,8 +388,11 @@ class FakeWeCom:
             # WeCom answers a bad media_id with a JSON error and HTTP 200.
             return _json({"errcode": 40007, "errmsg": "invalid media_id"})
         data, ctype = media
-        return Response(data, content_type=ctype, headers={
-            "Content-Disposition": f'attachment; filename="{params.get("media_id")}.png"'})
+        return Response(
+            data,
+            content_type=ctype,
+            headers={"Content-Disposition": f'attachment; filename="{params.get("media_id")}.png"'},
+        )
 
     def department_list(self, params, body):
         depts = sorted(self.state.departments.values(), key=lambda d: (d["order"], d["id"]))
@@ -361,7 +431,9 @@ class FakeWeCom:
 
 
 def _json(data: dict[str, Any]) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False), content_type="application/json; charset=UTF-8")
+    return Response(
+        json.dumps(data, ensure_ascii=False), content_type="application/json; charset=UTF-8"
+    )
 
 
 ROUTES = {

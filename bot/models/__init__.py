@@ -4,6 +4,7 @@ Feature modules add their own `bot/models/<feature>.py` and one import line belo
 """
 
 from bot.models.base import Base, UTCDateTime
+from bot.models.checkin import CheckinEvent, DailyCheckin, DrillSurveyAnswer, EventAttendance
 from bot.models.core import (
     AccessToken,
     AuditLog,
@@ -17,10 +18,6 @@ from bot.models.core import (
     RoleAssignment,
     User,
 )
-from bot.models.checkin import CheckinEvent, DailyCheckin, DrillSurveyAnswer, EventAttendance
-from bot.models.pledge import PledgeRound, PledgeRoundMember, PledgeSignature, PledgeText
-from bot.models.quiz import Contest, ContestAnswer, ContestAttempt, Question, QuizAnswer, QuizDailySet, QuizReview
-from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 from bot.models.hazard import (
     HazardPhoto,
     HazardPoints,
@@ -30,9 +27,26 @@ from bot.models.hazard import (
     SuggestionReply,
     TicketCounter,
 )
+from bot.models.pledge import PledgeRound, PledgeRoundMember, PledgeSignature, PledgeText
+from bot.models.quiz import (
+    Contest,
+    ContestAnswer,
+    ContestAttempt,
+    Question,
+    QuizAnswer,
+    QuizDailySet,
+    QuizReview,
+)
+from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 
 __all__ = [
-    "Contest", "ContestAnswer", "ContestAttempt", "Question", "QuizAnswer", "QuizDailySet", "QuizReview",
+    "Contest",
+    "ContestAnswer",
+    "ContestAttempt",
+    "Question",
+    "QuizAnswer",
+    "QuizDailySet",
+    "QuizReview",
     "HazardPhoto",
     "HazardPoints",
     "HazardReport",
@@ -40,8 +54,14 @@ __all__ = [
     "Suggestion",
     "SuggestionReply",
     "TicketCounter",
-    "CheckinEvent", "DailyCheckin", "DrillSurveyAnswer", "EventAttendance",
-    "PledgeRound", "PledgeRoundMember", "PledgeSignature", "PledgeText",
+    "CheckinEvent",
+    "DailyCheckin",
+    "DrillSurveyAnswer",
+    "EventAttendance",
+    "PledgeRound",
+    "PledgeRoundMember",
+    "PledgeSignature",
+    "PledgeText",
     "CapAlert",
     "RiskWarning",
     "WarningAck",

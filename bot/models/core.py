@@ -46,7 +46,8 @@ class RoleAssignment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     userid: Mapped[str] = mapped_column(String(64), index=True)
     role: Mapped[str] = mapped_column(String(32))
-    department_id: Mapped[int | None] = mapped_column(Integer)
+    # 0 = not tied to a department (NULL would let the unique key admit duplicates).
+    department_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class InboundMessage(Base):
@@ -91,7 +92,9 @@ class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), default="message")  # message | update_card | robot
+    kind: Mapped[str] = mapped_column(
+        String(32), default="message"
+    )  # message | update_card | robot
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(64), default="")
     dedup_key: Mapped[str | None] = mapped_column(String(191), unique=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db import upsert_insert
@@ -36,8 +36,8 @@ def total_points(session: Session, userid: str) -> int:
 
 
 def answer_days(session: Session, userid: str) -> list[date]:
-    return list(session.scalars(select(distinct(QuizAnswer.day)).where(QuizAnswer.userid == userid)
-                                .order_by(QuizAnswer.day.desc())))
+    return list(session.scalars(select(QuizAnswer.day).where(QuizAnswer.userid == userid)
+                                .distinct().order_by(QuizAnswer.day.desc())))
 
 
 def streak(session: Session, userid: str, today: date) -> int:

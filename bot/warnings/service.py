@@ -112,7 +112,7 @@ def publish(session: Session, settings: Settings, now: datetime, *, created_by: 
     enqueue(session, userids, body, source=f"{kind}:{warning.id}", now=now,
             dedup_key=f"{kind}:{warning.id}:text")
     if require_ack:
-        enqueue(session, userids, ack_card(warning, now), source=f"{kind}:{warning.id}:card",
+        enqueue(session, userids, card_message(ack_card(warning, now)), source=f"{kind}:{warning.id}:card",
                 now=now, dedup_key=f"{kind}:{warning.id}:card")
     if kind == "warning" and settings.robot_keys:
         md = rendered.markdown(labels())
@@ -154,6 +154,10 @@ def ack_card(warning: RiskWarning, now: datetime, *, reminder: bool = False,
     return card
 
 
+def card_message(card: dict[str, Any]) -> dict[str, Any]:
+    return {"msgtype": "template_card", "template_card": card}
+
+
 def record_ack(session: Session, warning_id: int, userid: str, now: datetime) -> bool | None:
     """True: recorded now; False: already acknowledged; None: not a recipient of it."""
     is_recipient = session.get(WarningRecipient, (warning_id, userid)) is not None
@@ -189,7 +193,7 @@ def run_followups(session: Session, settings: Settings, now: datetime) -> str:
     for warning in due:
         pending = [u for u, _ in unacknowledged(session, warning.id)]
         if pending:
-            enqueue(session, pending, ack_card(warning, now, reminder=True),
+            enqueue(session, pending, card_message(ack_card(warning, now, reminder=True)),
                     source=f"warning:{warning.id}:remind", now=now,
                     dedup_key=f"warning:{warning.id}:remind")
             enqueue(session, pending, {"msgtype": "text", "text": {"content": texts.get(

@@ -83,9 +83,14 @@ class RenderedWarning:
     note: str = ""
     level: str | None = None
     hazard: str | None = None
+    free: bool = False  # typed by an admin: the text is the whole message
+    prefix: str | None = None  # 风险预警 unless given (通知 for a broadcast)
 
     def text(self, labels: dict[str, str]) -> str:
-        lines = [f"【{labels['prefix']}】{self.title}"]
+        prefix = self.prefix or labels["prefix"]
+        if self.free:
+            return f"【{prefix}】{self.extra}"
+        lines = [f"【{prefix}】{self.title}"]
         if self.meaning:
             lines.append(self.meaning)
         if self.extra:
@@ -101,7 +106,11 @@ class RenderedWarning:
 
     def markdown(self, labels: dict[str, str]) -> str:
         colour = MARKDOWN_COLOUR.get(self.level or "", "warning")
-        lines = [f"### <font color=\"{colour}\">{labels['prefix']}：{_md(self.title)}</font>"]
+        prefix = self.prefix or labels["prefix"]
+        if self.free:
+            return _cut_bytes(f"### <font color=\"{colour}\">{prefix}</font>\n{_md(self.extra)}",
+                              4000)
+        lines = [f"### <font color=\"{colour}\">{prefix}：{_md(self.title)}</font>"]
         if self.meaning:
             lines.append(f"> {_md(self.meaning)}")
         if self.extra:
@@ -127,6 +136,11 @@ def render_template(hazard: str, level: str, extra: str = "") -> RenderedWarning
 
 def render_free_text(title: str, text: str, level: str | None = None) -> RenderedWarning:
     return RenderedWarning(title=title, extra=text.strip(), level=level)
+
+
+def render_typed(text: str, prefix: str | None = None) -> RenderedWarning:
+    """A warning or notice typed by an admin: the text is the message, its start the title."""
+    return RenderedWarning(title=truncate(text, 24), extra=text.strip(), free=True, prefix=prefix)
 
 
 def _md(text: str) -> str:

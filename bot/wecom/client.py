@@ -39,8 +39,14 @@ MAX_RECIPIENTS = 1000  # message/send: touser holds at most 1000 userids
 
 
 class WeComAPIError(Exception):
-    def __init__(self, errcode: int | None, errmsg: str, *, transient: bool = False,
-                 http_status: int | None = None) -> None:
+    def __init__(
+        self,
+        errcode: int | None,
+        errmsg: str,
+        *,
+        transient: bool = False,
+        http_status: int | None = None,
+    ) -> None:
         super().__init__(f"WeCom API error {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
@@ -76,10 +82,19 @@ class SendResult:
 
 
 class WeComClient(WeChatClient):
-    def __init__(self, corp_id: str, secret: str, agent_id: int, *, api_base: str,
-                 token_store: TokenStore | None = None, timeout: float = 5.0,
-                 max_attempts: int = 3, backoff: float = 0.25,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        corp_id: str,
+        secret: str,
+        agent_id: int,
+        *,
+        api_base: str,
+        token_store: TokenStore | None = None,
+        timeout: float = 5.0,
+        max_attempts: int = 3,
+        backoff: float = 0.25,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         super().__init__(corp_id, secret, timeout=timeout, auto_retry=False)
         self.agent_id = agent_id
         self.api_base = api_base.rstrip("/")
@@ -131,27 +146,46 @@ class WeComClient(WeChatClient):
                     refreshed = True
                     attempt -= 1
                     continue
-                transient = errcode in RETRYABLE_ERRCODES or (errcode is None and (status or 500) >= 500)
+                transient = errcode in RETRYABLE_ERRCODES or (
+                    errcode is None and (status or 500) >= 500
+                )
                 if not transient or attempt >= self.max_attempts:
-                    raise WeComAPIError(errcode, str(exc.errmsg or exc), transient=transient,
-                                        http_status=status) from exc
-                log.warning("WeCom %s: errcode=%s status=%s, retry %d", url_or_endpoint, errcode,
-                            status, attempt)
+                    raise WeComAPIError(
+                        errcode, str(exc.errmsg or exc), transient=transient, http_status=status
+                    ) from exc
+                log.warning(
+                    "WeCom %s: errcode=%s status=%s, retry %d",
+                    url_or_endpoint,
+                    errcode,
+                    status,
+                    attempt,
+                )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 if attempt >= self.max_attempts:
-                    raise WeComAPIError(None, f"network: {exc.__class__.__name__}",
-                                        transient=True) from exc
-                log.warning("WeCom %s: %s, retry %d", url_or_endpoint, exc.__class__.__name__, attempt)
+                    raise WeComAPIError(
+                        None, f"network: {exc.__class__.__name__}", transient=True
+                    ) from exc
+                log.warning(
+                    "WeCom %s: %s, retry %d", url_or_endpoint, exc.__class__.__name__, attempt
+                )
             self._sleep(self.backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
 
     # -- messages ---------------------------------------------------------------------------
-    def send_message(self, body: dict[str, Any], userids: list[str], *,
-                     duplicate_check: bool = True, duplicate_interval: int = 1800) -> SendResult:
+    def send_message(
+        self,
+        body: dict[str, Any],
+        userids: list[str],
+        *,
+        duplicate_check: bool = True,
+        duplicate_interval: int = 1800,
+    ) -> SendResult:
         """message/send to at most 1000 users. `body` is {"msgtype": …, <msgtype>: {…}}."""
         if not userids:
             return SendResult()
         if len(userids) > MAX_RECIPIENTS:
-            raise ValueError(f"message/send takes at most {MAX_RECIPIENTS} users, got {len(userids)}")
+            raise ValueError(
+                f"message/send takes at most {MAX_RECIPIENTS} users, got {len(userids)}"
+            )
         data = {"touser": "|".join(userids), "agentid": self.agent_id, **body}
         if duplicate_check:
             # A batch resent after a crash is then not delivered twice by WeCom.
@@ -159,11 +193,16 @@ class WeComClient(WeChatClient):
             data["duplicate_check_interval"] = duplicate_interval
         result = self.post("message/send", data=data)
         invalid = [u for u in (result.get("invaliduser") or "").split("|") if u]
-        return SendResult(invalid_users=invalid, msgid=result.get("msgid", ""),
-                          response_code=result.get("response_code", ""), raw=result)
+        return SendResult(
+            invalid_users=invalid,
+            msgid=result.get("msgid", ""),
+            response_code=result.get("response_code", ""),
+            raw=result,
+        )
 
-    def update_template_card(self, response_code: str, card: dict[str, Any],
-                             userids: list[str] | None = None) -> dict[str, Any]:
+    def update_template_card(
+        self, response_code: str, card: dict[str, Any], userids: list[str] | None = None
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {"agentid": self.agent_id, "response_code": response_code}
         if userids:
             data["userids"] = userids
@@ -176,9 +215,11 @@ class WeComClient(WeChatClient):
         for attempt in range(1, self.max_attempts + 1):
             token = self.access_token
             try:
-                res = self._http.get(self.API_BASE_URL + "media/get",
-                                     params={"access_token": token, "media_id": media_id},
-                                     timeout=self.timeout)
+                res = self._http.get(
+                    self.API_BASE_URL + "media/get",
+                    params={"access_token": token, "media_id": media_id},
+                    timeout=self.timeout,
+                )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 if attempt == self.max_attempts:
                     raise WeComAPIError(None, "network error", transient=True) from exc
@@ -187,8 +228,12 @@ class WeComClient(WeChatClient):
             if res.status_code >= 500 and attempt < self.max_attempts:
                 continue
             if res.status_code != 200:
-                raise WeComAPIError(None, f"HTTP {res.status_code}", http_status=res.status_code,
-                                    transient=res.status_code >= 500)
+                raise WeComAPIError(
+                    None,
+                    f"HTTP {res.status_code}",
+                    http_status=res.status_code,
+                    transient=res.status_code >= 500,
+                )
             if "json" in ctype or "text/plain" in ctype or res.content[:1] == b"{":
                 try:
                     data = res.json()
@@ -198,8 +243,11 @@ class WeComClient(WeChatClient):
                 if errcode in TOKEN_ERRORS and attempt < self.max_attempts:
                     self.tokens.get(self._gettoken, stale=token)
                     continue
-                raise WeComAPIError(errcode, data.get("errmsg", "media/get failed"),
-                                    transient=errcode in RETRYABLE_ERRCODES)
+                raise WeComAPIError(
+                    errcode,
+                    data.get("errmsg", "media/get failed"),
+                    transient=errcode in RETRYABLE_ERRCODES,
+                )
             return res.content, ctype
         raise WeComAPIError(None, "media/get failed")
 
@@ -228,6 +276,8 @@ class WeComClient(WeChatClient):
                 return data
             transient = errcode in RETRYABLE_ERRCODES or errcode is None
             if not transient or attempt == self.max_attempts:
-                raise WeComAPIError(errcode, data.get("errmsg", "robot send failed"), transient=transient)
+                raise WeComAPIError(
+                    errcode, data.get("errmsg", "robot send failed"), transient=transient
+                )
             self._sleep(self.backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
         raise WeComAPIError(None, "robot send failed")

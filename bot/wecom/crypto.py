@@ -63,8 +63,9 @@ class CallbackCrypto:
         self._prp = PrpCrypto(self.key)
 
     # -- checks -------------------------------------------------------------------------
-    def check_signature(self, msg_signature: str | None, timestamp: str | None,
-                        nonce: str | None, encrypt: str) -> None:
+    def check_signature(
+        self, msg_signature: str | None, timestamp: str | None, nonce: str | None, encrypt: str
+    ) -> None:
         if not msg_signature or timestamp is None or nonce is None:
             raise CallbackError(403, "missing msg_signature, timestamp or nonce")
         expected = signature(self.token, timestamp, nonce, encrypt)
@@ -113,15 +114,21 @@ class CallbackCrypto:
             raise CallbackError(403, "ReceiveId does not match our corp id")
         return message
 
-    def verify_url(self, msg_signature: str | None, timestamp: str | None, nonce: str | None,
-                   echostr: str | None) -> str:
+    def verify_url(
+        self,
+        msg_signature: str | None,
+        timestamp: str | None,
+        nonce: str | None,
+        echostr: str | None,
+    ) -> str:
         if not echostr:
             raise CallbackError(400, "missing echostr")
         self.check_signature(msg_signature, timestamp, nonce, echostr)
         return self.decrypt(echostr)
 
-    def decrypt_callback(self, body: bytes, msg_signature: str | None, timestamp: str | None,
-                         nonce: str | None) -> str:
+    def decrypt_callback(
+        self, body: bytes, msg_signature: str | None, timestamp: str | None, nonce: str | None
+    ) -> str:
         envelope = parse_xml(body)
         encrypt = envelope.get("Encrypt")
         if not encrypt:

@@ -94,7 +94,10 @@ def _location(root: Element, lat: str, lng: str, scale: str, label: str) -> Loca
 def render_text_reply(to_user: str, from_corp: str, content: str, agent_id: str = "") -> str:
     """A passive text reply (before encryption)."""
     reply = TextReply(
-        content=content, target=to_user, source=from_corp, time=int(time.time()),
+        content=content,
+        target=to_user,
+        source=from_corp,
+        time=int(time.time()),
         agent=int(agent_id) if agent_id.isdigit() else 0,
     )
     return reply.render()
@@ -107,7 +110,9 @@ def build_message_xml(fields: dict[str, Any]) -> str:
         if key == "SelectedItems":
             parts.append("<SelectedItems>")
             for question, options in value.items():
-                parts.append(f"<SelectedItem><QuestionKey><![CDATA[{question}]]></QuestionKey><OptionIds>")
+                parts.append(
+                    f"<SelectedItem><QuestionKey><![CDATA[{question}]]></QuestionKey><OptionIds>"
+                )
                 parts.extend(f"<OptionId><![CDATA[{o}]]></OptionId>" for o in options)
                 parts.append("</OptionIds></SelectedItem>")
             parts.append("</SelectedItems>")

@@ -103,7 +103,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('userid', sa.String(length=64), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=False),
-    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('department_id', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_role_assignments')),
     sa.UniqueConstraint('userid', 'role', 'department_id', name=op.f('uq_role_assignments_userid_role_department_id'))
     )

@@ -1,0 +1,319 @@
+"""预警 (risk warnings), 广播 (broadcasts), 统计 (figures), the 收到 card, and the CAP feed jobs.
+
+预警 syntax (arguments in any order, separated by spaces):
+    预警 内容                          free text to every active member
+    预警 @部门 [@部门 …] 内容            to those departments and their sub-departments
+    预警 暴雨 橙色 [@部门] [补充说明]      the warnings.yaml template (暴雨橙色预警 also works)
+    … 需确认 / 需确认60 / 无需确认        ask for 收到 (orange/red ask by default), minutes
+    预警 待审 | 批准 n | 忽略 n | 状态 n | 用法
+Only admins and safety officers may use 预警, 广播 and 统计 (the router refuses and audits).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import stats as stats_mod
+from bot.context import Context
+from bot.messages import IncomingMessage, Reply
+from bot.models import CapAlert, Department, RiskWarning, User, WarningAck
+from bot.router import Router
+from bot.text import normalize
+from bot.warnings import service
+from bot.warnings.templates import match_template, render_template, render_typed, warning_templates
+
+log = logging.getLogger(__name__)
+
+_DEPT = re.compile(r"(?<!\S)[@＠](\S+)")
+_ACK = re.compile(r"(?<!\S)(?:(需确认)(?:(\d{1,4})(?:分钟)?)?|(无需确认|不需确认))(?!\S)")
+_SUBCOMMAND = re.compile(r"^(待审|用法|帮助)$|^(批准|忽略|状态)\s*#?(\d+)$")
+
+
+def _split_options(args: str) -> tuple[list[str], bool | None, int | None, str]:
+    """(department names, require_ack or None for the default, ack minutes, remaining text)."""
+    departments = _DEPT.findall(args)
+    text = _DEPT.sub(" ", args)
+    require_ack: bool | None = None
+    minutes: int | None = None
+    for m in _ACK.finditer(text):
+        if m.group(3):
+            require_ack = False
+        else:
+            require_ack = True
+            if m.group(2):
+                minutes = max(1, int(m.group(2)))
+    text = _ACK.sub(" ", text)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return departments, require_ack, minutes, "\n".join(lines).strip()
+
+
+def _original_args(msg: IncomingMessage, keyword: str, args: str) -> str:
+    """The arguments as typed: the router hands over NFKC-normalised text, which would turn
+    the admin's Chinese punctuation (，。：) into ASCII and drop the line breaks."""
+    raw = (msg.content or "").strip()
+    if raw.startswith(keyword):
+        rest = raw[len(keyword):].lstrip(" :：,，\u3000\t")
+        if normalize(rest) == args:
+            return rest
+    return args
+
+
+def _scope(ctx: Context, names: list[str]) -> tuple[list[int], str, Reply | None]:
+    if not names:
+        return [], ctx.t("warning.scope_all"), None
+    ids, unknown = service.departments_by_name(ctx.session, names)
+    if unknown:
+        return [], "", Reply.text(ctx.t("warning.unknown_departments", names="、".join(unknown)))
+    dept_names = dict(ctx.session.execute(select(Department.id, Department.name)
+                                          .where(Department.id.in_(ids))).all())
+    return ids, ctx.t("warning.scope_departments", names="、".join(dept_names[i] for i in ids)), None
+
+
+def _usage(ctx: Context) -> Reply:
+    hazards = "、".join(str(h["name"]) for h in warning_templates().values())
+    return Reply.text(ctx.t("warning.usage", hazards=hazards))
+
+
+def handle_warning(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
+    args = args.strip()
+    if not args:
+        return Reply.text(ctx.t("warning.need_text"))
+    sub = _SUBCOMMAND.match(args)
+    if sub:
+        return _subcommand(ctx, sub.group(1) or sub.group(2), sub.group(3) or "")
+    if args.startswith(("批准", "忽略", "状态")):  # never broadcast a mistyped sub-command
+        return Reply.text(ctx.t("warning.cap.need_number"))
+    names, require_ack, minutes, text = _split_options(_original_args(msg, "预警", args))
+    ids, scope_label, error = _scope(ctx, names)
+    if error:
+        return error
+    template = match_template(text)
+    if template:
+        hazard, level, extra = template
+        rendered = render_template(hazard, level, extra)
+    else:
+        hazard_alone = {str(h["name"]) for h in warning_templates().values()}
+        if text in hazard_alone:
+            return Reply.text(ctx.t("warning.level_missing", hazard=text))
+        if not text:
+            return Reply.text(ctx.t("warning.need_text"))
+        rendered = render_typed(text)
+    if not service.recipients_for(ctx.session, ids):
+        return Reply.text(ctx.t("warning.no_recipients"))
+    warning = service.publish(ctx.session, ctx.settings, ctx.now, created_by=ctx.userid,
+                              rendered=rendered, department_ids=ids, require_ack=require_ack,
+                              ack_minutes=minutes, scope_label=scope_label.strip("（）"))
+    ctx.audit("warning", f"#{warning.id} {warning.title} -> {warning.recipients_total}")
+    ack = ""
+    if warning.require_ack:
+        ack = ctx.t("warning.sent_ack", minutes=warning.ack_minutes, id=warning.id)
+    if ctx.settings.robot_keys:
+        ack += ctx.t("warning.sent_robots", robots=len(ctx.settings.robot_keys))
+    return Reply.text(ctx.t("warning.sent", title=warning.title, id=warning.id,
+                            count=warning.recipients_total, scope=scope_label, ack=ack))
+
+
+def _subcommand(ctx: Context, word: str, rest: str) -> Reply:
+    if word in ("用法", "帮助"):
+        return _usage(ctx)
+    if word == "待审":
+        return _list_pending(ctx)
+    n = int(rest)
+    if word == "状态":
+        return _status(ctx, n)
+    approve = word == "批准"
+    row, warning = service.decide_cap(ctx.session, ctx.settings, ctx.now, n, approve=approve,
+                                      by=ctx.userid)
+    if row is None:
+        return Reply.text(ctx.t("warning.cap.not_pending", n=n))
+    ctx.audit("cap_approve" if approve else "cap_ignore", f"cap #{n} {row.headline[:200]}")
+    if warning is None:
+        return Reply.text(ctx.t("warning.cap.ignored", n=n))
+    return Reply.text(ctx.t("warning.cap.approved", n=n, title=warning.title,
+                            count=warning.recipients_total))
+
+
+def _list_pending(ctx: Context) -> Reply:
+    rows = service.pending_alerts(ctx.session)
+    if not rows:
+        return Reply.text(ctx.t("warning.cap.pending_empty"))
+    lines = [ctx.t("warning.cap.pending_title")]
+    lines += [ctx.t("warning.cap.pending_line", n=r.id, severity=r.severity,
+                    headline=r.headline or r.event, sender=r.sender, area=r.area_desc or "-")
+              for r in rows]
+    lines.append(ctx.t("warning.cap.pending_footer"))
+    return Reply.text("\n".join(lines))
+
+
+def _status(ctx: Context, warning_id: int) -> Reply:
+    warning = ctx.session.get(RiskWarning, warning_id)
+    if warning is None:
+        return Reply.text(ctx.t("warning.status_unknown", id=warning_id))
+    if not warning.require_ack:
+        return Reply.text(ctx.t("warning.status_no_ack", title=warning.title, id=warning.id,
+                                total=warning.recipients_total))
+    pending = service.unacknowledged(ctx.session, warning.id)
+    acked = service.ack_count(ctx.session, warning.id)
+    text = ctx.t("warning.status", title=warning.title, id=warning.id,
+                 total=warning.recipients_total, acked=acked, pending=len(pending))
+    if pending:
+        names = dict(ctx.session.execute(select(User.userid, User.name).where(
+            User.userid.in_([u for u, _ in pending[:100]]))).all())
+        shown = "、".join(names.get(u) or u for u, _ in pending[:100])
+        if len(pending) > 100:
+            shown += "…"
+        text += "\n" + ctx.t("warning.status_pending", names=shown)
+    return Reply.text(text)
+
+
+def handle_broadcast(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
+    names, _, _, text = _split_options(_original_args(msg, "广播", args.strip()))
+    if not text:
+        return Reply.text(ctx.t("warning.broadcast_usage"))
+    ids, scope_label, error = _scope(ctx, names)
+    if error:
+        return error
+    if not service.recipients_for(ctx.session, ids):
+        return Reply.text(ctx.t("warning.no_recipients"))
+    rendered = render_typed(text, prefix=ctx.t("warning.broadcast_prefix"))
+    warning = service.publish(ctx.session, ctx.settings, ctx.now, created_by=ctx.userid,
+                              rendered=rendered, department_ids=ids, require_ack=False,
+                              kind="broadcast")
+    ctx.audit("broadcast", f"#{warning.id} {text[:200]} -> {warning.recipients_total}")
+    return Reply.text(ctx.t("warning.broadcast_sent", count=warning.recipients_total,
+                            scope=scope_label, id=warning.id))
+
+
+def handle_stats(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
+    figures = stats_mod.compute_stats(ctx.session, ctx.now)
+    labels = dict(ctx.texts.raw("stats.labels"))
+    labels.update(ctx.texts.raw("warning.stats_labels"))
+    lines = [ctx.t("stats.title", date=ctx.now.strftime("%Y-%m-%d %H:%M"))]
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            value = "，".join(f"{k} {v}" for k, v in value.items()) or "-"
+        elif isinstance(value, list):
+            value = "，".join(str(v) for v in value) or "-"
+        lines.append(ctx.t("stats.line", label=labels.get(key, key), value=value))
+    return Reply.text("\n".join(lines))
+
+
+def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
+    """The 收到 button: record the acknowledgement once, turn the card into 已收到."""
+    parts = msg.event_key.split(":")
+    warning_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+    warning = ctx.session.get(RiskWarning, warning_id) if warning_id is not None else None
+    if warning is None:
+        return Reply.text(ctx.t("warning.ack_unknown"))
+    recorded = service.record_ack(ctx.session, warning.id, ctx.userid, ctx.now)
+    if recorded is None:
+        return Reply.text(ctx.t("warning.ack_not_recipient"))
+    acked_at = ctx.session.scalar(select(WarningAck.acked_at).where(
+        WarningAck.warning_id == warning.id, WarningAck.userid == ctx.userid)) or ctx.now
+    reply = Reply.text(ctx.t("warning.ack_thanks" if recorded else "warning.ack_again",
+                             title=warning.title))
+    reply.card_update = service.ack_card(warning, ctx.now, acked_at=acked_at, tz=ctx.settings.tz)
+    return reply
+
+
+# -- figures ------------------------------------------------------------------------------------
+@stats_mod.stat("warnings")
+def count_warnings(session: Session, now) -> int:
+    return session.scalar(select(func.count()).select_from(RiskWarning)
+                          .where(RiskWarning.kind == "warning")) or 0
+
+
+@stats_mod.stat("broadcasts")
+def count_broadcasts(session: Session, now) -> int:
+    return session.scalar(select(func.count()).select_from(RiskWarning)
+                          .where(RiskWarning.kind == "broadcast")) or 0
+
+
+@stats_mod.stat("warning_acks")
+def count_acks(session: Session, now) -> int:
+    return session.scalar(select(func.count()).select_from(WarningAck)) or 0
+
+
+@stats_mod.stat("cap_pending")
+def count_cap_pending(session: Session, now) -> int:
+    return session.scalar(select(func.count()).select_from(CapAlert)
+                          .where(CapAlert.status == "pending")) or 0
+
+
+# -- jobs ---------------------------------------------------------------------------------------
+def warning_followup_job(session: Session, runtime, now) -> str:
+    return service.run_followups(session, runtime.settings, now)
+
+
+def cap_prefetch(runtime, now):
+    from bot.warnings.feed import fetch_feed
+
+    return fetch_feed(runtime.settings.cap_url, timeout=runtime.settings.api_timeout)
+
+
+def cap_poll_job(session: Session, runtime, now, fetched) -> str:
+    """Process what cap_prefetch fetched; one bad alert is logged and skipped, never raised."""
+    totals: dict[str, int] = {}
+    failed = 0
+    for alert in fetched.alerts:
+        try:
+            with session.begin_nested():
+                counts = service.process_alerts(session, runtime.settings, [alert], now)
+        except Exception:  # noqa: BLE001 - a scheduler job must survive any one alert
+            log.exception("CAP alert %r could not be processed", alert.identifier)
+            failed += 1
+            continue
+        for key, n in counts.items():
+            totals[key] = totals.get(key, 0) + n
+    parts = [f"{k} {v}" for k, v in sorted(totals.items())]
+    if fetched.errors or failed:
+        parts.append(f"skipped {len(fetched.errors) + failed}")
+    return "cap: " + (", ".join(parts) or "nothing new")
+
+
+def job_specs(settings) -> list:
+    from scheduler.registry import JobSpec
+
+    specs = [JobSpec("warning_followup", warning_followup_job, {"minute": "*"})]
+    if settings.cap_url:
+        specs.append(JobSpec("cap_feed", cap_poll_job, {"minute": "*/5"}, prefetch=cap_prefetch))
+    return specs
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+def cmd_cap_poll(args) -> int:
+    from bot.cli import _runtime
+    from bot.db import transaction
+
+    rt = _runtime(args)
+    if not rt.settings.cap_url:
+        print("SAFETYBOT_CAP_URL is not set")
+        rt.close()
+        return 2
+    now = rt.clock()
+    fetched = cap_prefetch(rt, now)
+    with transaction(rt.factory) as s:
+        print(cap_poll_job(s, rt, now, fetched))
+    for error in fetched.errors:
+        print("skipped:", error)
+    if not args.no_send:
+        rt.sender.drain()
+    rt.close()
+    return 0
+
+
+def register_cli(sub) -> None:
+    p = sub.add_parser("cap-poll", help="poll the CAP feed (SAFETYBOT_CAP_URL) once now")
+    p.add_argument("--no-send", action="store_true", help="only queue; the running sender delivers")
+    p.set_defaults(func=cmd_cap_poll)
+
+
+def register(router: Router) -> None:
+    router.command("预警", admin=True)(handle_warning)
+    router.command("广播", admin=True)(handle_broadcast)
+    router.command("统计", admin=True, exact=True)(handle_stats)
+    router.card("warning:")(handle_ack_card)
