@@ -23,6 +23,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from bot.callback import bp as callback_bp
 
     app.register_blueprint(callback_bp)
+    from bot.console import register_console
+    register_console(app, runtime)
 
     @app.get("/healthz")
     def healthz():

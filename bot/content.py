@@ -7,6 +7,7 @@ Set SAFETYBOT_CONTENT_DIR to use an organisation's own copy of the content folde
 from __future__ import annotations
 
 import os
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -51,19 +52,31 @@ class Texts:
 
     def __init__(self, data: dict[str, Any] | None = None) -> None:
         self._data = data
+        self._merged: dict[str, Any] | None = None
+        self._stamp: tuple = ()
+        self._checked = 0.0
 
     @property
     def data(self) -> dict[str, Any]:
         """replies.yaml merged with every content/replies.d/*.yaml (one file per feature,
-        each under its own top-level key)."""
+        each under its own top-level key). Re-read when a file changes, checked at most
+        once a second: this sits on every reply's path."""
         if self._data is not None:
             return self._data
-        merged = dict(load("replies.yaml"))
-        folder = content_dir() / "replies.d"
-        if folder.is_dir():
-            for _, data in load_dir("replies.d"):
-                merged.update(data or {})
-        return merged
+        now = time.monotonic()
+        if self._merged is None or now - self._checked > 1.0:
+            self._checked = now
+            files = [content_dir() / "replies.yaml"]
+            folder = content_dir() / "replies.d"
+            if folder.is_dir():
+                files += sorted(folder.glob("*.yaml"))
+            stamp = tuple((str(f), f.stat().st_mtime) for f in files)
+            if stamp != self._stamp:
+                merged: dict[str, Any] = {}
+                for f in files:
+                    merged.update(load(str(f.relative_to(content_dir()))) or {})
+                self._merged, self._stamp = merged, stamp
+        return self._merged  # type: ignore[return-value]
 
     def raw(self, key: str) -> Any:
         node: Any = self.data

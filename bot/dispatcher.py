@@ -54,6 +54,8 @@ class Bot:
         self.lookup_user = lookup_user
         self.on_enqueue = on_enqueue
         self.services = services if services is not None else {}
+        # Senders already in the users table (saves a query per message; rows are never deleted).
+        self._known_users: set[str] = set()
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.settings.tz)
@@ -71,10 +73,11 @@ class Bot:
 
     def _lookup_stranger(self, userid: str) -> dict[str, Any] | None:
         # Outside the transaction: a slow user/get must not hold a database lock.
-        if self.lookup_user is None:
+        if self.lookup_user is None or userid in self._known_users:
             return None
         with self.factory() as s:
             if s.get(User, userid) is not None:
+                self._known_users.add(userid)
                 return None
         try:
             return self.lookup_user(userid)

@@ -175,7 +175,15 @@ class Router:
 
 
 def _flow_label(ctx: Context, flow: str) -> str:
-    try:
-        return ctx.t("flows." + flow)
-    except KeyError:
-        return flow
+    """A flow's name for people: `flows.<flow>`, else `<flow>.flow_label`, else for
+    `<feature>_<step>` flows `<feature>.<step>_flow_label` (features keep their own texts)."""
+    prefix, _, rest = flow.partition("_")
+    keys = [f"flows.{flow}", f"{flow}.flow_label"]
+    if rest:
+        keys.append(f"{prefix}.{rest}_flow_label")
+    for key in keys:
+        try:
+            return ctx.t(key)
+        except KeyError:
+            continue
+    return flow

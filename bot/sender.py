@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import is_postgres, transaction, upsert_insert
 from bot.models import MemberSendCount, OutboundMessage, OutboxDelivery
-from bot.wecom.client import MAX_RECIPIENTS, WeComAPIError, WeComClient
+from bot.wecom.client import MAX_RECIPIENTS, TOKEN_ERRORS, WeComAPIError, WeComClient
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,10 @@ class OutboxSender:
             )
         except WeComAPIError as exc:
             reason = f"{exc.errcode}: {exc.errmsg}"[:500]
-            return [(ids, "retry" if exc.transient else "dead", reason)]
+            # A token error that survived the client's one refresh (40014/42001 again) says
+            # nothing about the message: retry later rather than lose it.
+            transient = exc.transient or exc.errcode in TOKEN_ERRORS
+            return [(ids, "retry" if transient else "dead", reason)]
         except Exception as exc:  # noqa: BLE001 - a bug in one batch must not stop the others
             log.exception("sending outbox message %s failed", message.id)
             return [(ids, "retry", f"error: {exc!r}"[:500])]

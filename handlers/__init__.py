@@ -16,7 +16,9 @@ FEATURES = [
     "handlers.suggestion",
     "handlers.warning",
     "handlers.pledge",
+    "handlers.checkin",
     "handlers.quiz",
+    "handlers.console_cli",
 ]
 
 

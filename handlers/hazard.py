@@ -32,9 +32,19 @@ SKIP_WORDS = {"跳过", "无", "没有", "不用", "略过"}
 MAX_PHOTOS = 9
 
 # 隐患 <subcommand> … : officer commands, by their first word.
-ADMIN_SUBCOMMANDS = {"列表": "list", "台账": "usage", "命令": "usage", "查看": "view",
-                     "受理": "accept", "指派": "assign", "整改": "start", "完成": "finish",
-                     "验收": "verify", "关闭": "close", "驳回": "reject"}
+ADMIN_SUBCOMMANDS = {
+    "列表": "list",
+    "台账": "usage",
+    "命令": "usage",
+    "查看": "view",
+    "受理": "accept",
+    "指派": "assign",
+    "整改": "start",
+    "完成": "finish",
+    "验收": "verify",
+    "关闭": "close",
+    "驳回": "reject",
+}
 LIST_LIMIT = 30
 
 
@@ -57,15 +67,29 @@ def handle_hazard(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
 
 
 def handle_my_hazards(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    rows = list(ctx.session.scalars(select(HazardReport).where(HazardReport.reporter == ctx.userid)
-                                    .order_by(HazardReport.id.desc()).limit(20)))
+    rows = list(
+        ctx.session.scalars(
+            select(HazardReport)
+            .where(HazardReport.reporter == ctx.userid)
+            .order_by(HazardReport.id.desc())
+            .limit(20)
+        )
+    )
     if not rows:
         return Reply.text(ctx.t("hazard.mine_empty"))
-    total = ctx.session.scalar(select(func.count()).select_from(HazardReport)
-                               .where(HazardReport.reporter == ctx.userid))
+    total = ctx.session.scalar(
+        select(func.count()).select_from(HazardReport).where(HazardReport.reporter == ctx.userid)
+    )
     lines = [ctx.t("hazard.mine_title", count=total)]
-    lines += [ctx.t("hazard.mine_line", ticket=h.ticket, status=ledger.status_label(h.status),
-                    description=_short(h.description)) for h in rows]
+    lines += [
+        ctx.t(
+            "hazard.mine_line",
+            ticket=h.ticket,
+            status=ledger.status_label(h.status),
+            description=_short(h.description),
+        )
+        for h in rows
+    ]
     return Reply.text("\n".join(lines))
 
 
@@ -95,6 +119,8 @@ def flow_report(msg: IncomingMessage, ctx: Context) -> Reply | None:
     if step == "describe":
         if msg.msg_type != "text" or not text:
             return Reply.text(ctx.t("hazard.ask_description"))
+        if _is_other_command(ctx, text, exact=True):  # "帮助" is not a description
+            return None
         ctx.set_step("photos", description=raw_text(msg))
         return Reply.text(ctx.t("hazard.ask_photos"))
 
@@ -146,26 +172,45 @@ def _take_photo(msg: IncomingMessage, ctx: Context, data: dict[str, Any]) -> Rep
 
 def _take_location(msg: IncomingMessage, ctx: Context) -> Reply:
     loc = msg.location
-    label = (loc.label if loc and loc.label else
-             (f"{loc.latitude:.5f},{loc.longitude:.5f}" if loc else ""))
-    ctx.set_step("category", location=label[:255], latitude=loc.latitude if loc else None,
-                 longitude=loc.longitude if loc else None)
+    label = (
+        loc.label
+        if loc and loc.label
+        else (f"{loc.latitude:.5f},{loc.longitude:.5f}" if loc else "")
+    )
+    ctx.set_step(
+        "category",
+        location=label[:255],
+        latitude=loc.latitude if loc else None,
+        longitude=loc.longitude if loc else None,
+    )
     return Reply.text(ctx.t("hazard.ask_category", options=ledger.category_options()))
 
 
 def _finish_report(ctx: Context, data: dict[str, Any]) -> Reply:
     items = ledger.photos_from_flow(data.get("photos") or [])
     hazard = ledger.create_report(
-        ctx.session, ctx.settings, reporter=ctx.userid,
+        ctx.session,
+        ctx.settings,
+        reporter=ctx.userid,
         department_id=ctx.user.department_id if ctx.user else None,
-        description=data.get("description") or "", category=data["category"],
-        location=data.get("location") or "", latitude=data.get("latitude"),
-        longitude=data.get("longitude"), photos=items, now=ctx.now)
+        description=data.get("description") or "",
+        category=data["category"],
+        location=data.get("location") or "",
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+        photos=items,
+        now=ctx.now,
+    )
     ctx.end_flow()
-    return Reply.text(ctx.t("hazard.reported", ticket=hazard.ticket,
-                            category=ledger.category_label(hazard.category),
-                            location=hazard.location or ctx.t("hazard.no_location"),
-                            photos=len(items)))
+    return Reply.text(
+        ctx.t(
+            "hazard.reported",
+            ticket=hazard.ticket,
+            category=ledger.category_label(hazard.category),
+            location=hazard.location or ctx.t("hazard.no_location"),
+            photos=len(items),
+        )
+    )
 
 
 def _is_other_command(ctx: Context, text: str, exact: bool = False) -> bool:
@@ -201,8 +246,16 @@ def flow_fix(msg: IncomingMessage, ctx: Context) -> Reply | None:
         ctx.session.add(HazardPhoto(hazard_id=hazard.id, kind="rectify", **values))
         has_photo = True
     try:
-        ledger.change(ctx.session, ctx.settings, hazard, "finish", actor=ctx.userid, now=ctx.now,
-                      note=raw_text(msg) if text else "", has_photo=has_photo)
+        ledger.change(
+            ctx.session,
+            ctx.settings,
+            hazard,
+            "finish",
+            actor=ctx.userid,
+            now=ctx.now,
+            note=raw_text(msg) if text else "",
+            has_photo=has_photo,
+        )
     except states.TransitionRefused as exc:
         return Reply.text(_refused(ctx, hazard, "finish", exc))
     return Reply.text(ctx.t("hazard.fix_done", ticket=hazard.ticket))
@@ -217,21 +270,26 @@ def handle_card(msg: IncomingMessage, ctx: Context) -> Reply | None:
     hazard = ledger.get_by_ticket(ctx.session, ticket, lock=True)
     if hazard is None:
         return Reply.text(ctx.t("hazard.not_found", ticket=ticket))
-    allowed = ctx.is_admin or (action in ("start", "done") and ctx.userid == hazard.owner) or \
-        (action == "verify" and ctx.userid == hazard.rechecker)
+    allowed = (
+        ctx.is_admin
+        or (action in ("start", "done") and ctx.userid == hazard.owner)
+        or (action == "verify" and ctx.userid == hazard.rechecker)
+    )
     if not allowed:
         ctx.audit("refused:hazard:card:" + action, detail=ticket, allowed=False)
         return Reply.text(ctx.t("hazard.not_owner"))
     if action == "done":
         if hazard.status == "accepted":  # "done" implies the work started: record both steps
             try:
-                ledger.change(ctx.session, ctx.settings, hazard, "start", actor=ctx.userid,
-                              now=ctx.now)
+                ledger.change(
+                    ctx.session, ctx.settings, hazard, "start", actor=ctx.userid, now=ctx.now
+                )
             except states.TransitionRefused as exc:
                 return Reply.text(_refused(ctx, hazard, "finish", exc))
         if hazard.status != "rectifying":
-            return Reply.text(_refused(ctx, hazard, "finish",
-                                       states.IllegalTransition(hazard.status, "finish")))
+            return Reply.text(
+                _refused(ctx, hazard, "finish", states.IllegalTransition(hazard.status, "finish"))
+            )
         ctx.start_flow(FIX_FLOW, "proof", {"ticket": hazard.ticket})
         return Reply.text(ctx.t("hazard.fix_ask"))
     if action not in ("accept", "start", "verify"):
@@ -245,7 +303,9 @@ def handle_card(msg: IncomingMessage, ctx: Context) -> Reply | None:
     if action == "accept":
         reply.card_update = ledger.new_report_card(ctx.session, hazard, done=True)
     elif action == "verify":
-        reply.card_update = ledger.verify_card(ctx.session, hazard, replace=ctx.t("hazard.card_verified"))
+        reply.card_update = ledger.verify_card(
+            ctx.session, hazard, replace=ctx.t("hazard.card_verified")
+        )
     return reply
 
 
@@ -269,11 +329,24 @@ def run_admin(ctx: Context, sub: str, word: str, rest: str) -> Reply:
         return Reply.text(assign(ctx, hazard, extra))
     has_photo = False
     if sub == "finish":
-        has_photo = bool(ctx.session.scalar(select(func.count()).select_from(HazardPhoto).where(
-            HazardPhoto.hazard_id == hazard.id, HazardPhoto.kind == "rectify")))
+        has_photo = bool(
+            ctx.session.scalar(
+                select(func.count())
+                .select_from(HazardPhoto)
+                .where(HazardPhoto.hazard_id == hazard.id, HazardPhoto.kind == "rectify")
+            )
+        )
     try:
-        ledger.change(ctx.session, ctx.settings, hazard, sub, actor=ctx.userid, now=ctx.now,
-                      note=extra, has_photo=has_photo)
+        ledger.change(
+            ctx.session,
+            ctx.settings,
+            hazard,
+            sub,
+            actor=ctx.userid,
+            now=ctx.now,
+            note=extra,
+            has_photo=has_photo,
+        )
     except states.TransitionRefused as exc:
         return Reply.text(_refused(ctx, hazard, sub, exc))
     ctx.audit("hazard:" + sub, detail=f"{ticket} {extra}"[:500])
@@ -281,25 +354,39 @@ def run_admin(ctx: Context, sub: str, word: str, rest: str) -> Reply:
 
 
 def _done(ctx: Context, hazard: HazardReport, action: str) -> str:
-    return ctx.t("hazard.done", ticket=hazard.ticket, action=ledger.action_label(action),
-                 status=ledger.status_label(hazard.status))
+    return ctx.t(
+        "hazard.done",
+        ticket=hazard.ticket,
+        action=ledger.action_label(action),
+        status=ledger.status_label(hazard.status),
+    )
 
 
 def _refused(ctx: Context, hazard: HazardReport, action: str, exc: states.TransitionRefused) -> str:
     if isinstance(exc, states.IllegalTransition):
         actions = states.allowed_actions(hazard.status)
-        hint = (ctx.t("hazard.refused_hint", actions="、".join(ledger.action_label(a) for a in actions))
-                if actions else ctx.t("hazard.refused_hint_none"))
-        return ctx.t("hazard.refused_illegal", ticket=hazard.ticket,
-                     status=ledger.status_label(hazard.status), action=ledger.action_label(action),
-                     hint=hint)
+        hint = (
+            ctx.t("hazard.refused_hint", actions="、".join(ledger.action_label(a) for a in actions))
+            if actions
+            else ctx.t("hazard.refused_hint_none")
+        )
+        return ctx.t(
+            "hazard.refused_illegal",
+            ticket=hazard.ticket,
+            status=ledger.status_label(hazard.status),
+            action=ledger.action_label(action),
+            hint=hint,
+        )
     return ctx.t(f"hazard.refused_{exc.reason}", ticket=hazard.ticket)
 
 
 def list_open(ctx: Context) -> str:
     today = ctx.today
-    rows = list(ctx.session.scalars(select(HazardReport).where(
-        HazardReport.status.in_(states.OPEN_STATUSES))))
+    rows = list(
+        ctx.session.scalars(
+            select(HazardReport).where(HazardReport.status.in_(states.OPEN_STATUSES))
+        )
+    )
     if not rows:
         return ctx.t("hazard.list_empty")
     rows.sort(key=lambda h: (-ledger.days_overdue(h, today), h.reported_at, h.id))
@@ -307,10 +394,17 @@ def list_open(ctx: Context) -> str:
     lines = [ctx.t("hazard.list_title", count=len(rows))]
     for h in rows[:LIST_LIMIT]:
         days = ledger.days_overdue(h, today)
-        lines.append(ctx.t("hazard.list_line", ticket=h.ticket, status=ledger.status_label(h.status),
-                           description=_short(h.description), owner=display(ctx.session, h.owner) or unset,
-                           deadline=h.deadline.isoformat() if h.deadline else unset,
-                           overdue=ctx.t("hazard.list_overdue", days=days) if days else ""))
+        lines.append(
+            ctx.t(
+                "hazard.list_line",
+                ticket=h.ticket,
+                status=ledger.status_label(h.status),
+                description=_short(h.description),
+                owner=display(ctx.session, h.owner) or unset,
+                deadline=h.deadline.isoformat() if h.deadline else unset,
+                overdue=ctx.t("hazard.list_overdue", days=days) if days else "",
+            )
+        )
     if len(rows) > LIST_LIMIT:
         lines.append(ctx.t("hazard.list_more", count=len(rows) - LIST_LIMIT))
     return "\n".join(lines)
@@ -319,21 +413,38 @@ def list_open(ctx: Context) -> str:
 def view(ctx: Context, h: HazardReport) -> str:
     s, unset = ctx.session, ctx.t("hazard.unset")
     counts = ledger.photo_counts(s, h)
-    lines = [ctx.t("hazard.view", ticket=h.ticket, status=ledger.status_label(h.status),
-                   reporter=display(s, h.reporter), department=department_name(s, h.department_id) or "-",
-                   reported_at=ledger.fmt_time(ctx.settings, h.reported_at),
-                   category=ledger.category_label(h.category),
-                   location=h.location or ctx.t("hazard.no_location"), description=h.description,
-                   item=h.item or unset, measure=h.measure or unset, funds=h.funds or unset,
-                   owner=display(s, h.owner) or unset,
-                   deadline=h.deadline.isoformat() if h.deadline else unset,
-                   rechecker=display(s, h.rechecker) or unset, photos=counts["report"],
-                   fix_photos=counts["rectify"])]
+    lines = [
+        ctx.t(
+            "hazard.view",
+            ticket=h.ticket,
+            status=ledger.status_label(h.status),
+            reporter=display(s, h.reporter),
+            department=department_name(s, h.department_id) or "-",
+            reported_at=ledger.fmt_time(ctx.settings, h.reported_at),
+            category=ledger.category_label(h.category),
+            location=h.location or ctx.t("hazard.no_location"),
+            description=h.description,
+            item=h.item or unset,
+            measure=h.measure or unset,
+            funds=h.funds or unset,
+            owner=display(s, h.owner) or unset,
+            deadline=h.deadline.isoformat() if h.deadline else unset,
+            rechecker=display(s, h.rechecker) or unset,
+            photos=counts["report"],
+            fix_photos=counts["rectify"],
+        )
+    ]
     lines.append(ctx.t("hazard.view_history_title"))
     for tr in ledger.history(s, h):
-        lines.append(ctx.t("hazard.view_history_line", at=ledger.fmt_time(ctx.settings, tr.at),
-                           actor=display(s, tr.actor), action=ledger.action_label(tr.action),
-                           note=f"（{tr.note}）" if tr.note else ""))
+        lines.append(
+            ctx.t(
+                "hazard.view_history_line",
+                at=ledger.fmt_time(ctx.settings, tr.at),
+                actor=display(s, tr.actor),
+                action=ledger.action_label(tr.action),
+                note=f"（{tr.note}）" if tr.note else "",
+            )
+        )
     return "\n".join(lines)
 
 
@@ -343,8 +454,10 @@ def _resolve(ctx: Context, who: str) -> tuple[str | None, str | None]:
     if not users:
         return None, ctx.t("hazard.who_unknown", who=who)
     if len(users) > 1:
-        choices = "\n".join(f"{u.name}（{department_name(ctx.session, u.department_id) or '-'}）："
-                            f"{u.userid}" for u in users)
+        choices = "\n".join(
+            f"{u.name}（{department_name(ctx.session, u.department_id) or '-'}）：{u.userid}"
+            for u in users
+        )
         return None, ctx.t("hazard.who_ambiguous", count=len(users), who=who, choices=choices)
     return users[0].userid, None
 
@@ -370,16 +483,29 @@ def assign(ctx: Context, hazard: HazardReport, text: str) -> str:
         if problem:
             return problem
     try:
-        ledger.assign(ctx.session, ctx.settings, hazard, actor=ctx.userid, now=ctx.now,
-                      owner=owner or "", deadline=deadline, rechecker=rechecker,
-                      measure=options.get("measure"), funds=options.get("funds"),
-                      item=options.get("item"))
+        ledger.assign(
+            ctx.session,
+            ctx.settings,
+            hazard,
+            actor=ctx.userid,
+            now=ctx.now,
+            owner=owner or "",
+            deadline=deadline,
+            rechecker=rechecker,
+            measure=options.get("measure"),
+            funds=options.get("funds"),
+            item=options.get("item"),
+        )
     except states.TransitionRefused as exc:
         return _refused(ctx, hazard, "assign", exc)
     ctx.audit("hazard:assign", detail=f"{hazard.ticket} {text}"[:500])
-    return ctx.t("hazard.assigned", ticket=hazard.ticket, owner=display(ctx.session, owner),
-                 deadline=deadline.isoformat(),
-                 rechecker=display(ctx.session, hazard.rechecker) or ctx.t("hazard.unset"))
+    return ctx.t(
+        "hazard.assigned",
+        ticket=hazard.ticket,
+        owner=display(ctx.session, owner),
+        deadline=deadline.isoformat(),
+        rechecker=display(ctx.session, hazard.rechecker) or ctx.t("hazard.unset"),
+    )
 
 
 def raw_text(msg: IncomingMessage) -> str:
@@ -392,7 +518,7 @@ def raw_args(msg: IncomingMessage, keyword: str) -> str:
     text = raw_text(msg)
     if not text.startswith(keyword):
         return ""
-    return text[len(keyword):].lstrip(" :：,，")
+    return text[len(keyword) :].lstrip(" :：,，")
 
 
 def _short(text: str, n: int = 30) -> str:
@@ -408,8 +534,14 @@ def count_hazards(session, now: datetime) -> int:
 
 @stat("hazards_open")
 def count_open(session, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(HazardReport).where(
-        HazardReport.status.in_(states.OPEN_STATUSES))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(HazardReport)
+            .where(HazardReport.status.in_(states.OPEN_STATUSES))
+        )
+        or 0
+    )
 
 
 @stat("hazards_overdue")
@@ -417,9 +549,18 @@ def count_overdue(session, now: datetime) -> int:
     from bot.settings import Settings
 
     today = now.astimezone(Settings().tz).date()
-    return session.scalar(select(func.count()).select_from(HazardReport).where(
-        HazardReport.deadline < today, HazardReport.owner.is_not(None),
-        HazardReport.status.in_(states.UNFIXED_STATUSES))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(HazardReport)
+            .where(
+                HazardReport.deadline < today,
+                HazardReport.owner.is_not(None),
+                HazardReport.status.in_(states.UNFIXED_STATUSES),
+            )
+        )
+        or 0
+    )
 
 
 def job_specs(settings) -> list:

@@ -52,12 +52,27 @@ def handle_pledge(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     reply = Reply.texts(*core.text_parts(t))
     done = core.find_signature(ctx.session, ctx.userid, t.hash)
     if done is not None:
-        return reply.add_text(ctx.t("pledge.already_signed_note", when=when_label(done.signed_at, ctx.settings.tz),
-                                    version=t.version, hash=t.short_hash))
+        return reply.add_text(
+            ctx.t(
+                "pledge.already_signed_note",
+                when=when_label(done.signed_at, ctx.settings.tz),
+                version=t.version,
+                hash=t.short_hash,
+            )
+        )
     reply.add_text(ctx.t("pledge.how_to_sign", **_hash_values(t)))
     task_id = core.task_id_for("show", ctx.userid, t.hash, ctx.now.isoformat(), msg.msg_id)
-    return reply.add({"msgtype": "template_card", "template_card": core.sign_card(
-        t, task_id=task_id, description=ctx.t("pledge.card_desc"), button=ctx.t("pledge.card_button"))})
+    return reply.add(
+        {
+            "msgtype": "template_card",
+            "template_card": core.sign_card(
+                t,
+                task_id=task_id,
+                description=ctx.t("pledge.card_desc"),
+                button=ctx.t("pledge.card_button"),
+            ),
+        }
+    )
 
 
 def _sign_reply(ctx: Context, t: core.PledgeContent, channel: str) -> Reply:
@@ -76,41 +91,63 @@ def handle_sign_text(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
 
 def handle_sign_card(msg: IncomingMessage, ctx: Context) -> Reply:
     t = my_text(ctx)
-    clicked = msg.event_key[len(core.CARD_KEY_PREFIX):]
+    clicked = msg.event_key[len(core.CARD_KEY_PREFIX) :]
     if clicked != t.hash:
         return Reply.text(ctx.t("pledge.outdated_card"))
     reply = _sign_reply(ctx, t, "card")
-    reply.card_update = core.sign_card(t, task_id=msg.task_id, description=ctx.t("pledge.card_desc"),
-                                       button=ctx.t("pledge.card_button"),
-                                       disabled_text=ctx.t("pledge.card_signed"))
+    reply.card_update = core.sign_card(
+        t,
+        task_id=msg.task_id,
+        description=ctx.t("pledge.card_desc"),
+        button=ctx.t("pledge.card_button"),
+        disabled_text=ctx.t("pledge.card_signed"),
+    )
     return reply
 
 
 def handle_my_status(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     t = my_text(ctx)
     tz = ctx.settings.tz
-    mine = list(ctx.session.scalars(select(PledgeSignature).where(
-        PledgeSignature.userid == ctx.userid).order_by(PledgeSignature.signed_at)))
+    mine = list(
+        ctx.session.scalars(
+            select(PledgeSignature)
+            .where(PledgeSignature.userid == ctx.userid)
+            .order_by(PledgeSignature.signed_at)
+        )
+    )
     current = next((s for s in mine if s.text_hash == t.hash), None)
     if current is not None:
         channel = ctx.texts.raw("pledge.channels").get(current.channel, current.channel)
-        lines = [ctx.t("pledge.status_signed", when=when_label(current.signed_at, tz), channel=channel,
-                       **_hash_values(t))]
+        lines = [
+            ctx.t(
+                "pledge.status_signed",
+                when=when_label(current.signed_at, tz),
+                channel=channel,
+                **_hash_values(t),
+            )
+        ]
     else:
         lines = [ctx.t("pledge.status_unsigned", **_hash_values(t))]
     older = [s for s in mine if s.text_hash != t.hash]
     if older:
         titles = {k: c.title for k, c in core.current_texts().items()}
         lines += ["", ctx.t("pledge.status_history_title")]
-        lines += [ctx.t("pledge.status_history_line", title=titles.get(s.text_key, s.text_key),
-                        version=s.text_version, hash=s.text_hash[:core.SHORT_HASH],
-                        when=when_label(s.signed_at, tz)) for s in older]
+        lines += [
+            ctx.t(
+                "pledge.status_history_line",
+                title=titles.get(s.text_key, s.text_key),
+                version=s.text_version,
+                hash=s.text_hash[: core.SHORT_HASH],
+                when=when_label(s.signed_at, tz),
+            )
+            for s in older
+        ]
     return Reply.text("\n".join(lines))
 
 
 # -- rounds ------------------------------------------------------------------------------------
 def parse_departments(session: Session, text: str) -> tuple[list[int], str | None]:
-    """"3,4" or "生产一车间 生产二车间" -> department ids; the unknown name if any."""
+    """ "3,4" or "生产一车间 生产二车间" -> department ids; the unknown name if any."""
     ids: list[int] = []
     names = {n: i for i, n in session.execute(select(Department.id, Department.name))}
     for part in re.split(r"[\s,，、;；]+", text.strip()):
@@ -125,8 +162,9 @@ def parse_departments(session: Session, text: str) -> tuple[list[int], str | Non
     return ids, None
 
 
-def launch(session: Session, launched_by: str, now: datetime, departments: list[int] | None,
-           tz) -> tuple[int, int, int]:
+def launch(
+    session: Session, launched_by: str, now: datetime, departments: list[int] | None, tz
+) -> tuple[int, int, int]:
     """Launch a round and queue the texts and cards. Returns (round id, in scope, pending)."""
     from bot.content import texts
 
@@ -136,12 +174,26 @@ def launch(session: Session, launched_by: str, now: datetime, departments: list[
         t = current[key]
         bodies = [text_message(texts.get("pledge.launch_notice", title=t.title))]
         bodies += [text_message(p) for p in core.text_parts(t)]
-        bodies.append({"msgtype": "template_card", "template_card": core.sign_card(
-            t, task_id=core.task_id_for("round", str(rnd.id), key), description=texts.get("pledge.card_desc"),
-            button=texts.get("pledge.card_button"))})
+        bodies.append(
+            {
+                "msgtype": "template_card",
+                "template_card": core.sign_card(
+                    t,
+                    task_id=core.task_id_for("round", str(rnd.id), key),
+                    description=texts.get("pledge.card_desc"),
+                    button=texts.get("pledge.card_button"),
+                ),
+            }
+        )
         for i, body in enumerate(bodies):
-            enqueue(session, userids, body, source="pledge:round", now=now,
-                    dedup_key=f"pledge:round:{rnd.id}:{key}:{i}")
+            enqueue(
+                session,
+                userids,
+                body,
+                source="pledge:round",
+                now=now,
+                dedup_key=f"pledge:round:{rnd.id}:{key}:{i}",
+            )
     return rnd.id, rnd.members_total, sum(len(v) for v in to_send.values())
 
 
@@ -150,8 +202,12 @@ def handle_launch(ctx: Context, args: str) -> Reply:
     if args:
         departments, unknown = parse_departments(ctx.session, args)
         if unknown is not None:
-            return Reply.texts(ctx.t("pledge.unknown_department", name=unknown), ctx.t("pledge.launch_usage"))
-    round_id, total, pending = launch(ctx.session, ctx.userid, ctx.now, departments or None, ctx.settings.tz)
+            return Reply.texts(
+                ctx.t("pledge.unknown_department", name=unknown), ctx.t("pledge.launch_usage")
+            )
+    round_id, total, pending = launch(
+        ctx.session, ctx.userid, ctx.now, departments or None, ctx.settings.tz
+    )
     ctx.audit("pledge:launch", detail=f"round {round_id} departments {departments or 'all'}")
     return Reply.text(ctx.t("pledge.launched", round=round_id, total=total, pending=pending))
 
@@ -160,8 +216,13 @@ def completion_text(ctx: Context) -> str:
     rows = core.completion_by_department(ctx.session)
     lines = [ctx.t("pledge.completion_title")]
     lines += [ctx.t("pledge.completion_line", department=d, **v) for d, v in rows.items()]
-    lines.append(ctx.t("pledge.completion_total", signed=sum(v["signed"] for v in rows.values()),
-                       in_scope=sum(v["in_scope"] for v in rows.values())))
+    lines.append(
+        ctx.t(
+            "pledge.completion_total",
+            signed=sum(v["signed"] for v in rows.values()),
+            in_scope=sum(v["in_scope"] for v in rows.values()),
+        )
+    )
     return "\n".join(lines)
 
 
@@ -198,7 +259,9 @@ def cmd_pledge(args) -> int:
         if args.action == "launch":
             departments = [int(d) for d in re.split(r"[,\s]+", args.departments or "") if d]
             with transaction(rt.factory) as s:
-                round_id, total, pending = launch(s, "cli", now, departments or None, rt.settings.tz)
+                round_id, total, pending = launch(
+                    s, "cli", now, departments or None, rt.settings.tz
+                )
             print(f"round {round_id}: {total} members in scope, {pending} to sign; texts queued")
             if not args.no_send:
                 st = rt.sender.drain()
@@ -209,19 +272,29 @@ def cmd_pledge(args) -> int:
                 if user is None:
                     print(f"unknown member {args.userid}")
                     return 1
-                roles = {r for (r,) in s.execute(select(core.RoleAssignment.role).where(
-                    core.RoleAssignment.userid == user.userid))}
+                roles = {
+                    r
+                    for (r,) in s.execute(
+                        select(core.RoleAssignment.role).where(
+                            core.RoleAssignment.userid == user.userid
+                        )
+                    )
+                }
                 t = core.current_texts()[core.text_key_for(roles, user)]
                 result = core.sign(s, user, t, channel="cli", now=now)
-            print(("signed" if result.created else "already signed") +
-                  f" {t.key} {t.version} {t.short_hash} for {args.userid}")
+            print(
+                ("signed" if result.created else "already signed")
+                + f" {t.key} {t.version} {t.short_hash} for {args.userid}"
+            )
         return 0
     finally:
         rt.close()
 
 
 def register_cli(subparsers) -> None:
-    p = subparsers.add_parser("pledge", help="安全生产责任书: launch a signing round, record a signature")
+    p = subparsers.add_parser(
+        "pledge", help="安全生产责任书: launch a signing round, record a signature"
+    )
     p.add_argument("action", choices=["launch", "sign"])
     p.add_argument("userid", nargs="?", help="for sign: the member who signed on paper")
     p.add_argument("--departments", help="comma-separated department ids (with sub-departments)")
@@ -235,30 +308,53 @@ def export_rows(session: Session, tz, round_id: int | None = None) -> tuple[list
     by_hash = {t.hash: t for t in current.values()}
     names = core.department_names(session)
     if round_id is not None:
-        members = list(session.scalars(select(PledgeRoundMember).where(
-            PledgeRoundMember.round_id == round_id)))
-        users = {u.userid: u for u in session.scalars(select(User).where(
-            User.userid.in_([m.userid for m in members])))}
-        scope = [(users.get(m.userid), m.userid, m.department_id, m.text_key, m.text_hash) for m in members]
+        members = list(
+            session.scalars(select(PledgeRoundMember).where(PledgeRoundMember.round_id == round_id))
+        )
+        users = {
+            u.userid: u
+            for u in session.scalars(
+                select(User).where(User.userid.in_([m.userid for m in members]))
+            )
+        }
+        scope = [
+            (users.get(m.userid), m.userid, m.department_id, m.text_key, m.text_hash)
+            for m in members
+        ]
     else:
         people = core.active_members(session)
         keys = core.text_keys_for_members(session, people)
-        scope = [(u, u.userid, u.department_id, keys[u.userid], current[keys[u.userid]].hash) for u in people]
+        scope = [
+            (u, u.userid, u.department_id, keys[u.userid], current[keys[u.userid]].hash)
+            for u in people
+        ]
     signatures = {(s.userid, s.text_hash): s for s in session.scalars(select(PledgeSignature))}
     rows, summary = [], {}
     for user, userid, dept_id, key, hash_ in scope:
         sig = signatures.get((userid, hash_))
         dept = names.get(dept_id or 0, str(dept_id or ""))
         version = sig.text_version if sig else (by_hash[hash_].version if hash_ in by_hash else "")
-        rows.append([dept, user.name if user else "", userid, "是" if sig else "否",
-                     sig.signed_at.astimezone(tz) if sig else None, key, version,
-                     hash_[:core.SHORT_HASH], sig.channel if sig else ""])
+        rows.append(
+            [
+                dept,
+                user.name if user else "",
+                userid,
+                "是" if sig else "否",
+                sig.signed_at.astimezone(tz) if sig else None,
+                key,
+                version,
+                hash_[: core.SHORT_HASH],
+                sig.channel if sig else "",
+            ]
+        )
         entry = summary.setdefault(dept, [0, 0])
         entry[0] += 1
         entry[1] += 1 if sig else 0
     rows.sort(key=lambda r: (r[0], r[2]))
-    summary_rows = [[d, n, s, n - s, round(100 * s / n, 1) if n else 0.0]
-                    for d, (n, s) in sorted(summary.items())]
+    summary_rows = [
+        [d, n, s, n - s, round(100 * s / n, 1) if n else 0.0]
+        for d, (n, s) in sorted(summary.items())
+    ]
     return rows, summary_rows
 
 
@@ -269,10 +365,27 @@ def run_export(args) -> int:
     try:
         with rt.factory() as s:
             rows, summary = export_rows(s, rt.settings.tz, args.round)
-        write_xlsx(args.file, [
-            ("签署明细", ["部门", "姓名", "账号", "是否签署", "签署时间", "责任书类型", "版本", "文本编号", "签署方式"], rows),
-            ("部门汇总", ["部门", "应签署", "已签署", "未签署", "完成率(%)"], summary),
-        ])
+        write_xlsx(
+            args.file,
+            [
+                (
+                    "签署明细",
+                    [
+                        "部门",
+                        "姓名",
+                        "账号",
+                        "是否签署",
+                        "签署时间",
+                        "责任书类型",
+                        "版本",
+                        "文本编号",
+                        "签署方式",
+                    ],
+                    rows,
+                ),
+                ("部门汇总", ["部门", "应签署", "已签署", "未签署", "完成率(%)"], summary),
+            ],
+        )
         print(f"wrote {len(rows)} members to {args.file}")
         return 0
     finally:
@@ -284,8 +397,12 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--round", type=int, help="only the members of this signing round")
 
 
-register_export("pledges", "责任书签署情况 (xlsx: one row per member + department summary)",
-                _export_args, run_export)
+register_export(
+    "pledges",
+    "责任书签署情况 (xlsx: one row per member + department summary)",
+    _export_args,
+    run_export,
+)
 
 
 def register(router: Router) -> None:

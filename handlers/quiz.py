@@ -48,14 +48,25 @@ _TASK = re.compile(r"^quiz-(\d+)-(\d+)-")
 
 
 # -- shared pieces ----------------------------------------------------------------------------
-def feedback_text(ctx: Context, question: Question, correct: bool, given: str, answer: str,
-                  points: int | None = None) -> str:
+def feedback_text(
+    ctx: Context,
+    question: Question,
+    correct: bool,
+    given: str,
+    answer: str,
+    points: int | None = None,
+) -> str:
     if correct:
         gain = ctx.t("quiz.gain", points=points) if points else ""
         lines = [ctx.t("quiz.correct", gain=gain).rstrip()]
     else:
-        lines = [ctx.t("quiz.wrong", given=answer_label(given, question.type),
-                       answer=answer_label(answer, question.type))]
+        lines = [
+            ctx.t(
+                "quiz.wrong",
+                given=answer_label(given, question.type),
+                answer=answer_label(answer, question.type),
+            )
+        ]
     if question.explanation:
         lines.append(ctx.t("quiz.explanation", text=question.explanation))
     if question.source:
@@ -73,9 +84,18 @@ def is_other_command(ctx: Context, text: str) -> bool:
     return bool(router and router.match_command(text))
 
 
-def vote_card(ctx: Context, question: Question, perm: list[int], *, number: int, total: int,
-              task_id: str, submit_key: str = SUBMIT_KEY, checked: str = "",
-              replace_text: str | None = None) -> dict[str, Any]:
+def vote_card(
+    ctx: Context,
+    question: Question,
+    perm: list[int],
+    *,
+    number: int,
+    total: int,
+    task_id: str,
+    submit_key: str = SUBMIT_KEY,
+    checked: str = "",
+    replace_text: str | None = None,
+) -> dict[str, Any]:
     """The question as a vote_interaction template card (single: mode 0, multiple: mode 1).
 
     Fields as documented for 投票选择型 (message/send and message/update_template_card):
@@ -86,19 +106,27 @@ def vote_card(ctx: Context, question: Question, perm: list[int], *, number: int,
     if question.type == "judge":
         options = [{"id": "T", "text": "对"}, {"id": "F", "text": "错"}]
     else:
-        options = [{"id": LETTERS[pos], "text": f"{LETTERS[pos]}. {text}"}
-                   for pos, text in enumerate(shown_options(question.options, perm))]
+        options = [
+            {"id": LETTERS[pos], "text": f"{LETTERS[pos]}. {text}"}
+            for pos, text in enumerate(shown_options(question.options, perm))
+        ]
     for option in options:
         option["is_checked"] = option["id"] in checked
     card: dict[str, Any] = {
         "card_type": "vote_interaction",
         "source": {"desc": ctx.t("quiz.push.source")},
-        "main_title": {"title": ctx.t("quiz.card_title", number=number, total=total,
-                                      label=TYPE_LABELS[question.type]),
-                       "desc": question.stem},
+        "main_title": {
+            "title": ctx.t(
+                "quiz.card_title", number=number, total=total, label=TYPE_LABELS[question.type]
+            ),
+            "desc": question.stem,
+        },
         "task_id": task_id[:128],
-        "checkbox": {"question_key": CARD_QUESTION_KEY, "option_list": options,
-                     "mode": 1 if question.type == "multiple" else 0},
+        "checkbox": {
+            "question_key": CARD_QUESTION_KEY,
+            "option_list": options,
+            "mode": 1 if question.type == "multiple" else 0,
+        },
         "submit_button": {"text": ctx.t("quiz.card_submit"), "key": submit_key},
     }
     if replace_text is not None:
@@ -114,8 +142,9 @@ def selected_letters(msg: IncomingMessage) -> str:
 
 # -- the daily quiz ---------------------------------------------------------------------------
 def _today_set(ctx: Context) -> QuizDailySet | None:
-    return daily.get_or_create_set(ctx.session, ctx.userid, ctx.today, ctx.settings.quiz_per_day,
-                                   ctx.now)
+    return daily.get_or_create_set(
+        ctx.session, ctx.userid, ctx.today, ctx.settings.quiz_per_day, ctx.now
+    )
 
 
 def _question(ctx: Context, qid: str) -> Question:
@@ -124,15 +153,21 @@ def _question(ctx: Context, qid: str) -> Question:
 
 def daily_question_text(ctx: Context, day_set: QuizDailySet, index: int) -> str:
     q = _question(ctx, day_set.question_ids[index])
-    return format_question(index + 1, q, day_set.permutations[index],
-                           total=len(day_set.question_ids))
+    return format_question(
+        index + 1, q, day_set.permutations[index], total=len(day_set.question_ids)
+    )
 
 
 def day_done_text(ctx: Context, day_set: QuizDailySet, key: str = "quiz.day_done") -> str:
     correct, total, points = daily.day_summary(ctx.session, day_set)
-    return ctx.t(key, correct=correct, total=total, points=points,
-                 total_points=scoring.total_points(ctx.session, ctx.userid),
-                 streak=scoring.streak(ctx.session, ctx.userid, ctx.today))
+    return ctx.t(
+        key,
+        correct=correct,
+        total=total,
+        points=points,
+        total_points=scoring.total_points(ctx.session, ctx.userid),
+        streak=scoring.streak(ctx.session, ctx.userid, ctx.today),
+    )
 
 
 def handle_quiz(msg: IncomingMessage, ctx: Context, args: str = "") -> Reply:
@@ -146,8 +181,11 @@ def handle_quiz(msg: IncomingMessage, ctx: Context, args: str = "") -> Reply:
             ctx.end_flow()
         return Reply.text(day_done_text(ctx, day_set, "quiz.day_already_done"))
     ctx.start_flow(FLOW, "answer", {"mode": "daily", "set_id": day_set.id})
-    intro = (ctx.t("quiz.daily_intro", total=total, points=scoring.POINTS_PER_CORRECT) if index == 0
-             else ctx.t("quiz.daily_resume", done=index, total=total))
+    intro = (
+        ctx.t("quiz.daily_intro", total=total, points=scoring.POINTS_PER_CORRECT)
+        if index == 0
+        else ctx.t("quiz.daily_resume", done=index, total=total)
+    )
     return Reply.text(intro + "\n\n" + daily_question_text(ctx, day_set, index))
 
 
@@ -172,8 +210,11 @@ def answer_daily_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | 
     index = daily.next_index(ctx.session, day_set)
     if index is None:
         ctx.end_flow()
-        return None if is_other_command(ctx, text) else Reply.text(
-            day_done_text(ctx, day_set, "quiz.day_already_done"))
+        return (
+            None
+            if is_other_command(ctx, text)
+            else Reply.text(day_done_text(ctx, day_set, "quiz.day_already_done"))
+        )
     question = _question(ctx, day_set.question_ids[index])
     shown = parse_answer(text, question.type, len(question.options))
     if shown is None:
@@ -184,8 +225,9 @@ def answer_daily_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | 
     if outcome.status == "already":
         return Reply.text(ctx.t("quiz.already") + "\n\n" + _after_daily_answer(ctx, day_set))
     ctx.set_step("answer")  # keeps the conversation from expiring while the person is active
-    head = feedback_text(ctx, question, outcome.correct, outcome.given_shown, outcome.answer_shown,
-                         outcome.points)
+    head = feedback_text(
+        ctx, question, outcome.correct, outcome.given_shown, outcome.answer_shown, outcome.points
+    )
     return Reply.text(head + "\n\n" + _after_daily_answer(ctx, day_set))
 
 
@@ -193,8 +235,15 @@ def answer_daily_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | 
 def daily_card(ctx: Context, day_set: QuizDailySet, index: int, **kw: Any) -> dict[str, Any]:
     q = _question(ctx, day_set.question_ids[index])
     task_id = kw.pop("task_id", None) or f"{TASK_PREFIX}{day_set.id}-{index}-{secrets.token_hex(4)}"
-    return vote_card(ctx, q, day_set.permutations[index], number=index + 1,
-                     total=len(day_set.question_ids), task_id=task_id, **kw)
+    return vote_card(
+        ctx,
+        q,
+        day_set.permutations[index],
+        number=index + 1,
+        total=len(day_set.question_ids),
+        task_id=task_id,
+        **kw,
+    )
 
 
 def handle_start_card(msg: IncomingMessage, ctx: Context) -> Reply:
@@ -229,17 +278,31 @@ def handle_quiz_card(msg: IncomingMessage, ctx: Context) -> Reply:
     if outcome.status == "already":
         previous = daily.answered(ctx.session, day_set.id)[index]
         given = to_shown(previous.given, day_set.permutations[index], question.type)
-        reply.card_update = daily_card(ctx, day_set, index, task_id=msg.task_id, checked=given,
-                                       replace_text=ctx.t("quiz.card_replace_already"))
+        reply.card_update = daily_card(
+            ctx,
+            day_set,
+            index,
+            task_id=msg.task_id,
+            checked=given,
+            replace_text=ctx.t("quiz.card_replace_already"),
+        )
         reply.add_text(ctx.t("quiz.already"))
     else:
-        replace = (ctx.t("quiz.card_replace_correct") if outcome.correct else
-                   ctx.t("quiz.card_replace_wrong",
-                         answer=answer_label(outcome.answer_shown, question.type)))
-        reply.card_update = daily_card(ctx, day_set, index, task_id=msg.task_id, checked=shown,
-                                       replace_text=replace)
-        reply.add_text(feedback_text(ctx, question, outcome.correct, shown, outcome.answer_shown,
-                                     outcome.points))
+        replace = (
+            ctx.t("quiz.card_replace_correct")
+            if outcome.correct
+            else ctx.t(
+                "quiz.card_replace_wrong", answer=answer_label(outcome.answer_shown, question.type)
+            )
+        )
+        reply.card_update = daily_card(
+            ctx, day_set, index, task_id=msg.task_id, checked=shown, replace_text=replace
+        )
+        reply.add_text(
+            feedback_text(
+                ctx, question, outcome.correct, shown, outcome.answer_shown, outcome.points
+            )
+        )
     nxt = daily.next_index(ctx.session, day_set)
     if nxt is None:
         if ctx.conversation is not None and ctx.conversation.flow == FLOW:
@@ -259,17 +322,28 @@ def quiz_push_message(session, runtime, now: datetime) -> dict[str, Any]:
 
     local = now.astimezone(runtime.settings.tz)
     count = runtime.settings.quiz_per_day
-    return {"msgtype": "template_card", "template_card": {
-        "card_type": "button_interaction",
-        "source": {"desc": texts.get("quiz.push.source")},
-        "main_title": {"title": texts.get("quiz.push.title"),
-                       "desc": texts.get("quiz.push.desc", date=f"{local.month}月{local.day}日")},
-        "sub_title_text": texts.get("quiz.push.sub_title", count=count,
-                                    points=scoring.POINTS_PER_CORRECT),
-        "task_id": f"quizpush-{local:%Y%m%d}",
-        "button_list": [{"text": texts.get("quiz.push.button"), "style": 1,
-                         "key": f"{START_KEY}:{local:%Y%m%d}"}],
-    }}
+    return {
+        "msgtype": "template_card",
+        "template_card": {
+            "card_type": "button_interaction",
+            "source": {"desc": texts.get("quiz.push.source")},
+            "main_title": {
+                "title": texts.get("quiz.push.title"),
+                "desc": texts.get("quiz.push.desc", date=f"{local.month}月{local.day}日"),
+            },
+            "sub_title_text": texts.get(
+                "quiz.push.sub_title", count=count, points=scoring.POINTS_PER_CORRECT
+            ),
+            "task_id": f"quizpush-{local:%Y%m%d}",
+            "button_list": [
+                {
+                    "text": texts.get("quiz.push.button"),
+                    "style": 1,
+                    "key": f"{START_KEY}:{local:%Y%m%d}",
+                }
+            ],
+        },
+    }
 
 
 # -- practice and review (unscored) ---------------------------------------------------------------
@@ -321,8 +395,9 @@ def handle_practice(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         return Reply.text(ctx.t("quiz.no_questions"))
     label = titles.get(theme, theme) if theme else ctx.t("quiz.practice_all")
     data = {"mode": "practice", "theme": theme, "done": 0, "right": 0}
-    return Reply.text(ctx.t("quiz.practice_intro", theme=label) + "\n\n"
-                      + _ask_practice(ctx, data, question))
+    return Reply.text(
+        ctx.t("quiz.practice_intro", theme=label) + "\n\n" + _ask_practice(ctx, data, question)
+    )
 
 
 def handle_review(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
@@ -331,8 +406,9 @@ def handle_review(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         return Reply.text(ctx.t("quiz.review_none"))
     question = ctx.session.get(Question, queue[0])
     data = {"mode": "review", "queue": queue, "pos": 0, "done": 0, "right": 0}
-    return Reply.text(ctx.t("quiz.review_intro", count=len(queue)) + "\n\n"
-                      + _ask_practice(ctx, data, question))
+    return Reply.text(
+        ctx.t("quiz.review_intro", count=len(queue)) + "\n\n" + _ask_practice(ctx, data, question)
+    )
 
 
 def answer_practice_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | None:
@@ -349,17 +425,25 @@ def answer_practice_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply
     scoring.record_result(ctx.session, ctx.userid, question.id, correct, ctx.today, ctx.now)
     data["done"] = data.get("done", 0) + 1
     data["right"] = data.get("right", 0) + int(correct)
-    head = feedback_text(ctx, question, correct, shown, to_shown(question.answer, perm,
-                                                                  question.type))
+    head = feedback_text(
+        ctx, question, correct, shown, to_shown(question.answer, perm, question.type)
+    )
     if data["mode"] == "review":
         data["pos"] = data.get("pos", 0) + 1
         queue = data["queue"]
-        nxt = next((q for q in (ctx.session.get(Question, qid) for qid in queue[data["pos"]:])
-                    if q is not None), None)
+        nxt = next(
+            (
+                q
+                for q in (ctx.session.get(Question, qid) for qid in queue[data["pos"] :])
+                if q is not None
+            ),
+            None,
+        )
         if nxt is None:
             ctx.end_flow()
-            return Reply.text(head + "\n\n" + ctx.t("quiz.review_done", done=data["done"],
-                                                    right=data["right"]))
+            return Reply.text(
+                head + "\n\n" + ctx.t("quiz.review_done", done=data["done"], right=data["right"])
+            )
         data["pos"] = queue.index(nxt.id)
     else:
         nxt = _practice_question(ctx, data.get("theme"), data.get("recent", []))
@@ -376,11 +460,13 @@ def handle_flow(msg: IncomingMessage, ctx: Context) -> Reply | None:
         data = ctx.conversation.data or {}
         ctx.end_flow()
         if mode == "practice":
-            return Reply.text(ctx.t("quiz.practice_done", done=data.get("done", 0),
-                                    right=data.get("right", 0)))
+            return Reply.text(
+                ctx.t("quiz.practice_done", done=data.get("done", 0), right=data.get("right", 0))
+            )
         if mode == "review":
-            return Reply.text(ctx.t("quiz.review_done", done=data.get("done", 0),
-                                    right=data.get("right", 0)))
+            return Reply.text(
+                ctx.t("quiz.review_done", done=data.get("done", 0), right=data.get("right", 0))
+            )
         if mode == "contest":
             from handlers.quiz_contest import stop_text
 
@@ -402,19 +488,30 @@ def handle_flow(msg: IncomingMessage, ctx: Context) -> Reply | None:
 def handle_points(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     points = scoring.total_points(ctx.session, ctx.userid)
     rank, ranked = scoring.rank_of(ctx.session, ctx.userid)
-    day_set = ctx.session.scalar(select(QuizDailySet).where(QuizDailySet.userid == ctx.userid,
-                                                            QuizDailySet.day == ctx.today))
+    day_set = ctx.session.scalar(
+        select(QuizDailySet).where(QuizDailySet.userid == ctx.userid, QuizDailySet.day == ctx.today)
+    )
     if day_set is None:
         today = ctx.t("quiz.today_none")
     else:
         correct, total, _ = daily.day_summary(ctx.session, day_set)
         done = len(daily.answered(ctx.session, day_set.id))
-        today = (ctx.t("quiz.today_done", correct=correct, total=total) if done >= total
-                 else ctx.t("quiz.today_partial", done=done, total=total) if done
-                 else ctx.t("quiz.today_none"))
-    text = ctx.t("quiz.points", name=ctx.display_name, points=points,
-                 streak=scoring.streak(ctx.session, ctx.userid, ctx.today), rank=rank,
-                 ranked=ranked, today=today)
+        today = (
+            ctx.t("quiz.today_done", correct=correct, total=total)
+            if done >= total
+            else ctx.t("quiz.today_partial", done=done, total=total)
+            if done
+            else ctx.t("quiz.today_none")
+        )
+    text = ctx.t(
+        "quiz.points",
+        name=ctx.display_name,
+        points=points,
+        streak=scoring.streak(ctx.session, ctx.userid, ctx.today),
+        rank=rank,
+        ranked=ranked,
+        today=today,
+    )
     return Reply.text(text + "\n\n" + scoring.rules_text(ctx.settings.quiz_per_day))
 
 
@@ -433,14 +530,28 @@ def handle_ranking(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         lines += ["", ctx.t("quiz.ranking_dept_avg")]
         by_avg = sorted(depts, key=lambda d: (-d["average"], d["department_id"]))[:10]
         for i, d in enumerate(by_avg, start=1):
-            lines.append(ctx.t("quiz.ranking_dept_avg_line", rank=i, name=d["name"],
-                               average=d["average"], members=d["members"]))
+            lines.append(
+                ctx.t(
+                    "quiz.ranking_dept_avg_line",
+                    rank=i,
+                    name=d["name"],
+                    average=d["average"],
+                    members=d["members"],
+                )
+            )
         lines += ["", ctx.t("quiz.ranking_dept_rate")]
         by_rate = sorted(depts, key=lambda d: (-d["participation"], d["department_id"]))[:10]
         for i, d in enumerate(by_rate, start=1):
-            lines.append(ctx.t("quiz.ranking_dept_rate_line", rank=i, name=d["name"],
-                               rate=d["participation"], members=d["members"],
-                               joined=round(d["participation"] * d["members"])))
+            lines.append(
+                ctx.t(
+                    "quiz.ranking_dept_rate_line",
+                    rank=i,
+                    name=d["name"],
+                    rate=d["participation"],
+                    members=d["members"],
+                    joined=round(d["participation"] * d["members"]),
+                )
+            )
     return Reply.text("\n".join(lines))
 
 
@@ -455,8 +566,12 @@ def quiz_correct_rate(session, now) -> float:
     total = session.scalar(select(func.count()).select_from(QuizAnswer)) or 0
     if not total:
         return 0.0
-    correct = session.scalar(select(func.count()).select_from(QuizAnswer)
-                             .where(QuizAnswer.correct.is_(True))) or 0
+    correct = (
+        session.scalar(
+            select(func.count()).select_from(QuizAnswer).where(QuizAnswer.correct.is_(True))
+        )
+        or 0
+    )
     return round(correct / total, 4)
 
 

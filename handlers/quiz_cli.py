@@ -18,7 +18,9 @@ def cmd_questions(args) -> int:
         print(f"{len(builtin.questions)} valid builtin questions, {len(builtin.problems)} problems")
         return 1 if builtin.problems else 0
     if args.action in ("import", "export") and not args.file:
-        print(f"safetybot questions {args.action}: FILE is required (.csv or .xlsx)", file=sys.stderr)
+        print(
+            f"safetybot questions {args.action}: FILE is required (.csv or .xlsx)", file=sys.stderr
+        )
         return 2
     rt = _runtime(args)
     try:
@@ -26,16 +28,20 @@ def cmd_questions(args) -> int:
         if args.action == "sync":
             with transaction(rt.factory) as s:
                 result = bank.sync_builtin(s, now)
-            print(f"synced {result['questions']} builtin questions "
-                  f"({result['retired']} retired, {result['problems']} invalid left out)")
+            print(
+                f"synced {result['questions']} builtin questions "
+                f"({result['retired']} retired, {result['problems']} invalid left out)"
+            )
             return 0
         if args.action == "import":
             try:
                 with transaction(rt.factory) as s:
                     count = bank.import_questions(s, args.file, now)
             except bank.ImportFailed as exc:
-                print(f"nothing imported from {args.file}: {len(exc.errors)} problem(s)",
-                      file=sys.stderr)
+                print(
+                    f"nothing imported from {args.file}: {len(exc.errors)} problem(s)",
+                    file=sys.stderr,
+                )
                 for line in exc.errors:
                     print(line, file=sys.stderr)
                 return 1
@@ -66,17 +72,29 @@ def cmd_contest(args) -> int:
         if args.action == "create":
             try:
                 opens = contests.parse_local(args.opens, tz) if args.opens else now
-                closes = (contests.parse_local(args.closes, tz) if args.closes
-                          else opens + __import__("datetime").timedelta(days=1))
+                closes = (
+                    contests.parse_local(args.closes, tz)
+                    if args.closes
+                    else opens + __import__("datetime").timedelta(days=1)
+                )
                 with transaction(rt.factory) as s:
                     c = contests.create_contest(
-                        s, name=args.name or "", count=args.count, seconds=args.seconds,
+                        s,
+                        name=args.name or "",
+                        count=args.count,
+                        seconds=args.seconds,
                         themes=[t for t in (args.themes or "").replace("，", ",").split(",") if t],
-                        opens_at=opens, closes_at=closes, created_by="cli", now=now)
-                    print(f"created contest #{c.id} {c.name!r}: {c.question_count} questions, "
-                          f"{c.seconds}s, themes {','.join(c.themes) or 'all'}, "
-                          f"{c.opens_at.astimezone(tz):%Y-%m-%d %H:%M} – "
-                          f"{c.closes_at.astimezone(tz):%Y-%m-%d %H:%M}")
+                        opens_at=opens,
+                        closes_at=closes,
+                        created_by="cli",
+                        now=now,
+                    )
+                    print(
+                        f"created contest #{c.id} {c.name!r}: {c.question_count} questions, "
+                        f"{c.seconds}s, themes {','.join(c.themes) or 'all'}, "
+                        f"{c.opens_at.astimezone(tz):%Y-%m-%d %H:%M} – "
+                        f"{c.closes_at.astimezone(tz):%Y-%m-%d %H:%M}"
+                    )
             except contests.ContestError as exc:
                 print(f"safetybot contest create: {exc}", file=sys.stderr)
                 return 2
@@ -92,18 +110,31 @@ def cmd_contest(args) -> int:
         with rt.factory() as s:
             c = s.get(Contest, args.id) if args.id else None
             if c is None:
-                print("safetybot contest results: --id of an existing contest is required",
-                      file=sys.stderr)
+                print(
+                    "safetybot contest results: --id of an existing contest is required",
+                    file=sys.stderr,
+                )
                 return 2
-            print("\n".join(ranking_lines(texts.get, c, contests.ranking(s, c.id),
-                                          contests.department_results(s, c.id), limit=1000)))
+            print(
+                "\n".join(
+                    ranking_lines(
+                        texts.get,
+                        c,
+                        contests.ranking(s, c.id),
+                        contests.department_results(s, c.id),
+                        limit=1000,
+                    )
+                )
+            )
         return 0
     finally:
         rt.close()
 
 
 def register_cli(subparsers) -> None:
-    p = subparsers.add_parser("questions", help="the quiz question bank: sync, import, export, check")
+    p = subparsers.add_parser(
+        "questions", help="the quiz question bank: sync, import, export, check"
+    )
     p.add_argument("action", choices=["sync", "import", "export", "check"])
     p.add_argument("file", nargs="?", help="a .csv or .xlsx file (import / export)")
     p.add_argument("--all", action="store_true", help="export: include inactive questions")
@@ -112,7 +143,9 @@ def register_cli(subparsers) -> None:
     p = subparsers.add_parser("contest", help="knowledge contests: create, close due, results")
     p.add_argument("action", choices=["create", "close", "results"])
     p.add_argument("--name")
-    p.add_argument("--themes", default="", help="theme keys or titles, comma separated (default all)")
+    p.add_argument(
+        "--themes", default="", help="theme keys or titles, comma separated (default all)"
+    )
     p.add_argument("--count", type=int, default=10)
     p.add_argument("--seconds", type=int, default=150, help="time limit per attempt, seconds")
     p.add_argument("--opens", help="local time, e.g. 2026-06-20T09:00 (default now)")

@@ -21,10 +21,18 @@ from bot.quiz.answers import answer_label, format_hint, format_question, parse_a
 from bot.router import Router
 
 FLOW = "quiz"
-_KEYS = {"题数": "count", "时限": "seconds", "主题": "themes", "开始": "opens", "结束": "closes",
-         "名称": "name"}
-_PARAM = re.compile(r"(题数|时限|主题|开始|结束|名称)\s*[=＝:：]\s*"
-                    r"(\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}|\S+)")
+_KEYS = {
+    "题数": "count",
+    "时限": "seconds",
+    "主题": "themes",
+    "开始": "opens",
+    "结束": "closes",
+    "名称": "name",
+}
+_PARAM = re.compile(
+    r"(题数|时限|主题|开始|结束|名称)\s*[=＝:：]\s*"
+    r"(\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}|\S+)"
+)
 
 
 def _fmt(ctx_or_tz, value: datetime) -> str:
@@ -46,11 +54,20 @@ def parse_create(args: str, tz, now: datetime) -> dict:
     except ValueError as exc:
         raise contests.ContestError("题数和时限应为整数（时限单位：秒）") from exc
     opens = contests.parse_local(values["opens"], tz) if "opens" in values else now
-    closes = (contests.parse_local(values["closes"], tz) if "closes" in values
-              else opens + timedelta(days=1))
+    closes = (
+        contests.parse_local(values["closes"], tz)
+        if "closes" in values
+        else opens + timedelta(days=1)
+    )
     themes = [t for t in re.split(r"[,，、]", values.get("themes", "")) if t.strip()]
-    return {"name": name, "count": count, "seconds": seconds, "themes": themes,
-            "opens_at": opens, "closes_at": closes}
+    return {
+        "name": name,
+        "count": count,
+        "seconds": seconds,
+        "themes": themes,
+        "opens_at": opens,
+        "closes_at": closes,
+    }
 
 
 def handle_create(ctx: Context, args: str) -> Reply:
@@ -62,17 +79,33 @@ def handle_create(ctx: Context, args: str) -> Reply:
     try:
         values = parse_create(args, ctx.settings.tz, ctx.now)
         contest = contests.create_contest(
-            ctx.session, name=values["name"], themes=values["themes"], count=values["count"],
-            seconds=values["seconds"], opens_at=values["opens_at"],
-            closes_at=values["closes_at"], created_by=ctx.userid, now=ctx.now)
+            ctx.session,
+            name=values["name"],
+            themes=values["themes"],
+            count=values["count"],
+            seconds=values["seconds"],
+            opens_at=values["opens_at"],
+            closes_at=values["closes_at"],
+            created_by=ctx.userid,
+            now=ctx.now,
+        )
     except contests.ContestError as exc:
-        return Reply.text(ctx.t("quiz.contest.error", reason=exc) + "\n\n"
-                          + ctx.t("quiz.contest.usage"))
+        return Reply.text(
+            ctx.t("quiz.contest.error", reason=exc) + "\n\n" + ctx.t("quiz.contest.usage")
+        )
     ctx.audit("contest:create", detail=f"#{contest.id} {contest.name}")
-    return Reply.text(ctx.t("quiz.contest.created", id=contest.id, name=contest.name,
-                            count=contest.question_count, seconds=contest.seconds,
-                            themes=theme_label(contest), opens=_fmt(ctx, contest.opens_at),
-                            closes=_fmt(ctx, contest.closes_at)))
+    return Reply.text(
+        ctx.t(
+            "quiz.contest.created",
+            id=contest.id,
+            name=contest.name,
+            count=contest.question_count,
+            seconds=contest.seconds,
+            themes=theme_label(contest),
+            opens=_fmt(ctx, contest.opens_at),
+            closes=_fmt(ctx, contest.closes_at),
+        )
+    )
 
 
 def theme_label(contest: Contest) -> str:
@@ -83,8 +116,13 @@ def theme_label(contest: Contest) -> str:
 
 
 def _item(ctx: Context, c: Contest) -> str:
-    return ctx.t("quiz.contest.item", id=c.id, name=c.name, opens=_fmt(ctx, c.opens_at),
-                 closes=_fmt(ctx, c.closes_at))
+    return ctx.t(
+        "quiz.contest.item",
+        id=c.id,
+        name=c.name,
+        opens=_fmt(ctx, c.opens_at),
+        closes=_fmt(ctx, c.closes_at),
+    )
 
 
 def remaining(ctx: Context, attempt: ContestAttempt) -> int:
@@ -93,15 +131,23 @@ def remaining(ctx: Context, attempt: ContestAttempt) -> int:
 
 def contest_question_text(ctx: Context, attempt: ContestAttempt, index: int) -> str:
     q = ctx.session.get(Question, attempt.question_ids[index])
-    return format_question(index + 1, q, attempt.permutations[index],
-                           total=len(attempt.question_ids),
-                           prefix=ctx.t("quiz.contest.question_prefix",
-                                        remaining=remaining(ctx, attempt)))
+    return format_question(
+        index + 1,
+        q,
+        attempt.permutations[index],
+        total=len(attempt.question_ids),
+        prefix=ctx.t("quiz.contest.question_prefix", remaining=remaining(ctx, attempt)),
+    )
 
 
 def finished_text(ctx: Context, attempt: ContestAttempt) -> str:
-    return ctx.t("quiz.contest.finished", score=attempt.score, correct=attempt.correct_count,
-                 total=len(attempt.question_ids), seconds=round(contests.time_used(attempt)))
+    return ctx.t(
+        "quiz.contest.finished",
+        score=attempt.score,
+        correct=attempt.correct_count,
+        total=len(attempt.question_ids),
+        seconds=round(contests.time_used(attempt)),
+    )
 
 
 def handle_contest(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
@@ -129,8 +175,9 @@ def handle_contest(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     elif not open_now:
         return Reply.text(list_text(ctx))
     elif len(open_now) > 1:
-        return Reply.text(ctx.t("quiz.contest.choose",
-                                items="\n".join(_item(ctx, c) for c in open_now)))
+        return Reply.text(
+            ctx.t("quiz.contest.choose", items="\n".join(_item(ctx, c) for c in open_now))
+        )
     else:
         contest = open_now[0]
     return start_or_resume(ctx, contest)
@@ -139,12 +186,16 @@ def handle_contest(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
 def list_text(ctx: Context) -> str:
     open_now = contests.open_contests(ctx.session, ctx.now)
     upcoming = contests.upcoming_contests(ctx.session, ctx.now)
-    up = ctx.t("quiz.contest.upcoming", items="；".join(_item(ctx, c) for c in upcoming)) \
-        if upcoming else ""
+    up = (
+        ctx.t("quiz.contest.upcoming", items="；".join(_item(ctx, c) for c in upcoming))
+        if upcoming
+        else ""
+    )
     if not open_now:
         return ctx.t("quiz.contest.none_open", upcoming=up).strip()
     return ctx.t("quiz.contest.choose", items="\n".join(_item(ctx, c) for c in open_now)) + (
-        "\n" + up if up else "")
+        "\n" + up if up else ""
+    )
 
 
 def start_or_resume(ctx: Context, contest: Contest) -> Reply:
@@ -152,16 +203,33 @@ def start_or_resume(ctx: Context, contest: Contest) -> Reply:
     if attempt.finished_at is None and ctx.now > attempt.deadline:
         contests.finish_attempt(ctx.session, attempt, attempt.deadline)
     if attempt.finished_at is not None:
-        return Reply.text(ctx.t("quiz.contest.already_done", name=contest.name,
-                                score=attempt.score, correct=attempt.correct_count,
-                                total=len(attempt.question_ids),
-                                seconds=round(contests.time_used(attempt))))
+        return Reply.text(
+            ctx.t(
+                "quiz.contest.already_done",
+                name=contest.name,
+                score=attempt.score,
+                correct=attempt.correct_count,
+                total=len(attempt.question_ids),
+                seconds=round(contests.time_used(attempt)),
+            )
+        )
     index = contests.next_index(ctx.session, attempt)
-    ctx.start_flow(FLOW, "answer", {"mode": "contest", "attempt_id": attempt.id},
-                   timeout=timedelta(seconds=contest.seconds + 600))
-    head = (ctx.t("quiz.contest.intro", name=contest.name, count=len(attempt.question_ids),
-                  seconds=contest.seconds) if started
-            else ctx.t("quiz.contest.resume", name=contest.name, remaining=remaining(ctx, attempt)))
+    ctx.start_flow(
+        FLOW,
+        "answer",
+        {"mode": "contest", "attempt_id": attempt.id},
+        timeout=timedelta(seconds=contest.seconds + 600),
+    )
+    head = (
+        ctx.t(
+            "quiz.contest.intro",
+            name=contest.name,
+            count=len(attempt.question_ids),
+            seconds=contest.seconds,
+        )
+        if started
+        else ctx.t("quiz.contest.resume", name=contest.name, remaining=remaining(ctx, attempt))
+    )
     return Reply.text(head + "\n\n" + contest_question_text(ctx, attempt, index))
 
 
@@ -202,9 +270,13 @@ def answer_contest_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply 
     if outcome.status == "already":
         head = ctx.t("quiz.already")
     else:
-        head = (ctx.t("quiz.contest.correct") if outcome.correct else
-                ctx.t("quiz.contest.wrong", answer=answer_label(outcome.answer_shown,
-                                                                 question.type)))
+        head = (
+            ctx.t("quiz.contest.correct")
+            if outcome.correct
+            else ctx.t(
+                "quiz.contest.wrong", answer=answer_label(outcome.answer_shown, question.type)
+            )
+        )
     nxt = contests.next_index(ctx.session, attempt)
     if nxt is None or attempt.finished_at is not None:
         ctx.end_flow()
@@ -213,19 +285,37 @@ def answer_contest_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply 
 
 
 # -- results -----------------------------------------------------------------------------------
-def ranking_lines(texts_get, contest: Contest, ranking: list[dict], depts: list[dict],
-                  limit: int = 20) -> list[str]:
-    lines = [texts_get("quiz.contest.result_admin_title", id=contest.id, name=contest.name,
-                       count=len(ranking))]
+def ranking_lines(
+    texts_get, contest: Contest, ranking: list[dict], depts: list[dict], limit: int = 20
+) -> list[str]:
+    lines = [
+        texts_get(
+            "quiz.contest.result_admin_title", id=contest.id, name=contest.name, count=len(ranking)
+        )
+    ]
     for r in ranking[:limit]:
-        lines.append(texts_get("quiz.contest.result_line", rank=r["rank"], name=r["name"],
-                               score=r["score"], seconds=round(r["seconds"])))
+        lines.append(
+            texts_get(
+                "quiz.contest.result_line",
+                rank=r["rank"],
+                name=r["name"],
+                score=r["score"],
+                seconds=round(r["seconds"]),
+            )
+        )
     if depts:
         lines += ["", texts_get("quiz.contest.result_dept_title")]
         for i, d in enumerate(depts, start=1):
-            lines.append(texts_get("quiz.contest.result_dept_line", rank=i, name=d["name"],
-                                   average=d["average"], participants=d["participants"],
-                                   members=d["members"]))
+            lines.append(
+                texts_get(
+                    "quiz.contest.result_dept_line",
+                    rank=i,
+                    name=d["name"],
+                    average=d["average"],
+                    participants=d["participants"],
+                    members=d["members"],
+                )
+            )
     return lines
 
 
@@ -240,14 +330,22 @@ def results_text(ctx: Context, rest: str) -> str:
     if not ranking:
         return ctx.t("quiz.contest.result_none", id=contest.id, name=contest.name)
     limit = 50 if ctx.is_admin else 10
-    return "\n".join(ranking_lines(ctx.t, contest, ranking,
-                                   contests.department_results(ctx.session, contest.id), limit))
+    return "\n".join(
+        ranking_lines(
+            ctx.t, contest, ranking, contests.department_results(ctx.session, contest.id), limit
+        )
+    )
 
 
 def admin_userids(session, settings) -> list[str]:
     ids = set(settings.admins)
-    ids.update(session.scalars(select(RoleAssignment.userid).where(
-        RoleAssignment.role.in_(("admin", "safety_officer")))))
+    ids.update(
+        session.scalars(
+            select(RoleAssignment.userid).where(
+                RoleAssignment.role.in_(("admin", "safety_officer"))
+            )
+        )
+    )
     return sorted(ids)
 
 
@@ -260,20 +358,45 @@ def close_contests(session, runtime, now: datetime) -> str:
     for contest in closed:
         ranking = contests.ranking(session, contest.id)
         for r in ranking:
-            body = {"msgtype": "text", "text": {"content": texts.get(
-                "quiz.contest.result_personal", name=contest.name, score=r["score"],
-                correct=r["correct"], total=r["total"], seconds=round(r["seconds"]),
-                rank=r["rank"], count=len(ranking))}}
-            enqueue(session, [r["userid"]], body, source=f"contest:{contest.id}", now=now,
-                    dedup_key=f"contest:{contest.id}:result:{r['userid']}"[:191])
+            body = {
+                "msgtype": "text",
+                "text": {
+                    "content": texts.get(
+                        "quiz.contest.result_personal",
+                        name=contest.name,
+                        score=r["score"],
+                        correct=r["correct"],
+                        total=r["total"],
+                        seconds=round(r["seconds"]),
+                        rank=r["rank"],
+                        count=len(ranking),
+                    )
+                },
+            }
+            enqueue(
+                session,
+                [r["userid"]],
+                body,
+                source=f"contest:{contest.id}",
+                now=now,
+                dedup_key=f"contest:{contest.id}:result:{r['userid']}"[:191],
+            )
         if ranking:
-            text = "\n".join(ranking_lines(texts.get, contest, ranking,
-                                           contests.department_results(session, contest.id)))
+            text = "\n".join(
+                ranking_lines(
+                    texts.get, contest, ranking, contests.department_results(session, contest.id)
+                )
+            )
         else:
             text = texts.get("quiz.contest.result_none", id=contest.id, name=contest.name)
-        enqueue(session, admin_userids(session, runtime.settings),
-                {"msgtype": "text", "text": {"content": text}}, source=f"contest:{contest.id}",
-                now=now, dedup_key=f"contest:{contest.id}:ranking")
+        enqueue(
+            session,
+            admin_userids(session, runtime.settings),
+            {"msgtype": "text", "text": {"content": text}},
+            source=f"contest:{contest.id}",
+            now=now,
+            dedup_key=f"contest:{contest.id}:ranking",
+        )
     return f"closed {len(closed)} contests" if closed else "no contest due"
 
 

@@ -23,18 +23,30 @@ CANCEL_WORDS = {"取消", "退出", "算了"}
 
 def record_suggestion(ctx: Context, content: str) -> Reply:
     day = ctx.now.astimezone(ctx.settings.tz).date()
-    suggestion = Suggestion(ticket=next_ticket(ctx.session, PREFIX, day), proposer=ctx.userid,
-                            department_id=ctx.user.department_id if ctx.user else None,
-                            content=content.strip()[:2000], created_at=ctx.now)
+    suggestion = Suggestion(
+        ticket=next_ticket(ctx.session, PREFIX, day),
+        proposer=ctx.userid,
+        department_id=ctx.user.department_id if ctx.user else None,
+        content=content.strip()[:2000],
+        created_at=ctx.now,
+    )
     ctx.session.add(suggestion)
     ctx.session.flush()
     officers = [u for u in officer_ids(ctx.session, ctx.settings) if u != ctx.userid]
     if officers:
-        text = ctx.t("suggestion.officer_new", ticket=suggestion.ticket, proposer=ctx.display_name,
-                     department=department_name(ctx.session, suggestion.department_id) or "-",
-                     content=suggestion.content)
-        ctx.send(officers, {"msgtype": "text", "text": {"content": text}}, source="suggestion:new",
-                 dedup_key=f"suggestion:new:{suggestion.ticket}")
+        text = ctx.t(
+            "suggestion.officer_new",
+            ticket=suggestion.ticket,
+            proposer=ctx.display_name,
+            department=department_name(ctx.session, suggestion.department_id) or "-",
+            content=suggestion.content,
+        )
+        ctx.send(
+            officers,
+            {"msgtype": "text", "text": {"content": text}},
+            source="suggestion:new",
+            dedup_key=f"suggestion:new:{suggestion.ticket}",
+        )
     return Reply.text(ctx.t("suggestion.recorded", ticket=suggestion.ticket))
 
 
@@ -67,7 +79,7 @@ def raw_args(msg: IncomingMessage, keywords: tuple[str, ...]) -> str:
     text = " ".join((msg.content or "").split())
     for keyword in keywords:
         if text.startswith(keyword):
-            return text[len(keyword):].lstrip(" :：,，")
+            return text[len(keyword) :].lstrip(" :：,，")
     return ""
 
 
@@ -80,33 +92,58 @@ def handle_reply(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     suggestion = ctx.session.scalar(select(Suggestion).where(Suggestion.ticket == ticket))
     if suggestion is None:
         return Reply.text(ctx.t("suggestion.not_found", ticket=ticket))
-    ctx.session.add(SuggestionReply(suggestion_id=suggestion.id, replier=ctx.userid,
-                                    content=content[:2000], at=ctx.now))
-    notice = ctx.t("suggestion.reply_notice", ticket=ticket, content=content,
-                   replier=ctx.display_name)
-    ctx.send([suggestion.proposer], {"msgtype": "text", "text": {"content": notice}},
-             source="suggestion:reply")
+    ctx.session.add(
+        SuggestionReply(
+            suggestion_id=suggestion.id, replier=ctx.userid, content=content[:2000], at=ctx.now
+        )
+    )
+    notice = ctx.t(
+        "suggestion.reply_notice", ticket=ticket, content=content, replier=ctx.display_name
+    )
+    ctx.send(
+        [suggestion.proposer],
+        {"msgtype": "text", "text": {"content": notice}},
+        source="suggestion:reply",
+    )
     ctx.audit("suggestion:reply", detail=f"{ticket} {content}"[:500])
-    return Reply.text(ctx.t("suggestion.replied", ticket=ticket,
-                            proposer=display(ctx.session, suggestion.proposer)))
+    return Reply.text(
+        ctx.t(
+            "suggestion.replied", ticket=ticket, proposer=display(ctx.session, suggestion.proposer)
+        )
+    )
 
 
 def handle_mine(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    rows = list(ctx.session.scalars(select(Suggestion).where(Suggestion.proposer == ctx.userid)
-                                    .options(selectinload(Suggestion.replies))
-                                    .order_by(Suggestion.id.desc()).limit(10)))
+    rows = list(
+        ctx.session.scalars(
+            select(Suggestion)
+            .where(Suggestion.proposer == ctx.userid)
+            .options(selectinload(Suggestion.replies))
+            .order_by(Suggestion.id.desc())
+            .limit(10)
+        )
+    )
     if not rows:
         return Reply.text(ctx.t("suggestion.mine_empty"))
-    total = ctx.session.scalar(select(func.count()).select_from(Suggestion)
-                               .where(Suggestion.proposer == ctx.userid))
+    total = ctx.session.scalar(
+        select(func.count()).select_from(Suggestion).where(Suggestion.proposer == ctx.userid)
+    )
     lines = [ctx.t("suggestion.mine_title", count=total)]
     for s in rows:
         created = s.created_at.astimezone(ctx.settings.tz).strftime("%m-%d")
         content = s.content if len(s.content) <= 40 else s.content[:40] + "…"
-        lines.append(ctx.t("suggestion.mine_line", ticket=s.ticket, created=created, content=content))
+        lines.append(
+            ctx.t("suggestion.mine_line", ticket=s.ticket, created=created, content=content)
+        )
         if s.replies:
-            lines += [ctx.t("suggestion.mine_reply", replier=display(ctx.session, r.replier),
-                            content=r.content) for r in s.replies]
+            lines += [
+                ctx.t(
+                    "suggestion.mine_reply",
+                    replier=display(ctx.session, r.replier),
+                    content=r.content,
+                )
+                for r in s.replies
+            ]
         else:
             lines.append(ctx.t("suggestion.mine_no_reply"))
     return Reply.text("\n".join(lines))

@@ -56,7 +56,7 @@ def _original_args(msg: IncomingMessage, keyword: str, args: str) -> str:
     the admin's Chinese punctuation (，。：) into ASCII and drop the line breaks."""
     raw = (msg.content or "").strip()
     if raw.startswith(keyword):
-        rest = raw[len(keyword):].lstrip(" :：,，\u3000\t")
+        rest = raw[len(keyword) :].lstrip(" :：,，\u3000\t")
         if normalize(rest) == args:
             return rest
     return args
@@ -68,9 +68,16 @@ def _scope(ctx: Context, names: list[str]) -> tuple[list[int], str, Reply | None
     ids, unknown = service.departments_by_name(ctx.session, names)
     if unknown:
         return [], "", Reply.text(ctx.t("warning.unknown_departments", names="、".join(unknown)))
-    dept_names = dict(ctx.session.execute(select(Department.id, Department.name)
-                                          .where(Department.id.in_(ids))).all())
-    return ids, ctx.t("warning.scope_departments", names="、".join(dept_names[i] for i in ids)), None
+    dept_names = dict(
+        ctx.session.execute(
+            select(Department.id, Department.name).where(Department.id.in_(ids))
+        ).all()
+    )
+    return (
+        ids,
+        ctx.t("warning.scope_departments", names="、".join(dept_names[i] for i in ids)),
+        None,
+    )
 
 
 def _usage(ctx: Context) -> Reply:
@@ -104,17 +111,33 @@ def handle_warning(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         rendered = render_typed(text)
     if not service.recipients_for(ctx.session, ids):
         return Reply.text(ctx.t("warning.no_recipients"))
-    warning = service.publish(ctx.session, ctx.settings, ctx.now, created_by=ctx.userid,
-                              rendered=rendered, department_ids=ids, require_ack=require_ack,
-                              ack_minutes=minutes, scope_label=scope_label.strip("（）"))
+    warning = service.publish(
+        ctx.session,
+        ctx.settings,
+        ctx.now,
+        created_by=ctx.userid,
+        rendered=rendered,
+        department_ids=ids,
+        require_ack=require_ack,
+        ack_minutes=minutes,
+        scope_label=scope_label.strip("（）"),
+    )
     ctx.audit("warning", f"#{warning.id} {warning.title} -> {warning.recipients_total}")
     ack = ""
     if warning.require_ack:
         ack = ctx.t("warning.sent_ack", minutes=warning.ack_minutes, id=warning.id)
     if ctx.settings.robot_keys:
         ack += ctx.t("warning.sent_robots", robots=len(ctx.settings.robot_keys))
-    return Reply.text(ctx.t("warning.sent", title=warning.title, id=warning.id,
-                            count=warning.recipients_total, scope=scope_label, ack=ack))
+    return Reply.text(
+        ctx.t(
+            "warning.sent",
+            title=warning.title,
+            id=warning.id,
+            count=warning.recipients_total,
+            scope=scope_label,
+            ack=ack,
+        )
+    )
 
 
 def _subcommand(ctx: Context, word: str, rest: str) -> Reply:
@@ -126,15 +149,17 @@ def _subcommand(ctx: Context, word: str, rest: str) -> Reply:
     if word == "状态":
         return _status(ctx, n)
     approve = word == "批准"
-    row, warning = service.decide_cap(ctx.session, ctx.settings, ctx.now, n, approve=approve,
-                                      by=ctx.userid)
+    row, warning = service.decide_cap(
+        ctx.session, ctx.settings, ctx.now, n, approve=approve, by=ctx.userid
+    )
     if row is None:
         return Reply.text(ctx.t("warning.cap.not_pending", n=n))
     ctx.audit("cap_approve" if approve else "cap_ignore", f"cap #{n} {row.headline[:200]}")
     if warning is None:
         return Reply.text(ctx.t("warning.cap.ignored", n=n))
-    return Reply.text(ctx.t("warning.cap.approved", n=n, title=warning.title,
-                            count=warning.recipients_total))
+    return Reply.text(
+        ctx.t("warning.cap.approved", n=n, title=warning.title, count=warning.recipients_total)
+    )
 
 
 def _list_pending(ctx: Context) -> Reply:
@@ -142,9 +167,17 @@ def _list_pending(ctx: Context) -> Reply:
     if not rows:
         return Reply.text(ctx.t("warning.cap.pending_empty"))
     lines = [ctx.t("warning.cap.pending_title")]
-    lines += [ctx.t("warning.cap.pending_line", n=r.id, severity=r.severity,
-                    headline=r.headline or r.event, sender=r.sender, area=r.area_desc or "-")
-              for r in rows]
+    lines += [
+        ctx.t(
+            "warning.cap.pending_line",
+            n=r.id,
+            severity=r.severity,
+            headline=r.headline or r.event,
+            sender=r.sender,
+            area=r.area_desc or "-",
+        )
+        for r in rows
+    ]
     lines.append(ctx.t("warning.cap.pending_footer"))
     return Reply.text("\n".join(lines))
 
@@ -154,15 +187,30 @@ def _status(ctx: Context, warning_id: int) -> Reply:
     if warning is None:
         return Reply.text(ctx.t("warning.status_unknown", id=warning_id))
     if not warning.require_ack:
-        return Reply.text(ctx.t("warning.status_no_ack", title=warning.title, id=warning.id,
-                                total=warning.recipients_total))
+        return Reply.text(
+            ctx.t(
+                "warning.status_no_ack",
+                title=warning.title,
+                id=warning.id,
+                total=warning.recipients_total,
+            )
+        )
     pending = service.unacknowledged(ctx.session, warning.id)
     acked = service.ack_count(ctx.session, warning.id)
-    text = ctx.t("warning.status", title=warning.title, id=warning.id,
-                 total=warning.recipients_total, acked=acked, pending=len(pending))
+    text = ctx.t(
+        "warning.status",
+        title=warning.title,
+        id=warning.id,
+        total=warning.recipients_total,
+        acked=acked,
+        pending=len(pending),
+    )
     if pending:
-        names = dict(ctx.session.execute(select(User.userid, User.name).where(
-            User.userid.in_([u for u, _ in pending[:100]]))).all())
+        names = dict(
+            ctx.session.execute(
+                select(User.userid, User.name).where(User.userid.in_([u for u, _ in pending[:100]]))
+            ).all()
+        )
         shown = "、".join(names.get(u) or u for u, _ in pending[:100])
         if len(pending) > 100:
             shown += "…"
@@ -180,26 +228,50 @@ def handle_broadcast(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     if not service.recipients_for(ctx.session, ids):
         return Reply.text(ctx.t("warning.no_recipients"))
     rendered = render_typed(text, prefix=ctx.t("warning.broadcast_prefix"))
-    warning = service.publish(ctx.session, ctx.settings, ctx.now, created_by=ctx.userid,
-                              rendered=rendered, department_ids=ids, require_ack=False,
-                              kind="broadcast")
+    warning = service.publish(
+        ctx.session,
+        ctx.settings,
+        ctx.now,
+        created_by=ctx.userid,
+        rendered=rendered,
+        department_ids=ids,
+        require_ack=False,
+        kind="broadcast",
+    )
     ctx.audit("broadcast", f"#{warning.id} {text[:200]} -> {warning.recipients_total}")
-    return Reply.text(ctx.t("warning.broadcast_sent", count=warning.recipients_total,
-                            scope=scope_label, id=warning.id))
+    return Reply.text(
+        ctx.t(
+            "warning.broadcast_sent",
+            count=warning.recipients_total,
+            scope=scope_label,
+            id=warning.id,
+        )
+    )
 
 
 def handle_stats(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     figures = stats_mod.compute_stats(ctx.session, ctx.now)
     labels = dict(ctx.texts.raw("stats.labels"))
     labels.update(ctx.texts.raw("warning.stats_labels"))
+    # Labelled figures first, in the order of the labels; the rest by key.
+    order = {key: i for i, key in enumerate(labels)}
+    keys = sorted(figures, key=lambda k: (order.get(k, len(order)), k))
     lines = [ctx.t("stats.title", date=ctx.now.strftime("%Y-%m-%d %H:%M"))]
-    for key, value in figures.items():
-        if isinstance(value, dict):
-            value = "，".join(f"{k} {v}" for k, v in value.items()) or "-"
-        elif isinstance(value, list):
-            value = "，".join(str(v) for v in value) or "-"
-        lines.append(ctx.t("stats.line", label=labels.get(key, key), value=value))
+    for key in keys:
+        lines.append(ctx.t("stats.line", label=labels.get(key, key), value=_figure(figures[key])))
     return Reply.text("\n".join(lines))
+
+
+def _figure(value, nested: bool = False) -> str:
+    if isinstance(value, dict):
+        sep = " / " if nested else "，"
+        text = sep.join(f"{k} {_figure(v, True)}" for k, v in value.items()) or "-"
+        return f"({text})" if nested else text
+    if isinstance(value, list | tuple):
+        return "、".join(_figure(v, True) for v in value) or "-"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
 
 
 def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
@@ -212,10 +284,17 @@ def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
     recorded = service.record_ack(ctx.session, warning.id, ctx.userid, ctx.now)
     if recorded is None:
         return Reply.text(ctx.t("warning.ack_not_recipient"))
-    acked_at = ctx.session.scalar(select(WarningAck.acked_at).where(
-        WarningAck.warning_id == warning.id, WarningAck.userid == ctx.userid)) or ctx.now
-    reply = Reply.text(ctx.t("warning.ack_thanks" if recorded else "warning.ack_again",
-                             title=warning.title))
+    acked_at = (
+        ctx.session.scalar(
+            select(WarningAck.acked_at).where(
+                WarningAck.warning_id == warning.id, WarningAck.userid == ctx.userid
+            )
+        )
+        or ctx.now
+    )
+    reply = Reply.text(
+        ctx.t("warning.ack_thanks" if recorded else "warning.ack_again", title=warning.title)
+    )
     reply.card_update = service.ack_card(warning, ctx.now, acked_at=acked_at, tz=ctx.settings.tz)
     return reply
 
@@ -223,14 +302,22 @@ def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
 # -- figures ------------------------------------------------------------------------------------
 @stats_mod.stat("warnings")
 def count_warnings(session: Session, now) -> int:
-    return session.scalar(select(func.count()).select_from(RiskWarning)
-                          .where(RiskWarning.kind == "warning")) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(RiskWarning).where(RiskWarning.kind == "warning")
+        )
+        or 0
+    )
 
 
 @stats_mod.stat("broadcasts")
 def count_broadcasts(session: Session, now) -> int:
-    return session.scalar(select(func.count()).select_from(RiskWarning)
-                          .where(RiskWarning.kind == "broadcast")) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(RiskWarning).where(RiskWarning.kind == "broadcast")
+        )
+        or 0
+    )
 
 
 @stats_mod.stat("warning_acks")
@@ -240,8 +327,12 @@ def count_acks(session: Session, now) -> int:
 
 @stats_mod.stat("cap_pending")
 def count_cap_pending(session: Session, now) -> int:
-    return session.scalar(select(func.count()).select_from(CapAlert)
-                          .where(CapAlert.status == "pending")) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(CapAlert).where(CapAlert.status == "pending")
+        )
+        or 0
+    )
 
 
 # -- jobs ---------------------------------------------------------------------------------------

@@ -56,7 +56,12 @@ def test_full_report_with_photos_location_and_category(wecom, runtime, fake):
     assert "用电" in reply and "一车间东门配电间" in reply and "2 张" in reply
 
     [h] = hazards(runtime)
-    assert (h.ticket, h.reporter, h.category, h.status) == (ticket, "liuyang", "electrical", "reported")
+    assert (h.ticket, h.reporter, h.category, h.status) == (
+        ticket,
+        "liuyang",
+        "electrical",
+        "reported",
+    )
     assert h.description == "配电箱门损坏，线路裸露" and h.department_id == 3
     assert h.location == "一车间东门配电间" and h.latitude == pytest.approx(31.2304)
     assert conversation(runtime, "liuyang") is None
@@ -69,7 +74,12 @@ def test_full_report_with_photos_location_and_category(wecom, runtime, fake):
         digest = hashlib.sha256(data).hexdigest()
         assert p.sha256 == digest and p.size == len(data) and digest in p.path
         assert (Path(runtime.settings.files_dir) / p.path).read_bytes() == data
-    assert (tr.action, tr.from_status, tr.to_status, tr.actor) == ("report", None, "reported", "liuyang")
+    assert (tr.action, tr.from_status, tr.to_status, tr.actor) == (
+        "report",
+        None,
+        "reported",
+        "liuyang",
+    )
 
     # The officer (wangfang) gets a text with the photo count and a card with an accept button.
     runtime.sender.drain()
@@ -89,7 +99,11 @@ def test_report_with_text_location_and_category_by_name(wecom, runtime):
     reply = wecom.text("chenjing", "消防").text
     assert TICKET.search(reply)
     [h] = hazards(runtime)
-    assert (h.description, h.location, h.category) == ("楼梯间应急灯不亮", "3号楼二层楼梯间", "fire")
+    assert (h.description, h.location, h.category) == (
+        "楼梯间应急灯不亮",
+        "3号楼二层楼梯间",
+        "fire",
+    )
 
 
 def test_bad_category_is_asked_again(wecom, runtime):
@@ -140,8 +154,9 @@ def test_conversation_survives_a_restart(wecom, runtime, clock, fake):
     rt2 = build_runtime(runtime.settings, clock=clock, client_sleep=lambda _s: None)
     try:
         app2 = create_app(runtime=rt2)
-        driver = CallbackDriver(rt2.crypto, flask_post(app2.test_client()),
-                                agent_id=rt2.settings.agent_id)
+        driver = CallbackDriver(
+            rt2.crypto, flask_post(app2.test_client()), agent_id=rt2.settings.agent_id
+        )
         assert "位置" in driver.text("liuyang", "好了").text
         driver.text("liuyang", "仓库B区")
         reply = driver.text("liuyang", "1").text
@@ -157,13 +172,21 @@ def test_retried_callback_opens_one_ticket(wecom, runtime):
     wecom.text("liuyang", "隐患 配电柜前堆物")
     wecom.text("liuyang", "跳过")
     wecom.text("liuyang", "跳过")
-    replies = [wecom.text("liuyang", "2", msg_id="retried-msg-1", create_time=1780000000).text
-               for _ in range(3)]
+    replies = [
+        wecom.text("liuyang", "2", msg_id="retried-msg-1", create_time=1780000000).text
+        for _ in range(3)
+    ]
     assert len(set(replies)) == 1 and TICKET.search(replies[0])
     assert len(hazards(runtime)) == 1
     with runtime.factory() as s:
-        assert s.scalar(select(func.count()).select_from(OutboundMessage)
-                        .where(OutboundMessage.source == "hazard:new")) == 2  # text + card, once
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboundMessage)
+                .where(OutboundMessage.source == "hazard:new")
+            )
+            == 2
+        )  # text + card, once
 
 
 def test_my_hazards_lists_mine_only(wecom, runtime):
@@ -257,10 +280,19 @@ def test_sixteen_concurrent_reports_get_distinct_numbers(runtime, clock):
         try:
             barrier.wait(timeout=10)
             with transaction(runtime.factory) as s:
-                h = ledger.create_report(s, runtime.settings, reporter="liuyang", department_id=3,
-                                         description=f"隐患 {i}", category="other", location="",
-                                         latitude=None, longitude=None, photos=[],
-                                         now=clock().astimezone(runtime.settings.tz))
+                h = ledger.create_report(
+                    s,
+                    runtime.settings,
+                    reporter="liuyang",
+                    department_id=3,
+                    description=f"隐患 {i}",
+                    category="other",
+                    location="",
+                    latitude=None,
+                    longitude=None,
+                    photos=[],
+                    now=clock().astimezone(runtime.settings.tz),
+                )
                 ticket = h.ticket
             with lock:
                 tickets.append(ticket)

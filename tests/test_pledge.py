@@ -71,15 +71,25 @@ def test_sign_by_text_records_snapshot_and_twice_says_when(wecom, runtime, clock
     [sig] = _signatures(runtime, "liuyang")
     staff = core.current_texts()["staff"]
     assert (sig.name, sig.department_id, sig.department_name) == ("刘洋", 3, "生产一车间")
-    assert (sig.text_key, sig.text_version, sig.text_hash, sig.channel) == ("staff", staff.version, staff.hash, "text")
+    assert (sig.text_key, sig.text_version, sig.text_hash, sig.channel) == (
+        "staff",
+        staff.version,
+        staff.hash,
+        "text",
+    )
     with runtime.factory() as s:
         assert s.scalar(select(func.count()).select_from(PledgeText)) == 3
 
 
 def test_sign_by_card_button_updates_card(wecom, runtime, fake):
     head = core.current_texts()["department_head"]
-    res = wecom.card_event("liqiang", "pledge:sign:" + head.hash, "pledge_task1",
-                           card_type="button_interaction", response_code="rc-1")
+    res = wecom.card_event(
+        "liqiang",
+        "pledge:sign:" + head.hash,
+        "pledge_task1",
+        card_type="button_interaction",
+        response_code="rc-1",
+    )
     assert "签署成功" in res.text
     [sig] = _signatures(runtime, "liqiang")
     assert sig.channel == "card" and sig.text_key == "department_head"
@@ -88,8 +98,9 @@ def test_sign_by_card_button_updates_card(wecom, runtime, fake):
     assert update["response_code"] == "rc-1"
     assert update["template_card"]["button_list"][0]["text"] == "已签署"
     # A card for a text that does not apply (or an old version) signs nothing.
-    res = wecom.card_event("liuyang", "pledge:sign:" + head.hash, "pledge_task2",
-                           card_type="button_interaction")
+    res = wecom.card_event(
+        "liuyang", "pledge:sign:" + head.hash, "pledge_task2", card_type="button_interaction"
+    )
     assert "已更新或不适用" in res.text
     assert _signatures(runtime, "liuyang") == []
 
@@ -104,7 +115,9 @@ def test_new_version_means_signing_again(wecom, runtime, tmp_path, monkeypatch):
     shutil.copytree(content_dir(), copy)
     staff = (copy / "pledges" / "staff.yaml").read_text(encoding="utf-8")
     (copy / "pledges" / "staff.yaml").write_text(
-        staff.replace('version: "2026.1"', 'version: "2026.2"').replace("十二、", "十二、（修订）"), encoding="utf-8")
+        staff.replace('version: "2026.1"', 'version: "2026.2"').replace("十二、", "十二、（修订）"),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("SAFETYBOT_CONTENT_DIR", str(copy))
     status = wecom.text("liuyang", "我的签署").text
     assert "2026.2" in status and "尚未签署" in status and "历史签署记录" in status
@@ -128,9 +141,14 @@ def _deliveries(runtime, source):
     from bot.models import OutboundMessage
 
     with runtime.factory() as s:
-        return [(d.userid, d.status, m.dedup_key) for d, m in s.execute(
-            select(OutboxDelivery, OutboundMessage).join(OutboundMessage)
-            .where(OutboundMessage.source == source))]
+        return [
+            (d.userid, d.status, m.dedup_key)
+            for d, m in s.execute(
+                select(OutboxDelivery, OutboundMessage)
+                .join(OutboundMessage)
+                .where(OutboundMessage.source == source)
+            )
+        ]
 
 
 def test_round_reminder_schedule(wecom, runtime, fake, clock):
@@ -144,7 +162,10 @@ def test_round_reminder_schedule(wecom, runtime, fake, clock):
     assert not any("请您阅读并签署" in t for t in fake.texts_for("sunyu"))  # dept 6: out of scope
     cards = [m for m in fake.messages_for("yangmin") if m["msgtype"] == "template_card"]
     assert len(cards) == 1
-    assert cards[0]["template_card"]["main_title"]["title"] == core.current_texts()["department_head"].title
+    assert (
+        cards[0]["template_card"]["main_title"]["title"]
+        == core.current_texts()["department_head"].title
+    )
 
     def run_job():
         with transaction(runtime.factory) as s:
@@ -181,28 +202,44 @@ def test_round_reminder_schedule(wecom, runtime, fake, clock):
     runtime.sender.drain()
     [text] = [t for t in fake.texts_for("yangmin") if "责任书签署情况" in t]
     assert "生产二车间还有 3 人未签署" in text
-    assert "杨敏、赵磊、黄丽" in text or sorted(text.split("\n")[1].split("、")) == sorted(["杨敏", "赵磊", "黄丽"])
+    assert "杨敏、赵磊、黄丽" in text or sorted(text.split("\n")[1].split("、")) == sorted(
+        ["杨敏", "赵磊", "黄丽"]
+    )
     assert not any("责任书签署情况" in t for t in fake.texts_for("liqiang"))
-    c = counts(runtime.factory())
+    with runtime.factory() as s:
+        c = counts(s)
     assert c["enqueued"] == c["sent"] + c["pending"] + c["dead"]
 
 
 def test_member_rate_limit_defers_not_drops(runtime, fake, clock):
     with transaction(runtime.factory) as s:
         for i in range(40):
-            enqueue(s, ["liuyang"], {"msgtype": "text", "text": {"content": f"第{i}条"}},
-                    source="test", now=clock(), dedup_key=f"t:{i}")
+            enqueue(
+                s,
+                ["liuyang"],
+                {"msgtype": "text", "text": {"content": f"第{i}条"}},
+                source="test",
+                now=clock(),
+                dedup_key=f"t:{i}",
+            )
     first = runtime.sender.drain()
     assert len(fake.messages_for("liuyang")) == 30
     assert not fake.dropped and first.deferred >= 10
     with runtime.factory() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxDelivery)
-                        .where(OutboxDelivery.status == "pending")) == 10
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxDelivery)
+                .where(OutboxDelivery.status == "pending")
+            )
+            == 10
+        )
     fake.reset()  # the fake's own per-minute window runs on wall time
     clock.advance(minutes=1)
     runtime.sender.drain()
     assert len(fake.messages_for("liuyang")) == 10
-    c = counts(runtime.factory())
+    with runtime.factory() as s:
+        c = counts(s)
     assert c["sent"] == 40 and c["pending"] == 0 and c["dead"] == 0
 
 
@@ -231,7 +268,12 @@ def test_stats_and_export(wecom, runtime, tmp_path, clock, monkeypatch):
     assert len(by_user) == 12
     assert by_user["liuyang"][0] == "生产一车间" and by_user["liuyang"][3] == "是"
     assert by_user["liuyang"][4].strftime("%m-%d %H:%M") == "06-05 09:12"
-    assert by_user["liuyang"][5:] == ["staff", "2026.1", core.current_texts()["staff"].short_hash, "text"]
+    assert by_user["liuyang"][5:] == [
+        "staff",
+        "2026.1",
+        core.current_texts()["staff"].short_hash,
+        "text",
+    ]
     assert by_user["liqiang"][5] == "department_head"
     assert by_user["chenjing"][3] == "否" and by_user["chenjing"][4] is None
     summary = {r[0].value: [c.value for c in r] for r in wb["部门汇总"].iter_rows(min_row=2)}

@@ -13,10 +13,19 @@ from bot.models import AuditLog, RiskWarning, WarningAck
 from bot.outbox import counts
 from bot.runtime import build_runtime
 from bot.warnings.templates import LEVELS, render_template, warning_templates
-from scheduler.registry import catch_up, job_specs, run_job
+from scheduler.registry import job_specs, previous_fire_time, run_job
 
 ALL = [u[0] for u in USERS]
 DEPT3 = ["liqiang", "liuyang", "chenjing"]
+
+
+@pytest.fixture(autouse=True)
+def only_this_feature(monkeypatch):
+    """Other features are built in the same tree at the same time; these tests load only
+    help + warning, so a half-finished module elsewhere cannot break or skew them."""
+    import handlers
+
+    monkeypatch.setattr(handlers, "FEATURES", ["handlers.help", "handlers.warning"])
 
 
 def _texts(fake, userid):
@@ -24,7 +33,9 @@ def _texts(fake, userid):
 
 
 def _cards(fake, userid):
-    return [m["template_card"] for m in fake.messages_for(userid) if m.get("msgtype") == "template_card"]
+    return [
+        m["template_card"] for m in fake.messages_for(userid) if m.get("msgtype") == "template_card"
+    ]
 
 
 def test_free_text_warning_reaches_every_active_member(wecom, runtime, fake):
@@ -41,8 +52,16 @@ def test_department_warning_includes_sub_departments(wecom, runtime, fake):
 
     with transaction(runtime.factory) as session:
         session.add(Department(id=7, name="一车间甲班", parent_id=3, order=7))
-        session.add(User(userid="banzhang", name="班长", department_id=7, department_ids=[7],
-                         leader_of=[], status=1))
+        session.add(
+            User(
+                userid="banzhang",
+                name="班长",
+                department_id=7,
+                department_ids=[7],
+                leader_of=[],
+                status=1,
+            )
+        )
     fake.add_user("banzhang", "班长", [7])
     reply = wecom.text("wangfang", "预警 @生产一车间 @仓储物流部 叉车通道今天封闭").text
     assert "6 人" in reply, reply
@@ -86,20 +105,29 @@ def test_every_template_renders():
             rendered = render_template(hazard, level)
             assert rendered.title == data["levels"][level]["title"]
             assert rendered.actions and rendered.source
-            assert len(rendered.markdown({"prefix": "p", "actions": "a", "note": "n",
-                                          "source": "s"}).encode()) <= 4096
+            assert (
+                len(
+                    rendered.markdown(
+                        {"prefix": "p", "actions": "a", "note": "n", "source": "s"}
+                    ).encode()
+                )
+                <= 4096
+            )
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("预警", "请在「预警」后写上"),
-    ("预警 暴雨", "需要写明级别"),
-    ("预警 用法", "预警的用法"),
-    ("预警 批准", "请写上编号"),
-    ("预警 批准 abc", "请写上编号"),
-    ("预警 批准 99", "不是等待审核"),
-    ("预警 状态 99", "没有编号为 99"),
-    ("广播", "请在「广播」后写上"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("预警", "请在「预警」后写上"),
+        ("预警 暴雨", "需要写明级别"),
+        ("预警 用法", "预警的用法"),
+        ("预警 批准", "请写上编号"),
+        ("预警 批准 abc", "请写上编号"),
+        ("预警 批准 99", "不是等待审核"),
+        ("预警 状态 99", "没有编号为 99"),
+        ("广播", "请在「广播」后写上"),
+    ],
+)
 def test_usage_and_errors(wecom, runtime, fake, text, expected):
     assert expected in wecom.text("wangfang", text).text
     runtime.sender.drain()
@@ -148,17 +176,22 @@ def test_ack_click_records_once_and_updates_card(wecom, runtime, fake):
     card = _cards(fake, "liuyang")[0]
     assert card["button_list"][0]["key"] == key and "45" in card["sub_title_text"]
     res_time = int(time.time())
-    res = wecom.card_event("liuyang", key, card["task_id"], card_type="button_interaction",
-                           create_time=res_time)
+    res = wecom.card_event(
+        "liuyang", key, card["task_id"], card_type="button_interaction", create_time=res_time
+    )
     assert "已确认收到" in res.text
     # WeCom retrying the same callback (same CreateTime) gets the same answer, changes nothing.
-    again = wecom.card_event("liuyang", key, card["task_id"], card_type="button_interaction",
-                             create_time=res_time)
+    again = wecom.card_event(
+        "liuyang", key, card["task_id"], card_type="button_interaction", create_time=res_time
+    )
     assert again.text == res.text
-    res2 = wecom.card_event("liuyang", key, card["task_id"], card_type="button_interaction",
-                            create_time=res_time + 5)
+    res2 = wecom.card_event(
+        "liuyang", key, card["task_id"], card_type="button_interaction", create_time=res_time + 5
+    )
     assert "已经确认过" in res2.text
-    assert "不需要您确认" in wecom.card_event("sunyu", key, "x", card_type="button_interaction").text
+    assert (
+        "不需要您确认" in wecom.card_event("sunyu", key, "x", card_type="button_interaction").text
+    )
     runtime.sender.drain()
     assert _scalar(runtime, select(func.count()).select_from(WarningAck)) == 1
     assert len(fake.updated_cards) == 2  # the click and the later repeat (not the retry)
@@ -175,13 +208,15 @@ def test_followup_reminds_once_then_tells_department_heads(runtime, fake, clock,
     card = _cards(fake, "zhaolei")[0]
     for userid in ALL:
         if userid not in ("zhaolei", "liuyang", "chenjing", "liqiang"):
-            wecom.card_event(userid, f"warning:ack:{wid}", card["task_id"],
-                             card_type="button_interaction")
+            wecom.card_event(
+                userid, f"warning:ack:{wid}", card["task_id"], card_type="button_interaction"
+            )
     fake.reset()
     spec = next(s for s in job_specs(runtime.settings) if s.id == "warning_followup")
 
-    def minute_tick():
-        catch_up(runtime)
+    def minute_tick():  # what the scheduler does each minute, for this job only
+        fire = previous_fire_time(spec, runtime.settings.tz, clock())
+        assert run_job(runtime, spec, fire)
         runtime.sender.drain()
 
     clock.advance(minutes=29)
@@ -227,11 +262,13 @@ def test_robots_get_warnings_as_markdown(settings, clock, fake):
     with transaction(rt.factory) as s:
         sync_directory(s, rt.client, clock())
     try:
-        from bot.fake_wecom.driver import CallbackDriver, flask_post
         from bot.app import create_app
+        from bot.fake_wecom.driver import CallbackDriver, flask_post
 
         app = create_app(runtime=rt)
-        driver = CallbackDriver(rt.crypto, flask_post(app.test_client()), agent_id=settings.agent_id)
+        driver = CallbackDriver(
+            rt.crypto, flask_post(app.test_client()), agent_id=settings.agent_id
+        )
         reply = driver.text("wangfang", "预警 台风 黄色 @生产一车间 加固临时设施").text
         assert "2 个群机器人" in reply
         driver.text("wangfang", "广播 普通通知不发群机器人")
@@ -262,8 +299,14 @@ def test_robot_rate_limit_defers_instead_of_dropping(settings, clock, fake):
     with transaction(rt.factory) as s:
         sync_directory(s, rt.client, clock())
         for i in range(21):
-            service.publish(s, settings, clock(), created_by="wangfang",
-                            rendered=render_typed(f"第{i}条"), department_ids=[6])
+            service.publish(
+                s,
+                settings,
+                clock(),
+                created_by="wangfang",
+                rendered=render_typed(f"第{i}条"),
+                department_ids=[6],
+            )
     try:
         rt.sender.drain()
         assert len(fake.robot_messages["robot-a"]) == 20
@@ -273,3 +316,12 @@ def test_robot_rate_limit_defers_instead_of_dropping(settings, clock, fake):
         assert len(fake.robot_messages["robot-a"]) == 21
     finally:
         rt.close()
+
+
+def test_stats_formats_nested_figures_and_unknown_keys():
+    from handlers.warning import _figure
+
+    assert _figure({"仓储物流部": {"signed": 1, "in_scope": 2}, "生产一车间": {"signed": 0}}) == (
+        "仓储物流部 (signed 1 / in_scope 2)，生产一车间 (signed 0)"
+    )
+    assert _figure(0.8333333) == "0.833" and _figure([]) == "-" and _figure(7) == "7"

@@ -16,16 +16,36 @@ from bot.hazard.people import department_name, display
 from bot.models import HazardReport
 from bot.settings import Settings
 
-HEADER = ["序号", "隐患编号", "上报时间", "上报人", "部门", "位置", "类别", "隐患描述", "整改措施",
-          "整改资金", "责任人", "整改期限", "复查人", "状态", "整改完成时间", "验收时间", "照片"]
+HEADER = [
+    "序号",
+    "隐患编号",
+    "上报时间",
+    "上报人",
+    "部门",
+    "位置",
+    "类别",
+    "隐患描述",
+    "整改措施",
+    "整改资金",
+    "责任人",
+    "整改期限",
+    "复查人",
+    "状态",
+    "整改完成时间",
+    "验收时间",
+    "照片",
+]
 WIDTHS = [6, 18, 17, 10, 14, 20, 10, 40, 30, 10, 10, 12, 10, 12, 17, 17, 60]
 
 
 def ledger_rows(session: Session, settings: Settings) -> list[tuple[list, list[str]]]:
     """[(cells without the photo column, absolute photo paths)] in ticket order."""
     files_dir = Path(settings.files_dir).resolve()
-    hazards = session.scalars(select(HazardReport).options(selectinload(HazardReport.photos))
-                              .order_by(HazardReport.reported_at, HazardReport.id))
+    hazards = session.scalars(
+        select(HazardReport)
+        .options(selectinload(HazardReport.photos))
+        .order_by(HazardReport.reported_at, HazardReport.id)
+    )
     out = []
     for i, h in enumerate(hazards, 1):
         tz = settings.tz
@@ -33,11 +53,24 @@ def ledger_rows(session: Session, settings: Settings) -> list[tuple[list, list[s
         def local(value, tz=tz):
             return value.astimezone(tz).replace(tzinfo=None) if value else None
 
-        cells = [i, h.ticket, local(h.reported_at), display(session, h.reporter),
-                 department_name(session, h.department_id), h.location,
-                 ledger.category_label(h.category), h.description, h.measure or "", h.funds or "",
-                 display(session, h.owner), h.deadline, display(session, h.rechecker),
-                 ledger.status_label(h.status), local(h.rectified_at), local(h.verified_at)]
+        cells = [
+            i,
+            h.ticket,
+            local(h.reported_at),
+            display(session, h.reporter),
+            department_name(session, h.department_id),
+            h.location,
+            ledger.category_label(h.category),
+            h.description,
+            h.measure or "",
+            h.funds or "",
+            display(session, h.owner),
+            h.deadline,
+            display(session, h.rechecker),
+            ledger.status_label(h.status),
+            local(h.rectified_at),
+            local(h.verified_at),
+        ]
         paths = [str(files_dir / p.path) for p in h.photos if p.status == "stored" and p.path]
         out.append((cells, paths))
     return out

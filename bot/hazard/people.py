@@ -15,8 +15,9 @@ OFFICER_ROLES = ("admin", "safety_officer")
 def officer_ids(session: Session, settings: Settings) -> list[str]:
     """SAFETYBOT_ADMINS plus everyone granted admin or safety_officer (active members)."""
     ids = set(settings.admins)
-    ids.update(session.scalars(select(RoleAssignment.userid)
-                              .where(RoleAssignment.role.in_(OFFICER_ROLES))))
+    ids.update(
+        session.scalars(select(RoleAssignment.userid).where(RoleAssignment.role.in_(OFFICER_ROLES)))
+    )
     left = set(session.scalars(select(User.userid).where(User.userid.in_(ids), User.status != 1)))
     return sorted(ids - left)
 
@@ -33,8 +34,13 @@ def find_users(session: Session, who: str) -> list[User]:
     exact = session.get(User, who)
     if exact is not None and exact.status == 1:
         return [exact]
-    return list(session.scalars(select(User).where(
-        User.status == 1, or_(User.name == who, User.userid.ilike(who))).order_by(User.userid)))
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.status == 1, or_(User.name == who, User.userid.ilike(who)))
+            .order_by(User.userid)
+        )
+    )
 
 
 def display(session: Session, userid: str | None) -> str:

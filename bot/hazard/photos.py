@@ -32,8 +32,14 @@ RETRY_BATCH = 10
 # A permanent error (e.g. 40007 invalid media id) is retried a few times, then given up.
 MAX_PERMANENT_FAILURES = 3
 
-EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/jpg": ".jpg", "image/gif": ".gif",
-              "image/webp": ".webp", "image/bmp": ".bmp"}
+EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/jpg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+}
 
 
 @dataclass(frozen=True)
@@ -47,9 +53,15 @@ class StoredFile:
 def quick_client(runtime, timeout: float = REQUEST_TIMEOUT) -> WeComClient:
     """A client sharing the runtime's token, with one short attempt per call."""
     s = runtime.settings
-    return WeComClient(s.corp_id, s.secret or "-", s.agent_id, api_base=s.api_base,
-                       token_store=runtime.client.tokens, timeout=min(timeout, s.api_timeout),
-                       max_attempts=1)
+    return WeComClient(
+        s.corp_id,
+        s.secret or "-",
+        s.agent_id,
+        api_base=s.api_base,
+        token_store=runtime.client.tokens,
+        timeout=min(timeout, s.api_timeout),
+        max_attempts=1,
+    )
 
 
 def store_bytes(files_dir: str, data: bytes, content_type: str) -> StoredFile:
@@ -88,22 +100,41 @@ def fetch_now(runtime, media_id: str) -> tuple[StoredFile | None, str]:
         return None, str(exc)[:500]
 
 
-def photo_values(media_id: str, stored: StoredFile | None, error: str, now: datetime,
-                 received_at: datetime | None = None) -> dict:
+def photo_values(
+    media_id: str,
+    stored: StoredFile | None,
+    error: str,
+    now: datetime,
+    received_at: datetime | None = None,
+) -> dict:
     """HazardPhoto column values for a photo fetched (or not) at `now`."""
     values = {"media_id": media_id, "received_at": received_at or now, "attempts": 1}
     if stored is None:
         values.update(status="pending", last_error=error)
     else:
-        values.update(status="stored", path=stored.path, size=stored.size,
-                      content_type=stored.content_type, sha256=stored.sha256, stored_at=now)
+        values.update(
+            status="stored",
+            path=stored.path,
+            size=stored.size,
+            content_type=stored.content_type,
+            sha256=stored.sha256,
+            stored_at=now,
+        )
     return values
 
 
-def retry_pending(session: Session, runtime, now: datetime, client: WeComClient | None = None) -> str:
+def retry_pending(
+    session: Session, runtime, now: datetime, client: WeComClient | None = None
+) -> str:
     """The retry job: fetch pending photos; give up when the media id has expired."""
-    photos = list(session.scalars(select(HazardPhoto).where(HazardPhoto.status == "pending")
-                                  .order_by(HazardPhoto.id).limit(RETRY_BATCH)))
+    photos = list(
+        session.scalars(
+            select(HazardPhoto)
+            .where(HazardPhoto.status == "pending")
+            .order_by(HazardPhoto.id)
+            .limit(RETRY_BATCH)
+        )
+    )
     if not photos:
         return "no pending photos"
     client = client or quick_client(runtime, JOB_TIMEOUT)
@@ -118,8 +149,9 @@ def retry_pending(session: Session, runtime, now: datetime, client: WeComClient 
             f = download(client, runtime.settings.files_dir, photo.media_id)
         except (WeComAPIError, OSError) as exc:
             photo.last_error = str(exc)[:500]
-            permanent = isinstance(exc, WeComAPIError) and exc.errcode is not None \
-                and not exc.transient
+            permanent = (
+                isinstance(exc, WeComAPIError) and exc.errcode is not None and not exc.transient
+            )
             if permanent and photo.attempts >= MAX_PERMANENT_FAILURES:
                 photo.status = "failed"
                 failed += 1

@@ -32,8 +32,12 @@ ACTIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 # The timestamp column each target status sets.
-STAMPS = {"accepted": "accepted_at", "rectified": "rectified_at", "verified": "verified_at",
-          "closed": "closed_at"}
+STAMPS = {
+    "accepted": "accepted_at",
+    "rectified": "rectified_at",
+    "verified": "verified_at",
+    "closed": "closed_at",
+}
 
 
 class TransitionRefused(Exception):
@@ -73,15 +77,40 @@ def allowed_actions(status: str) -> list[str]:
     return [a for a, (sources, _) in ACTIONS.items() if status in sources]
 
 
-def record(session: Session, hazard: HazardReport, *, actor: str, action: str,
-           from_status: str | None, to_status: str, note: str, now: datetime) -> None:
-    session.add(HazardTransition(hazard_id=hazard.id, actor=actor, action=action,
-                                 from_status=from_status, to_status=to_status, note=note or "",
-                                 at=now))
+def record(
+    session: Session,
+    hazard: HazardReport,
+    *,
+    actor: str,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    note: str,
+    now: datetime,
+) -> None:
+    session.add(
+        HazardTransition(
+            hazard_id=hazard.id,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            note=note or "",
+            at=now,
+        )
+    )
 
 
-def apply(session: Session, hazard: HazardReport, action: str, *, actor: str, now: datetime,
-          note: str = "", has_photo: bool = False) -> str:
+def apply(
+    session: Session,
+    hazard: HazardReport,
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
+    note: str = "",
+    has_photo: bool = False,
+) -> str:
     """Move `hazard` by `action`; returns the new status. Refuses illegal moves."""
     to = target(hazard.status, action)
     note = (note or "").strip()
@@ -100,6 +129,14 @@ def apply(session: Session, hazard: HazardReport, action: str, *, actor: str, no
         hazard.reject_reason = note
     if action == "finish" and note:
         hazard.rectify_note = note
-    record(session, hazard, actor=actor, action=action, from_status=from_status, to_status=to,
-           note=note, now=now)
+    record(
+        session,
+        hazard,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to,
+        note=note,
+        now=now,
+    )
     return to

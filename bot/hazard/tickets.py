@@ -30,7 +30,7 @@ def next_ticket(session: Session, prefix: str, day: date) -> str:
 
 
 def parse_ticket(text: str, prefix: str) -> str | None:
-    """"yh-20260605-0001" / "YH202606050001" -> "YH-20260605-0001"; None if not a ticket."""
+    """ "yh-20260605-0001" / "YH202606050001" -> "YH-20260605-0001"; None if not a ticket."""
     import re
 
     m = re.fullmatch(rf"{prefix}-?(\d{{8}})-?(\d{{4,}})", (text or "").strip().upper())

@@ -5,6 +5,7 @@ Feature modules add their own `bot/models/<feature>.py` and one import line belo
 
 from bot.models.base import Base, UTCDateTime
 from bot.models.checkin import CheckinEvent, DailyCheckin, DrillSurveyAnswer, EventAttendance
+from bot.models.console import ConsoleAccount, ConsoleSession, LoginAttempt
 from bot.models.core import (
     AccessToken,
     AuditLog,
@@ -40,6 +41,9 @@ from bot.models.quiz import (
 from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 
 __all__ = [
+    "ConsoleAccount",
+    "ConsoleSession",
+    "LoginAttempt",
     "Contest",
     "ContestAnswer",
     "ContestAttempt",

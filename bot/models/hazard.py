@@ -42,8 +42,9 @@ class HazardReport(Base):
     verified_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
-    photos: Mapped[list[HazardPhoto]] = relationship(back_populates="hazard",
-                                                     order_by="HazardPhoto.id")
+    photos: Mapped[list[HazardPhoto]] = relationship(
+        back_populates="hazard", order_by="HazardPhoto.id"
+    )
 
 
 class HazardTransition(Base):
@@ -52,8 +53,9 @@ class HazardTransition(Base):
     __tablename__ = "hazard_transitions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard_reports.id", ondelete="CASCADE"),
-                                           index=True)
+    hazard_id: Mapped[int] = mapped_column(
+        ForeignKey("hazard_reports.id", ondelete="CASCADE"), index=True
+    )
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(16))
     from_status: Mapped[str | None] = mapped_column(String(16))
@@ -74,8 +76,9 @@ class HazardPhoto(Base):
     __table_args__ = (UniqueConstraint("hazard_id", "media_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard_reports.id", ondelete="CASCADE"),
-                                           index=True)
+    hazard_id: Mapped[int] = mapped_column(
+        ForeignKey("hazard_reports.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(16), default="report")
     media_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
@@ -125,16 +128,18 @@ class Suggestion(Base):
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
 
-    replies: Mapped[list[SuggestionReply]] = relationship(back_populates="suggestion",
-                                                          order_by="SuggestionReply.id")
+    replies: Mapped[list[SuggestionReply]] = relationship(
+        back_populates="suggestion", order_by="SuggestionReply.id"
+    )
 
 
 class SuggestionReply(Base):
     __tablename__ = "suggestion_replies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"),
-                                               index=True)
+    suggestion_id: Mapped[int] = mapped_column(
+        ForeignKey("suggestions.id", ondelete="CASCADE"), index=True
+    )
     replier: Mapped[str] = mapped_column(String(64))
     content: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]

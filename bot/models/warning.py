@@ -45,7 +45,8 @@ class WarningRecipient(Base):
     __tablename__ = "warning_recipients"
 
     warning_id: Mapped[int] = mapped_column(
-        ForeignKey("warnings.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("warnings.id", ondelete="CASCADE"), primary_key=True
+    )
     userid: Mapped[str] = mapped_column(String(64), primary_key=True)
     department_id: Mapped[int | None] = mapped_column(Integer)
 

@@ -70,9 +70,13 @@ def current_texts() -> dict[str, PledgeContent]:
     out: dict[str, PledgeContent] = {}
     for _, data in content.load_dir("pledges"):
         out[data["key"]] = PledgeContent(
-            key=data["key"], version=str(data["version"]), title=data["title"],
-            body=data["body"], sources=tuple(data.get("sources") or ()),
-            hash=text_hash(data["title"], data["body"]))
+            key=data["key"],
+            version=str(data["version"]),
+            title=data["title"],
+            body=data["body"],
+            sources=tuple(data.get("sources") or ()),
+            hash=text_hash(data["title"], data["body"]),
+        )
     return out
 
 
@@ -80,9 +84,18 @@ def sync_texts(session: Session, now: datetime) -> dict[str, PledgeContent]:
     """Make sure every current text has its row in pledge_texts (idempotent)."""
     texts = current_texts()
     for t in texts.values():
-        insert_ignore(session, PledgeText, {"key": t.key, "version": t.version, "hash": t.hash,
-                                            "title": t.title, "body": normalise(t.body),
-                                            "created_at": now})
+        insert_ignore(
+            session,
+            PledgeText,
+            {
+                "key": t.key,
+                "version": t.version,
+                "hash": t.hash,
+                "title": t.title,
+                "body": normalise(t.body),
+                "created_at": now,
+            },
+        )
     return texts
 
 
@@ -102,8 +115,11 @@ def text_key_for(roles: Iterable[str], user: User | None) -> str:
 
 def text_keys_for_members(session: Session, users: Iterable[User]) -> dict[str, str]:
     roles: dict[str, set[str]] = defaultdict(set)
-    for userid, role in session.execute(select(RoleAssignment.userid, RoleAssignment.role).where(
-            RoleAssignment.role.in_(("leader", "department_head")))):
+    for userid, role in session.execute(
+        select(RoleAssignment.userid, RoleAssignment.role).where(
+            RoleAssignment.role.in_(("leader", "department_head"))
+        )
+    ):
         roles[userid].add(role)
     return {u.userid: text_key_for(roles.get(u.userid, ()), u) for u in users}
 
@@ -128,27 +144,45 @@ class SignResult:
 
 
 def find_signature(session: Session, userid: str, hash_: str) -> PledgeSignature | None:
-    return session.scalar(select(PledgeSignature).where(PledgeSignature.userid == userid,
-                                                        PledgeSignature.text_hash == hash_))
+    return session.scalar(
+        select(PledgeSignature).where(
+            PledgeSignature.userid == userid, PledgeSignature.text_hash == hash_
+        )
+    )
 
 
-def sign(session: Session, user: User, text: PledgeContent, *, channel: str,
-         now: datetime) -> SignResult:
+def sign(
+    session: Session, user: User, text: PledgeContent, *, channel: str, now: datetime
+) -> SignResult:
     """Record the signature once (unique userid + text hash) and stop pending reminders."""
     sync_texts(session, now)
     round_id = session.scalar(
-        select(PledgeRoundMember.round_id).where(PledgeRoundMember.userid == user.userid,
-                                                 PledgeRoundMember.text_hash == text.hash)
-        .order_by(PledgeRoundMember.round_id.desc()).limit(1))
+        select(PledgeRoundMember.round_id)
+        .where(PledgeRoundMember.userid == user.userid, PledgeRoundMember.text_hash == text.hash)
+        .order_by(PledgeRoundMember.round_id.desc())
+        .limit(1)
+    )
     dept_name = ""
     if user.department_id is not None:
         dept = session.get(Department, user.department_id)
         dept_name = dept.name if dept else ""
-    row = insert_ignore(session, PledgeSignature, {
-        "userid": user.userid, "name": user.name or "", "department_id": user.department_id,
-        "department_name": dept_name, "text_key": text.key, "text_version": text.version,
-        "text_hash": text.hash, "signed_at": now, "channel": channel, "round_id": round_id,
-    }, returning=PledgeSignature.id).first()
+    row = insert_ignore(
+        session,
+        PledgeSignature,
+        {
+            "userid": user.userid,
+            "name": user.name or "",
+            "department_id": user.department_id,
+            "department_name": dept_name,
+            "text_key": text.key,
+            "text_version": text.version,
+            "text_hash": text.hash,
+            "signed_at": now,
+            "channel": channel,
+            "round_id": round_id,
+        },
+        returning=PledgeSignature.id,
+    ).first()
     signature = find_signature(session, user.userid, text.hash)
     assert signature is not None
     if row is not None:
@@ -163,9 +197,15 @@ def cancel_reminders(session: Session, userid: str) -> int:
     (enqueued = sent + pending + dead) still add up.
     """
     ids = select(OutboundMessage.id).where(OutboundMessage.source == "pledge:remind")
-    result = session.execute(update(OutboxDelivery).where(
-        OutboxDelivery.userid == userid, OutboxDelivery.status == "pending",
-        OutboxDelivery.message_id.in_(ids)).values(status="dead", last_error="cancelled: signed"))
+    result = session.execute(
+        update(OutboxDelivery)
+        .where(
+            OutboxDelivery.userid == userid,
+            OutboxDelivery.status == "pending",
+            OutboxDelivery.message_id.in_(ids),
+        )
+        .values(status="dead", last_error="cancelled: signed")
+    )
     return result.rowcount or 0
 
 
@@ -177,14 +217,19 @@ def signed_hashes(session: Session, userids: Iterable[str] | None = None) -> set
 
 
 # -- rounds ------------------------------------------------------------------------------------
-def launch_round(session: Session, launched_by: str, now: datetime,
-                 departments: list[int] | None = None) -> tuple[PledgeRound, dict[str, list[str]]]:
+def launch_round(
+    session: Session, launched_by: str, now: datetime, departments: list[int] | None = None
+) -> tuple[PledgeRound, dict[str, list[str]]]:
     """Snapshot who is asked to sign what; returns the round and unsigned userids per text key."""
     texts = sync_texts(session, now)
     members = active_members(session, departments)
     keys = text_keys_for_members(session, members)
-    rnd = PledgeRound(launched_by=launched_by, launched_at=now, departments=list(departments or []),
-                      members_total=len(members))
+    rnd = PledgeRound(
+        launched_by=launched_by,
+        launched_at=now,
+        departments=list(departments or []),
+        members_total=len(members),
+    )
     session.add(rnd)
     session.flush()
     signed = signed_hashes(session)
@@ -192,18 +237,30 @@ def launch_round(session: Session, launched_by: str, now: datetime,
     to_send: dict[str, list[str]] = defaultdict(list)
     for u in members:
         t = texts[keys[u.userid]]
-        rows.append({"round_id": rnd.id, "userid": u.userid, "department_id": u.department_id,
-                     "text_key": t.key, "text_hash": t.hash})
+        rows.append(
+            {
+                "round_id": rnd.id,
+                "userid": u.userid,
+                "department_id": u.department_id,
+                "text_key": t.key,
+                "text_hash": t.hash,
+            }
+        )
         if (u.userid, t.hash) not in signed:
             to_send[t.key].append(u.userid)
     for start in range(0, len(rows), 1000):
-        insert_ignore(session, PledgeRoundMember, rows[start:start + 1000])
+        insert_ignore(session, PledgeRoundMember, rows[start : start + 1000])
     return rnd, dict(to_send)
 
 
 def unsigned_members(session: Session, round_id: int) -> list[PledgeRoundMember]:
-    members = list(session.scalars(select(PledgeRoundMember).where(
-        PledgeRoundMember.round_id == round_id).order_by(PledgeRoundMember.userid)))
+    members = list(
+        session.scalars(
+            select(PledgeRoundMember)
+            .where(PledgeRoundMember.round_id == round_id)
+            .order_by(PledgeRoundMember.userid)
+        )
+    )
     signed = signed_hashes(session, [m.userid for m in members]) if members else set()
     return [m for m in members if (m.userid, m.text_hash) not in signed]
 
@@ -224,8 +281,14 @@ def text_parts(t: PledgeContent) -> list[str]:
     return split_text(full_text(t))
 
 
-def sign_card(t: PledgeContent, *, task_id: str, description: str, button: str,
-              disabled_text: str | None = None) -> dict[str, Any]:
+def sign_card(
+    t: PledgeContent,
+    *,
+    task_id: str,
+    description: str,
+    button: str,
+    disabled_text: str | None = None,
+) -> dict[str, Any]:
     """A button_interaction card that summarises the text (the full text goes as text
     messages: a card's description is limited to a few hundred characters)."""
     card: dict[str, Any] = {
@@ -277,8 +340,11 @@ def run_reminders(session: Session, now: datetime, tz) -> str:
     current = current_texts()
     names = department_names(session)
     done: list[str] = []
-    rounds = session.scalars(select(PledgeRound).where(
-        PledgeRound.launched_at >= now - timedelta(days=ESCALATION_DAY + 2)))
+    rounds = session.scalars(
+        select(PledgeRound).where(
+            PledgeRound.launched_at >= now - timedelta(days=ESCALATION_DAY + 2)
+        )
+    )
     for rnd in rounds:
         day = round_day(rnd, now)
         unsigned = unsigned_members(session, rnd.id)
@@ -290,32 +356,67 @@ def run_reminders(session: Session, now: datetime, tz) -> str:
                 by_key[m.text_key].append(m.userid)
             for key, userids in sorted(by_key.items()):
                 title = current[key].title if key in current else key
-                body = {"msgtype": "text", "text": {"content": t.get(
-                    "pledge.reminder", title=title, day=day,
-                    launched=_local_label(rnd.launched_at, tz))}}
-                if enqueue(session, userids, body, source="pledge:remind", now=now,
-                           dedup_key=f"pledge:remind:{rnd.id}:{day}:{key}"):
+                body = {
+                    "msgtype": "text",
+                    "text": {
+                        "content": t.get(
+                            "pledge.reminder",
+                            title=title,
+                            day=day,
+                            launched=_local_label(rnd.launched_at, tz),
+                        )
+                    },
+                }
+                if enqueue(
+                    session,
+                    userids,
+                    body,
+                    source="pledge:remind",
+                    now=now,
+                    dedup_key=f"pledge:remind:{rnd.id}:{day}:{key}",
+                ):
                     done.append(f"round {rnd.id} day {day} {key}: {len(userids)}")
         elif day >= ESCALATION_DAY:
             by_dept: dict[int | None, list[str]] = defaultdict(list)
-            users = {u.userid: u for u in session.scalars(select(User).where(
-                User.userid.in_([m.userid for m in unsigned])))}
+            users = {
+                u.userid: u
+                for u in session.scalars(
+                    select(User).where(User.userid.in_([m.userid for m in unsigned]))
+                )
+            }
             for m in unsigned:
-                by_dept[m.department_id].append(users[m.userid].name or m.userid
-                                                if m.userid in users else m.userid)
+                by_dept[m.department_id].append(
+                    users[m.userid].name or m.userid if m.userid in users else m.userid
+                )
             for dept_id, people in sorted(by_dept.items(), key=lambda kv: kv[0] or 0):
                 if dept_id is None:
                     continue
                 heads = department_heads(session, dept_id)
                 if not heads:
                     continue
-                body = {"msgtype": "text", "text": {"content": t.get(
-                    "pledge.escalation", department=names.get(dept_id, str(dept_id)),
-                    count=len(people), names="、".join(people),
-                    launched=_local_label(rnd.launched_at, tz))}}
-                if enqueue(session, heads, body, source="pledge:escalate", now=now,
-                           dedup_key=f"pledge:escalate:{rnd.id}:{dept_id}"):
-                    done.append(f"round {rnd.id} dept {dept_id}: {len(people)} to {len(heads)} heads")
+                body = {
+                    "msgtype": "text",
+                    "text": {
+                        "content": t.get(
+                            "pledge.escalation",
+                            department=names.get(dept_id, str(dept_id)),
+                            count=len(people),
+                            names="、".join(people),
+                            launched=_local_label(rnd.launched_at, tz),
+                        )
+                    },
+                }
+                if enqueue(
+                    session,
+                    heads,
+                    body,
+                    source="pledge:escalate",
+                    now=now,
+                    dedup_key=f"pledge:escalate:{rnd.id}:{dept_id}",
+                ):
+                    done.append(
+                        f"round {rnd.id} dept {dept_id}: {len(people)} to {len(heads)} heads"
+                    )
     return "; ".join(done) or "nothing due"
 
 

@@ -98,8 +98,9 @@ def answer_label(answer: str, qtype: str) -> str:
     return answer
 
 
-def format_question(number: int, question, permutation: Sequence[int], *, total: int | None = None,
-                    prefix: str = "") -> str:
+def format_question(
+    number: int, question, permutation: Sequence[int], *, total: int | None = None, prefix: str = ""
+) -> str:
     """The text form: "第1题（单选）…\\nA. …\\nB. …\\n回复字母作答，如 A"."""
     label = TYPE_LABELS.get(question.type, "")
     count = f"/{total}" if total else ""

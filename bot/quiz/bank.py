@@ -27,9 +27,17 @@ from bot.models import Question
 from bot.quiz.answers import LETTERS, parse_judge_value
 
 TYPES = ("single", "multiple", "judge")
-TYPE_ALIASES = {"single": "single", "单选": "single", "单选题": "single",
-                "multiple": "multiple", "多选": "multiple", "多选题": "multiple",
-                "judge": "judge", "判断": "judge", "判断题": "judge"}
+TYPE_ALIASES = {
+    "single": "single",
+    "单选": "single",
+    "单选题": "single",
+    "multiple": "multiple",
+    "多选": "multiple",
+    "多选题": "multiple",
+    "judge": "judge",
+    "判断": "judge",
+    "判断题": "judge",
+}
 OPTION_COLUMNS = [f"option_{c}" for c in "abcdef"]
 COLUMNS = ["id", "theme", "type", "stem", *OPTION_COLUMNS, "answer", "explanation", "source"]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -80,7 +88,12 @@ def clean_question(raw: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str
             problems.append("选项有重复")
         text = re.sub(r"[\s,，、]+", "", str(answer_raw if answer_raw is not None else "")).upper()
         allowed = LETTERS[: len(options)]
-        if not text or not text.isascii() or not text.isalpha() or any(c not in allowed for c in text):
+        if (
+            not text
+            or not text.isascii()
+            or not text.isalpha()
+            or any(c not in allowed for c in text)
+        ):
             problems.append(f"答案「{answer_raw}」不在选项 {allowed or '（无）'} 之中")
         else:
             answer = "".join(sorted(set(text)))
@@ -90,9 +103,16 @@ def clean_question(raw: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str
                 problems.append("多选题至少要有两个正确选项")
     if problems:
         return None, problems
-    return {"id": qid, "theme": theme, "type": qtype, "stem": stem,
-            "options": options if qtype != "judge" else [], "answer": answer,
-            "explanation": explanation, "source": source}, []
+    return {
+        "id": qid,
+        "theme": theme,
+        "type": qtype,
+        "stem": stem,
+        "options": options if qtype != "judge" else [],
+        "answer": answer,
+        "explanation": explanation,
+        "source": source,
+    }, []
 
 
 # -- the builtin bank ----------------------------------------------------------------------
@@ -132,8 +152,9 @@ def _load_builtin(folder: str, stamp: tuple) -> Bank:
                 bank.problems.append(f"{stem}.yaml: {raw.get('id') or i}: {'；'.join(problems)}")
                 continue
             bank.questions.append(values)
-    digest.update(json.dumps([bank.questions, bank.titles], sort_keys=True, ensure_ascii=False)
-                  .encode())
+    digest.update(
+        json.dumps([bank.questions, bank.titles], sort_keys=True, ensure_ascii=False).encode()
+    )
     bank.fingerprint = digest.hexdigest()
     return bank
 
@@ -151,19 +172,34 @@ def sync_builtin(session: Session, now: datetime, bank: Bank | None = None) -> d
     ids = [q["id"] for q in bank.questions]
     if ids:
         stmt = upsert_insert(session, Question).values(
-            [{**q, "active": True, "origin": "builtin", "updated_at": now} for q in bank.questions])
+            [{**q, "active": True, "origin": "builtin", "updated_at": now} for q in bank.questions]
+        )
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=[Question.id],
-            set_={c: getattr(excluded, c) for c in ("theme", "type", "stem", "options", "answer",
-                                                    "explanation", "source", "updated_at")},
+            set_={
+                c: getattr(excluded, c)
+                for c in (
+                    "theme",
+                    "type",
+                    "stem",
+                    "options",
+                    "answer",
+                    "explanation",
+                    "source",
+                    "updated_at",
+                )
+            },
             where=Question.origin == "builtin",
         )
         session.execute(stmt)
     retired = session.execute(
-        update(Question).where(Question.origin == "builtin", Question.active.is_(True),
-                               Question.id.not_in(ids or [""]))
-        .values(active=False, updated_at=now)).rowcount
+        update(Question)
+        .where(
+            Question.origin == "builtin", Question.active.is_(True), Question.id.not_in(ids or [""])
+        )
+        .values(active=False, updated_at=now)
+    ).rowcount
     return {"questions": len(ids), "retired": retired or 0, "problems": len(bank.problems)}
 
 
@@ -217,8 +253,12 @@ def read_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
         for number, values in enumerate(it, start=2):
             if values is None or all(v is None or str(v).strip() == "" for v in values):
                 continue
-            rows.append((number, {h: ("" if v is None else v) for h, v in zip(header, values,
-                                                                               strict=False)}))
+            rows.append(
+                (
+                    number,
+                    {h: ("" if v is None else v) for h, v in zip(header, values, strict=False)},
+                )
+            )
         wb.close()
         return rows
     raise ImportFailed([f"不支持的文件类型「{suffix}」：请使用 .csv 或 .xlsx"])
@@ -231,8 +271,9 @@ def _check_header(header: list[str]) -> None:
 
 
 def row_to_question(row: dict[str, Any]) -> dict[str, Any]:
-    values = {k: row.get(k) for k in ("id", "theme", "type", "stem", "answer", "explanation",
-                                      "source")}
+    values = {
+        k: row.get(k) for k in ("id", "theme", "type", "stem", "answer", "explanation", "source")
+    }
     values["options"] = [row.get(c) for c in OPTION_COLUMNS if str(row.get(c) or "").strip()]
     return values
 
@@ -261,8 +302,12 @@ def import_questions(session: Session, path: str | Path, now: datetime) -> int:
     if not rows:
         errors.append("文件中没有题目")
     # A stem that already exists under another id would be a duplicate question.
-    existing = {stem_key(stem): qid for qid, stem in session.execute(
-        select(Question.id, Question.stem).where(Question.active.is_(True)))}
+    existing = {
+        stem_key(stem): qid
+        for qid, stem in session.execute(
+            select(Question.id, Question.stem).where(Question.active.is_(True))
+        )
+    }
     for values in cleaned:
         other = existing.get(stem_key(values["stem"]))
         if other is not None and other != values["id"]:
@@ -271,14 +316,35 @@ def import_questions(session: Session, path: str | Path, now: datetime) -> int:
         raise ImportFailed(errors)
     if cleaned:
         stmt = upsert_insert(session, Question).values(
-            [{**{k: v for k, v in q.items() if k != "_line"}, "active": True, "origin": "import",
-              "updated_at": now} for q in cleaned])
+            [
+                {
+                    **{k: v for k, v in q.items() if k != "_line"},
+                    "active": True,
+                    "origin": "import",
+                    "updated_at": now,
+                }
+                for q in cleaned
+            ]
+        )
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=[Question.id],
-            set_={c: getattr(excluded, c) for c in ("theme", "type", "stem", "options", "answer",
-                                                    "explanation", "source", "active", "origin",
-                                                    "updated_at")})
+            set_={
+                c: getattr(excluded, c)
+                for c in (
+                    "theme",
+                    "type",
+                    "stem",
+                    "options",
+                    "answer",
+                    "explanation",
+                    "source",
+                    "active",
+                    "origin",
+                    "updated_at",
+                )
+            },
+        )
         session.execute(stmt)
     return len(cleaned)
 
@@ -286,8 +352,16 @@ def import_questions(session: Session, path: str | Path, now: datetime) -> int:
 def question_row(q: Question) -> list[Any]:
     options = list(q.options or []) + [""] * (len(OPTION_COLUMNS) - len(q.options or []))
     answer = ("对" if q.answer == "T" else "错") if q.type == "judge" else q.answer
-    return [q.id, q.theme, q.type, q.stem, *options[: len(OPTION_COLUMNS)], answer,
-            q.explanation, q.source]
+    return [
+        q.id,
+        q.theme,
+        q.type,
+        q.stem,
+        *options[: len(OPTION_COLUMNS)],
+        answer,
+        q.explanation,
+        q.source,
+    ]
 
 
 def export_questions(session: Session, path: str | Path, *, include_inactive: bool = False) -> int:

@@ -35,8 +35,9 @@ def choose_questions(session: Session, userid: str, day: date, count: int) -> li
     active = set(ids)
     chosen = [qid for qid in scoring.due_reviews(session, userid, day) if qid in active][:count]
     seen: set[str] = set()
-    for (qids,) in session.execute(select(QuizDailySet.question_ids)
-                                   .where(QuizDailySet.userid == userid)):
+    for (qids,) in session.execute(
+        select(QuizDailySet.question_ids).where(QuizDailySet.userid == userid)
+    ):
         seen.update(qids)
     fresh = [qid for qid in ids if qid not in seen and qid not in chosen]
     pool = fresh if len(fresh) >= count - len(chosen) else [q for q in ids if q not in chosen]
@@ -45,11 +46,13 @@ def choose_questions(session: Session, userid: str, day: date, count: int) -> li
     return chosen
 
 
-def get_or_create_set(session: Session, userid: str, day: date, count: int,
-                      now: datetime) -> QuizDailySet | None:
+def get_or_create_set(
+    session: Session, userid: str, day: date, count: int, now: datetime
+) -> QuizDailySet | None:
     """Today's set for `userid` (created once: the unique key decides). None if no questions."""
-    existing = session.scalar(select(QuizDailySet).where(QuizDailySet.userid == userid,
-                                                          QuizDailySet.day == day))
+    existing = session.scalar(
+        select(QuizDailySet).where(QuizDailySet.userid == userid, QuizDailySet.day == day)
+    )
     if existing is not None:
         return existing
     ensure_bank(session, now)
@@ -57,17 +60,33 @@ def get_or_create_set(session: Session, userid: str, day: date, count: int,
     if not qids:
         return None
     questions = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(qids)))}
-    perms = [permutation_for(f"{userid}:{day.isoformat()}:{qid}", len(questions[qid].options),
-                             questions[qid].type) for qid in qids]
-    insert_ignore(session, QuizDailySet, {"userid": userid, "day": day, "question_ids": qids,
-                                          "permutations": perms, "created_at": now})
-    return session.scalar(select(QuizDailySet).where(QuizDailySet.userid == userid,
-                                                     QuizDailySet.day == day))
+    perms = [
+        permutation_for(
+            f"{userid}:{day.isoformat()}:{qid}", len(questions[qid].options), questions[qid].type
+        )
+        for qid in qids
+    ]
+    insert_ignore(
+        session,
+        QuizDailySet,
+        {
+            "userid": userid,
+            "day": day,
+            "question_ids": qids,
+            "permutations": perms,
+            "created_at": now,
+        },
+    )
+    return session.scalar(
+        select(QuizDailySet).where(QuizDailySet.userid == userid, QuizDailySet.day == day)
+    )
 
 
 def answered(session: Session, set_id: int) -> dict[int, QuizAnswer]:
-    return {a.question_index: a for a in session.scalars(
-        select(QuizAnswer).where(QuizAnswer.set_id == set_id))}
+    return {
+        a.question_index: a
+        for a in session.scalars(select(QuizAnswer).where(QuizAnswer.set_id == set_id))
+    }
 
 
 def next_index(session: Session, daily: QuizDailySet) -> int | None:
@@ -88,8 +107,9 @@ class Outcome:
     points: int = 0
 
 
-def score_answer(session: Session, daily: QuizDailySet, index: int, shown: str,
-                 now: datetime) -> Outcome:
+def score_answer(
+    session: Session, daily: QuizDailySet, index: int, shown: str, now: datetime
+) -> Outcome:
     """Score `shown` (letters as this person saw them) for question `index` of the set, once."""
     qid = daily.question_ids[index]
     perm = daily.permutations[index]
@@ -97,10 +117,22 @@ def score_answer(session: Session, daily: QuizDailySet, index: int, shown: str,
     stored = to_stored(shown, perm, question.type)
     correct = stored == question.answer
     points = scoring.points_for(correct)
-    row = insert_ignore(session, QuizAnswer, {
-        "set_id": daily.id, "question_index": index, "userid": daily.userid, "day": daily.day,
-        "question_id": qid, "given": stored, "correct": correct, "points": points,
-        "answered_at": now}, returning=QuizAnswer.id).first()
+    row = insert_ignore(
+        session,
+        QuizAnswer,
+        {
+            "set_id": daily.id,
+            "question_index": index,
+            "userid": daily.userid,
+            "day": daily.day,
+            "question_id": qid,
+            "given": stored,
+            "correct": correct,
+            "points": points,
+            "answered_at": now,
+        },
+        returning=QuizAnswer.id,
+    ).first()
     answer_shown = to_shown(question.answer, perm, question.type)
     if row is None:
         return Outcome("already", question, answer_shown=answer_shown)
@@ -111,5 +143,8 @@ def score_answer(session: Session, daily: QuizDailySet, index: int, shown: str,
 def day_summary(session: Session, daily: QuizDailySet) -> tuple[int, int, int]:
     """(correct, total, points) of the set."""
     done = answered(session, daily.id)
-    return (sum(1 for a in done.values() if a.correct), len(daily.question_ids),
-            sum(a.points for a in done.values()))
+    return (
+        sum(1 for a in done.values() if a.correct),
+        len(daily.question_ids),
+        sum(a.points for a in done.values()),
+    )

@@ -24,20 +24,34 @@ def points_for(correct: bool) -> int:
 def rules_text(per_day: int) -> str:
     from bot.content import texts
 
-    return texts.get("quiz.rules", per_day=per_day, points=POINTS_PER_CORRECT,
-                     offsets="、".join(str(d) for d in REVIEW_OFFSETS),
-                     contest_points=CONTEST_POINTS_PER_CORRECT)
+    return texts.get(
+        "quiz.rules",
+        per_day=per_day,
+        points=POINTS_PER_CORRECT,
+        offsets="、".join(str(d) for d in REVIEW_OFFSETS),
+        contest_points=CONTEST_POINTS_PER_CORRECT,
+    )
 
 
 # -- per person -----------------------------------------------------------------------------
 def total_points(session: Session, userid: str) -> int:
-    return session.scalar(select(func.coalesce(func.sum(QuizAnswer.points), 0))
-                          .where(QuizAnswer.userid == userid)) or 0
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(QuizAnswer.points), 0)).where(QuizAnswer.userid == userid)
+        )
+        or 0
+    )
 
 
 def answer_days(session: Session, userid: str) -> list[date]:
-    return list(session.scalars(select(QuizAnswer.day).where(QuizAnswer.userid == userid)
-                                .distinct().order_by(QuizAnswer.day.desc())))
+    return list(
+        session.scalars(
+            select(QuizAnswer.day)
+            .where(QuizAnswer.userid == userid)
+            .distinct()
+            .order_by(QuizAnswer.day.desc())
+        )
+    )
 
 
 def streak(session: Session, userid: str, today: date) -> int:
@@ -54,9 +68,11 @@ def streak(session: Session, userid: str, today: date) -> int:
 
 def points_table(session: Session) -> list[tuple[str, int]]:
     """(userid, points) of everyone who answered, most points first."""
-    rows = session.execute(select(QuizAnswer.userid, func.sum(QuizAnswer.points).label("p"))
-                           .group_by(QuizAnswer.userid)
-                           .order_by(func.sum(QuizAnswer.points).desc(), QuizAnswer.userid))
+    rows = session.execute(
+        select(QuizAnswer.userid, func.sum(QuizAnswer.points).label("p"))
+        .group_by(QuizAnswer.userid)
+        .order_by(func.sum(QuizAnswer.points).desc(), QuizAnswer.userid)
+    )
     return [(u, int(p or 0)) for u, p in rows]
 
 
@@ -69,8 +85,11 @@ def rank_of(session: Session, userid: str) -> tuple[int, int]:
 
 def top_people(session: Session, limit: int = 10) -> list[tuple[str, str, int]]:
     table = points_table(session)[:limit]
-    names = dict(session.execute(select(User.userid, User.name)
-                                 .where(User.userid.in_([u for u, _ in table] or [""]))).all())
+    names = dict(
+        session.execute(
+            select(User.userid, User.name).where(User.userid.in_([u for u, _ in table] or [""]))
+        ).all()
+    )
     return [(u, names.get(u) or u, p) for u, p in table]
 
 
@@ -79,17 +98,26 @@ def department_table(session: Session) -> list[dict]:
     head, participation rate (members with at least one answer / members)."""
     points = dict(points_table(session))
     members: dict[int, list[str]] = {}
-    for userid, dept in session.execute(select(User.userid, User.department_id)
-                                        .where(User.status == 1, User.department_id.is_not(None))):
+    for userid, dept in session.execute(
+        select(User.userid, User.department_id).where(
+            User.status == 1, User.department_id.is_not(None)
+        )
+    ):
         members.setdefault(dept, []).append(userid)
     names = dict(session.execute(select(Department.id, Department.name)).all())
     rows = []
     for dept, people in members.items():
         total = sum(points.get(u, 0) for u in people)
         joined = sum(1 for u in people if u in points)
-        rows.append({"department_id": dept, "name": names.get(dept, str(dept)),
-                     "members": len(people), "average": total / len(people),
-                     "participation": joined / len(people)})
+        rows.append(
+            {
+                "department_id": dept,
+                "name": names.get(dept, str(dept)),
+                "members": len(people),
+                "average": total / len(people),
+                "participation": joined / len(people),
+            }
+        )
     return rows
 
 
@@ -97,29 +125,46 @@ def department_table(session: Session) -> list[dict]:
 def record_wrong(session: Session, userid: str, question_id: str, day: date, now: datetime) -> None:
     """A wrong answer (re)starts the schedule from `day`: due day+1, then +3, then +7."""
     stmt = upsert_insert(session, QuizReview).values(
-        userid=userid, question_id=question_id, stage=0, anchor_on=day,
-        due_on=day + timedelta(days=REVIEW_OFFSETS[0]), wrong_count=1, updated_at=now)
+        userid=userid,
+        question_id=question_id,
+        stage=0,
+        anchor_on=day,
+        due_on=day + timedelta(days=REVIEW_OFFSETS[0]),
+        wrong_count=1,
+        updated_at=now,
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[QuizReview.userid, QuizReview.question_id],
-        set_={"stage": 0, "anchor_on": day, "due_on": day + timedelta(days=REVIEW_OFFSETS[0]),
-              "wrong_count": QuizReview.wrong_count + 1, "updated_at": now})
+        set_={
+            "stage": 0,
+            "anchor_on": day,
+            "due_on": day + timedelta(days=REVIEW_OFFSETS[0]),
+            "wrong_count": QuizReview.wrong_count + 1,
+            "updated_at": now,
+        },
+    )
     session.execute(stmt)
 
 
-def record_review_correct(session: Session, userid: str, question_id: str, day: date,
-                          now: datetime) -> None:
+def record_review_correct(
+    session: Session, userid: str, question_id: str, day: date, now: datetime
+) -> None:
     """A correct answer to a question in the schedule advances it (mastered after the last)."""
     review = session.get(QuizReview, (userid, question_id), with_for_update=True)
     if review is None or review.due_on is None:
         return
     review.stage += 1
-    review.due_on = (review.anchor_on + timedelta(days=REVIEW_OFFSETS[review.stage])
-                     if review.stage < len(REVIEW_OFFSETS) else None)
+    review.due_on = (
+        review.anchor_on + timedelta(days=REVIEW_OFFSETS[review.stage])
+        if review.stage < len(REVIEW_OFFSETS)
+        else None
+    )
     review.updated_at = now
 
 
-def record_result(session: Session, userid: str, question_id: str, correct: bool, day: date,
-                  now: datetime) -> None:
+def record_result(
+    session: Session, userid: str, question_id: str, correct: bool, day: date, now: datetime
+) -> None:
     if correct:
         record_review_correct(session, userid, question_id, day, now)
     else:
@@ -127,13 +172,21 @@ def record_result(session: Session, userid: str, question_id: str, correct: bool
 
 
 def due_reviews(session: Session, userid: str, day: date) -> list[str]:
-    return list(session.scalars(select(QuizReview.question_id)
-                                .where(QuizReview.userid == userid, QuizReview.due_on <= day)
-                                .order_by(QuizReview.due_on, QuizReview.question_id)))
+    return list(
+        session.scalars(
+            select(QuizReview.question_id)
+            .where(QuizReview.userid == userid, QuizReview.due_on <= day)
+            .order_by(QuizReview.due_on, QuizReview.question_id)
+        )
+    )
 
 
 def wrong_book(session: Session, userid: str) -> list[str]:
     """Questions still being reviewed (not yet mastered), soonest due first."""
-    return list(session.scalars(select(QuizReview.question_id)
-                                .where(QuizReview.userid == userid, QuizReview.due_on.is_not(None))
-                                .order_by(QuizReview.due_on, QuizReview.question_id)))
+    return list(
+        session.scalars(
+            select(QuizReview.question_id)
+            .where(QuizReview.userid == userid, QuizReview.due_on.is_not(None))
+            .order_by(QuizReview.due_on, QuizReview.question_id)
+        )
+    )

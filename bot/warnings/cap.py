@@ -99,9 +99,12 @@ def alert_from_element(el: Element) -> CapAlert:
     if el.tag != _q("alert"):
         raise CapError(f"not a CAP 1.2 alert: root element {el.tag!r}")
     alert = CapAlert(
-        identifier=_required(el, "identifier"), sender=_required(el, "sender"),
-        sent=_required(el, "sent"), status=_required(el, "status"),
-        msg_type=_required(el, "msgType"), scope=_required(el, "scope"),
+        identifier=_required(el, "identifier"),
+        sender=_required(el, "sender"),
+        sent=_required(el, "sent"),
+        status=_required(el, "status"),
+        msg_type=_required(el, "msgType"),
+        scope=_required(el, "scope"),
     )
     for info_el in el.findall(_q("info")):
         info = CapInfo(
@@ -111,8 +114,10 @@ def alert_from_element(el: Element) -> CapAlert:
             urgency=_required(info_el, "urgency"),
             severity=_required(info_el, "severity"),
             certainty=_required(info_el, "certainty"),
-            headline=_text(info_el, "headline"), description=_text(info_el, "description"),
-            instruction=_text(info_el, "instruction"), expires=_text(info_el, "expires"),
+            headline=_text(info_el, "headline"),
+            description=_text(info_el, "description"),
+            instruction=_text(info_el, "instruction"),
+            expires=_text(info_el, "expires"),
         )
         if info.severity not in SEVERITY_RANK:
             raise CapError(f"unknown severity {info.severity!r}")

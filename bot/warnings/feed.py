@@ -26,9 +26,14 @@ class FetchResult:
 
 
 def _get(http: requests.Session, url: str, timeout: float) -> bytes:
-    with http.get(url, timeout=timeout, stream=True,
-                  headers={"Accept": "application/cap+xml, application/atom+xml, "
-                                     "application/xml;q=0.9, */*;q=0.1"}) as res:
+    with http.get(
+        url,
+        timeout=timeout,
+        stream=True,
+        headers={
+            "Accept": "application/cap+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.1"
+        },
+    ) as res:
         res.raise_for_status()
         data = b""
         for chunk in res.iter_content(64 * 1024):
@@ -38,7 +43,9 @@ def _get(http: requests.Session, url: str, timeout: float) -> bytes:
         return data
 
 
-def fetch_feed(url: str, timeout: float = 10.0, http: requests.Session | None = None) -> FetchResult:
+def fetch_feed(
+    url: str, timeout: float = 10.0, http: requests.Session | None = None
+) -> FetchResult:
     result = FetchResult()
     http = http or requests.Session()
     try:

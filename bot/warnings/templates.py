@@ -61,8 +61,9 @@ def match_template(text: str) -> tuple[str, str, str] | None:
     if pattern is None:
         hazards = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
         levels = "|".join(re.escape(w) for w in sorted(LEVEL_WORDS, key=len, reverse=True))
-        pattern = re.compile(rf"^({hazards})\s*({levels})(?:预警)?(?=\s|$)\s*(.*)$",
-                             re.IGNORECASE | re.DOTALL)
+        pattern = re.compile(
+            rf"^({hazards})\s*({levels})(?:预警)?(?=\s|$)\s*(.*)$", re.IGNORECASE | re.DOTALL
+        )
         _TEMPLATE_RE_CACHE.clear()
         _TEMPLATE_RE_CACHE[key] = pattern
     m = pattern.match(text.strip())
@@ -108,9 +109,10 @@ class RenderedWarning:
         colour = MARKDOWN_COLOUR.get(self.level or "", "warning")
         prefix = self.prefix or labels["prefix"]
         if self.free:
-            return _cut_bytes(f"### <font color=\"{colour}\">{prefix}</font>\n{_md(self.extra)}",
-                              4000)
-        lines = [f"### <font color=\"{colour}\">{prefix}：{_md(self.title)}</font>"]
+            return _cut_bytes(
+                f'### <font color="{colour}">{prefix}</font>\n{_md(self.extra)}', 4000
+            )
+        lines = [f'### <font color="{colour}">{prefix}：{_md(self.title)}</font>']
         if self.meaning:
             lines.append(f"> {_md(self.meaning)}")
         if self.extra:
@@ -119,7 +121,7 @@ class RenderedWarning:
             lines += ["", f"**{labels['actions']}**"]
             lines += [f"{i}. {_md(a)}" for i, a in enumerate(self.actions, 1)]
         if self.source:
-            lines += ["", f"<font color=\"comment\">{labels['source']}{_md(self.source)}</font>"]
+            lines += ["", f'<font color="comment">{labels["source"]}{_md(self.source)}</font>']
         return _cut_bytes("\n".join(lines), 4000)  # robot markdown: at most 4096 bytes
 
 
@@ -127,10 +129,14 @@ def render_template(hazard: str, level: str, extra: str = "") -> RenderedWarning
     data = warning_templates()[hazard]
     tpl = data["levels"][level]
     return RenderedWarning(
-        title=str(tpl["title"]), meaning=str(tpl.get("meaning") or "").strip(),
-        actions=[str(a) for a in tpl.get("actions") or []], extra=extra.strip(),
-        source=str(data.get("source") or ""), note=str(tpl.get("note") or "").strip(),
-        level=level, hazard=hazard,
+        title=str(tpl["title"]),
+        meaning=str(tpl.get("meaning") or "").strip(),
+        actions=[str(a) for a in tpl.get("actions") or []],
+        extra=extra.strip(),
+        source=str(data.get("source") or ""),
+        note=str(tpl.get("note") or "").strip(),
+        level=level,
+        hazard=hazard,
     )
 
 

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import re
 import time
+from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -39,8 +40,8 @@ def signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
     return hashlib.sha1("".join(parts).encode()).hexdigest()
 
 
-def parse_xml(data: bytes | str) -> dict[str, str]:
-    """Parse a flat WeCom XML envelope safely; entity declarations are refused (400)."""
+def parse_root(data: bytes | str) -> Element:
+    """Parse WeCom XML safely: DTDs and entity declarations are refused, errors are 400."""
     raw = data.encode() if isinstance(data, str) else data
     if _DTD_RE.search(raw):
         raise CallbackError(400, "XML with DOCTYPE/ENTITY declarations is not accepted")
@@ -50,7 +51,12 @@ def parse_xml(data: bytes | str) -> dict[str, str]:
         raise CallbackError(400, f"malformed XML: {exc}") from exc
     if root.tag != "xml":
         raise CallbackError(400, "root element must be <xml>")
-    return {child.tag: (child.text or "") for child in root}
+    return root
+
+
+def parse_xml(data: bytes | str) -> dict[str, str]:
+    """A flat WeCom XML envelope as a dict of its child elements."""
+    return {child.tag: (child.text or "") for child in parse_root(data)}
 
 
 class CallbackCrypto:

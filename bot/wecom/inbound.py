@@ -12,12 +12,10 @@ import time
 from typing import Any
 from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 from wechatpy.enterprise.replies import TextReply
 
 from bot.messages import IncomingMessage, Location
-from bot.wecom.crypto import _DTD_RE, CallbackError
+from bot.wecom.crypto import CallbackError, parse_root
 
 
 def _text(root: Element, tag: str) -> str:
@@ -35,13 +33,7 @@ def _selected_items(root: Element) -> dict[str, list[str]]:
 
 
 def parse_message(xml: str | bytes) -> IncomingMessage:
-    raw = xml.encode() if isinstance(xml, str) else xml
-    if _DTD_RE.search(raw):
-        raise CallbackError(400, "XML with DOCTYPE/ENTITY declarations is not accepted")
-    try:
-        root = SafeET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
-        raise CallbackError(400, f"malformed message XML: {exc}") from exc
+    root = parse_root(xml)
     msg_type = _text(root, "MsgType").lower()
     from_user = _text(root, "FromUserName")
     if not msg_type or not from_user:

@@ -1,0 +1,105 @@
+"""Small console-side operations for which no feature function exists (yet)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.db import insert_ignore
+from bot.models import CheckinEvent
+from bot.settings import Settings
+
+EVENT_KINDS = {"drill": "应急演练", "ceremony": "启动仪式", "campaign": "宣传咨询日",
+               "training": "安全培训", "other": "其他活动"}
+
+
+class EventError(ValueError):
+    pass
+
+
+def parse_local(value: str, settings: Settings) -> datetime:
+    """A <input type=datetime-local> value ("2026-06-05T09:00") in the bot's time zone."""
+    try:
+        naive = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise EventError("时间格式应为 YYYY-MM-DD HH:MM。") from exc
+    return naive.replace(tzinfo=settings.tz) if naive.tzinfo is None else naive
+
+
+def create_event(session: Session, settings: Settings, now: datetime, *, actor: str, title: str,
+                 kind: str, starts: str, ends: str) -> CheckinEvent:
+    """A check-in event with a fresh 6-digit code; the unique key on `code` decides clashes."""
+    title = title.strip()[:128]
+    if not title:
+        raise EventError("请填写活动名称。")
+    starts_at, ends_at = parse_local(starts, settings), parse_local(ends, settings)
+    if ends_at <= starts_at:
+        raise EventError("结束时间应晚于开始时间。")
+    for _ in range(20):
+        code = f"{secrets.randbelow(900000) + 100000}"
+        row = insert_ignore(session, CheckinEvent, {
+            "kind": kind if kind in EVENT_KINDS else "other", "title": title, "code": code,
+            "starts_at": starts_at, "ends_at": ends_at, "created_by": actor, "created_at": now},
+            returning=CheckinEvent.id).first()
+        if row is not None:
+            return session.get(CheckinEvent, row[0])
+    raise EventError("未能生成签到码，请重试。")
+
+
+class BroadcastError(ValueError):
+    pass
+
+
+@dataclass
+class Draft:
+    kind: str  # broadcast | warning
+    rendered: object  # bot.warnings.templates.RenderedWarning
+    text: str
+    department_ids: list[int]
+    recipients: int
+    require_ack: bool
+    send_at: datetime
+
+
+def compose_broadcast(session: Session, settings: Settings, now: datetime,
+                      form: Mapping[str, str], departments: list[str]) -> Draft:
+    """Validate the composer form and render the message exactly as it will be sent."""
+    from bot.content import texts
+    from bot.warnings import service
+    from bot.warnings.templates import render_free_text, render_typed
+
+    kind = form.get("kind", "broadcast")
+    text = (form.get("text") or "").strip()
+    title = (form.get("title") or "").strip()
+    level = form.get("level") or None
+    if kind not in ("broadcast", "warning"):
+        raise BroadcastError("类型无效。")
+    if not text:
+        raise BroadcastError("请填写正文。")
+    if kind == "warning":
+        if level not in ("blue", "yellow", "orange", "red"):
+            raise BroadcastError("请选择预警级别。")
+        if not title:
+            raise BroadcastError("预警需要标题。")
+        rendered = render_free_text(title, text, level)
+    else:
+        rendered = render_typed(text, prefix=texts.get("warning.broadcast_prefix"))
+    ids = sorted({int(d) for d in departments if str(d).isdigit()})
+    recipients = len(service.recipients_for(session, ids))
+    if not recipients:
+        raise BroadcastError("所选范围内没有成员。")
+    send_at = now
+    if form.get("send_at"):
+        try:
+            send_at = parse_local(form["send_at"], settings)
+        except EventError as exc:
+            raise BroadcastError(str(exc)) from exc
+        send_at = max(send_at, now)
+    require_ack = kind == "warning" and form.get("require_ack") == "1"
+    return Draft(kind=kind, rendered=rendered, text=rendered.text(service.labels()),
+                 department_ids=ids, recipients=recipients, require_ack=require_ack,
+                 send_at=send_at)

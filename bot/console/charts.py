@@ -1,0 +1,105 @@
+"""Charts as inline SVG, drawn on the server: no script, no CDN, and they print.
+
+Every label goes through markupsafe.escape; the result is Markup so Jinja does not escape
+the SVG itself. Used by the dashboard and the printable campaign summary alike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+PALETTE = ["#2f6fb5", "#e07b39", "#3a9d5d", "#c94c4c", "#8e6bbf", "#7f7f7f", "#d4a017"]
+FONT = "font-family=\"'Noto Sans CJK SC','Microsoft YaHei',sans-serif\""
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _nice_max(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k at or above `value` (a tidy top for the axis)."""
+    if value <= 0:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(value))
+    for m in (1, 2, 2.5, 5, 10):
+        if value <= m * magnitude:
+            return m * magnitude
+    return value
+
+
+def bar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence[float], *,
+              unit: str = "", max_value: float | None = None, width: int = 560,
+              colour: str = PALETTE[0]) -> Markup:
+    """Horizontal bars, one per label (long Chinese department names fit on the left)."""
+    row_h, left, top = 26, 130, 34
+    height = top + max(1, len(labels)) * row_h + 14
+    top_value = max_value if max_value is not None else _nice_max(max(values, default=0))
+    plot_w = width - left - 60
+    parts = [_open(chart_id, title, width, height)]
+    if not labels:
+        parts.append(_empty(width, height))
+    for i, (label, value) in enumerate(zip(labels, values, strict=False)):
+        y = top + i * row_h
+        w = 0 if top_value <= 0 else max(0.0, min(1.0, value / top_value)) * plot_w
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="12" {FONT}>'
+            f"{escape(_cut(label, 10))}</text>"
+            f'<rect class="bar" x="{left}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" '
+            f'fill="{colour}"><title>{escape(label)}: {_fmt(value)}{escape(unit)}</title></rect>'
+            f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="12" {FONT}>'
+            f"{_fmt(value)}{escape(unit)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def column_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence[float], *,
+                 unit: str = "", width: int = 560, height: int = 220,
+                 colour: str = PALETTE[0]) -> Markup:
+    """Vertical columns over time (a day per column), with every few labels shown."""
+    left, right, top, bottom = 40, 12, 34, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_value = _nice_max(max(values, default=0))
+    parts = [_open(chart_id, title, width, height)]
+    for k in range(5):  # gridlines
+        y = top + plot_h - plot_h * k / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+                     f'stroke="#ddd"/><text x="{left - 4}" y="{y + 4:.1f}" font-size="10" '
+                     f'text-anchor="end" {FONT}>{_fmt(top_value * k / 4)}</text>')
+    if not labels:
+        parts.append(_empty(width, height))
+    n = max(1, len(labels))
+    slot = plot_w / n
+    every = max(1, -(-n // 10))
+    for i, (label, value) in enumerate(zip(labels, values, strict=False)):
+        h = 0 if top_value <= 0 else value / top_value * plot_h
+        x = left + i * slot
+        parts.append(
+            f'<rect class="bar" x="{x + slot * 0.15:.1f}" y="{top + plot_h - h:.1f}" '
+            f'width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{colour}">'
+            f"<title>{escape(label)}: {_fmt(value)}{escape(unit)}</title></rect>"
+        )
+        if i % every == 0:
+            parts.append(f'<text x="{x + slot / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
+                         f'text-anchor="middle" {FONT}>{escape(label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _open(chart_id: str, title: str, width: int, height: int) -> str:
+    return (f'<svg class="chart" id="{escape(chart_id)}" xmlns="http://www.w3.org/2000/svg" '
+            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{escape(title)}"><text x="8" y="20" font-size="14" font-weight="bold" '
+            f"{FONT}>{escape(title)}</text>")
+
+
+def _empty(width: int, height: int) -> str:
+    return (f'<text x="{width / 2}" y="{height / 2 + 8}" text-anchor="middle" font-size="12" '
+            f'fill="#999" {FONT}>暂无数据</text>')
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

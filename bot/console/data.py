@@ -1,0 +1,265 @@
+"""The figures behind the dashboard and the campaign summary, limited to a Scope.
+
+Query functions take the session first and never commit. Days are local (settings.tz) days.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from bot.console.auth import Scope
+from bot.db import is_postgres
+from bot.hazard import states
+from bot.models import (
+    DailyCheckin,
+    Department,
+    EventAttendance,
+    HazardReport,
+    InboundMessage,
+    PledgeSignature,
+    Question,
+    QuizAnswer,
+    Suggestion,
+    User,
+)
+
+ALL = Scope(None)
+STATUS_LABELS = {"reported": "待受理", "accepted": "已受理", "rectifying": "整改中",
+                 "rectified": "待验收", "verified": "已验收", "closed": "已销号",
+                 "rejected": "已驳回"}
+
+
+def local_day(session: Session, column, now: datetime, tz) -> Any:
+    """SQL for the local date ('YYYY-MM-DD') of a UTC timestamp column.
+
+    Uses the zone's offset at `now`: right for Asia/Shanghai (no daylight saving time).
+    """
+    minutes = int(now.astimezone(tz).utcoffset().total_seconds() // 60)
+    if is_postgres(session):
+        shifted = column + literal_column(f"interval '{minutes} minutes'")
+        return func.to_char(shifted, "YYYY-MM-DD")
+    return func.date(column, f"{minutes:+d} minutes")
+
+
+def department_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Department.id, Department.name)).all())
+
+
+def departments_in(session: Session, scope: Scope) -> list[tuple[int, str]]:
+    """Departments with members in scope, in directory order."""
+    rows = session.execute(select(Department.id, Department.name).where(
+        scope.filter(Department.id)).order_by(Department.order, Department.id))
+    return [(i, n) for i, n in rows]
+
+
+def members(session: Session, scope: Scope) -> list[User]:
+    return list(session.scalars(select(User).where(User.status == 1,
+                                                   scope.filter(User.department_id))
+                                .order_by(User.userid)))
+
+
+# -- per day ------------------------------------------------------------------------------------
+def participation_by_day(session: Session, scope: Scope, now: datetime, tz,
+                         days: int = 30) -> list[tuple[str, int]]:
+    """People who sent the bot anything (a message, a click, a check-in …) per local day."""
+    day = local_day(session, InboundMessage.received_at, now, tz)
+    rows = session.execute(
+        select(day, func.count(func.distinct(InboundMessage.userid)))
+        .join(User, User.userid == InboundMessage.userid)
+        .where(InboundMessage.received_at >= now - timedelta(days=days),
+               scope.filter(User.department_id))
+        .group_by(day).order_by(day))
+    return [(str(d), int(n)) for d, n in rows]
+
+
+def checkins_by_day(session: Session, scope: Scope) -> list[tuple[str, int]]:
+    rows = session.execute(select(DailyCheckin.day, func.count()).where(
+        scope.filter(DailyCheckin.department_id)).group_by(DailyCheckin.day)
+        .order_by(DailyCheckin.day))
+    return [(d.isoformat() if isinstance(d, date) else str(d), int(n)) for d, n in rows]
+
+
+def fill_days(series: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The series with missing days between its first and last as zero (charts need them)."""
+    if not series:
+        return []
+    values = dict(series)
+    start, end = date.fromisoformat(series[0][0]), date.fromisoformat(series[-1][0])
+    out = []
+    d = start
+    while d <= end:
+        out.append((d.isoformat(), values.get(d.isoformat(), 0)))
+        d += timedelta(days=1)
+    return out
+
+
+# -- pledges ------------------------------------------------------------------------------------
+def pledge_by_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """Signed / in scope per main department; 'signed' means the current version of the text
+    that applies to the member (the pledge feature's rule)."""
+    from bot import pledge as core
+
+    texts = core.current_texts()
+    people = members(session, scope)
+    keys = core.text_keys_for_members(session, people)
+    signed = core.signed_hashes(session, [u.userid for u in people])
+    names = department_names(session)
+    out: dict[int | None, dict[str, Any]] = {}
+    for u in people:
+        entry = out.setdefault(u.department_id, {
+            "department_id": u.department_id, "name": names.get(u.department_id or 0, "-"),
+            "signed": 0, "members": 0})
+        entry["members"] += 1
+        t = texts.get(keys[u.userid])
+        if t is not None and (u.userid, t.hash) in signed:
+            entry["signed"] += 1
+    rows = sorted(out.values(), key=lambda r: (r["department_id"] is None, r["department_id"] or 0))
+    for r in rows:
+        r["rate"] = r["signed"] / r["members"] if r["members"] else 0.0
+    return rows
+
+
+def signatures(session: Session, scope: Scope) -> list[PledgeSignature]:
+    return list(session.scalars(select(PledgeSignature).where(
+        scope.filter(PledgeSignature.department_id)).order_by(PledgeSignature.signed_at)))
+
+
+# -- quiz ---------------------------------------------------------------------------------------
+def quiz_by_theme(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    from bot.quiz.bank import theme_titles
+
+    titles = theme_titles()
+    correct = func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0))
+    rows = session.execute(
+        select(Question.theme, func.count(), correct)
+        .join(Question, Question.id == QuizAnswer.question_id)
+        .join(User, User.userid == QuizAnswer.userid)
+        .where(scope.filter(User.department_id))
+        .group_by(Question.theme).order_by(Question.theme))
+    out = []
+    for theme, answered, right in rows:
+        right = int(right or 0)
+        out.append({"theme": theme, "title": titles.get(theme, theme), "answered": int(answered),
+                    "correct": right, "rate": right / answered if answered else 0.0})
+    return out
+
+
+# -- hazards ------------------------------------------------------------------------------------
+def hazard_counts(session: Session, scope: Scope) -> dict[str, int]:
+    rows = dict(session.execute(select(HazardReport.status, func.count()).where(
+        scope.filter(HazardReport.department_id)).group_by(HazardReport.status)).all())
+    return {s: int(rows.get(s, 0)) for s in states.STATUSES}
+
+
+def is_overdue(h: HazardReport, today: date) -> bool:
+    return bool(h.deadline and h.deadline < today and h.status in states.UNFIXED_STATUSES)
+
+
+def hazards(session: Session, scope: Scope, today: date, *, status: str | None = None,
+            limit: int | None = None) -> list[HazardReport]:
+    """The ledger, overdue items first (most overdue first), then open ones, newest first."""
+    stmt = select(HazardReport).where(scope.filter(HazardReport.department_id))
+    if status:
+        stmt = stmt.where(HazardReport.status == status)
+    rows = list(session.scalars(stmt.order_by(HazardReport.id.desc())))
+    rows.sort(key=lambda h: (not is_overdue(h, today),
+                             h.deadline or date.max if is_overdue(h, today) else date.max,
+                             h.status not in states.OPEN_STATUSES))
+    return rows[:limit] if limit else rows
+
+
+# -- per department ----------------------------------------------------------------------------
+def per_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """One row per department: members, participants, quiz, pledges, check-ins, hazards."""
+    people = members(session, scope)
+    dept_of = {u.userid: u.department_id for u in people}
+    names = department_names(session)
+    rows: dict[int | None, dict[str, Any]] = {}
+
+    def row(dept: int | None) -> dict[str, Any]:
+        return rows.setdefault(dept, {
+            "department_id": dept, "name": names.get(dept or 0, "-"), "members": 0,
+            "participants": 0, "quiz_answers": 0, "quiz_correct": 0, "pledges_signed": 0,
+            "checkins": 0, "attendance": 0, "hazards": 0, "hazards_closed": 0,
+            "suggestions": 0})
+
+    for u in people:
+        row(u.department_id)["members"] += 1
+    active = set(session.scalars(select(func.distinct(InboundMessage.userid))))
+    for userid in active & set(dept_of):
+        row(dept_of[userid])["participants"] += 1
+    correct = func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0))
+    for userid, n, right in session.execute(select(QuizAnswer.userid, func.count(), correct)
+                                            .group_by(QuizAnswer.userid)):
+        if userid in dept_of:
+            r = row(dept_of[userid])
+            r["quiz_answers"] += int(n)
+            r["quiz_correct"] += int(right or 0)
+    for p in pledge_by_department(session, scope):
+        row(p["department_id"])["pledges_signed"] = p["signed"]
+    for dept, n in session.execute(select(DailyCheckin.department_id, func.count()).where(
+            scope.filter(DailyCheckin.department_id)).group_by(DailyCheckin.department_id)):
+        row(dept)["checkins"] += int(n)
+    for dept, n in session.execute(select(EventAttendance.department_id, func.count()).where(
+            scope.filter(EventAttendance.department_id)).group_by(EventAttendance.department_id)):
+        row(dept)["attendance"] += int(n)
+    closed = func.sum(case((HazardReport.status == "closed", 1), else_=0))
+    for dept, n, c in session.execute(select(HazardReport.department_id, func.count(), closed)
+                                      .where(scope.filter(HazardReport.department_id))
+                                      .group_by(HazardReport.department_id)):
+        r = row(dept)
+        r["hazards"] += int(n)
+        r["hazards_closed"] += int(c or 0)
+    for dept, n in session.execute(select(Suggestion.department_id, func.count()).where(
+            scope.filter(Suggestion.department_id)).group_by(Suggestion.department_id)):
+        row(dept)["suggestions"] += int(n)
+    out = sorted(rows.values(), key=lambda r: (r["department_id"] is None, r["department_id"] or 0))
+    for r in out:
+        r["quiz_rate"] = r["quiz_correct"] / r["quiz_answers"] if r["quiz_answers"] else 0.0
+        r["pledge_rate"] = r["pledges_signed"] / r["members"] if r["members"] else 0.0
+    return out
+
+
+def overview(session: Session, scope: Scope, today: date) -> dict[str, Any]:
+    dept_rows = per_department(session, scope)
+    counts = hazard_counts(session, scope)
+    total = lambda key: sum(r[key] for r in dept_rows)  # noqa: E731
+    members_n = total("members")
+    answers = total("quiz_answers")
+    open_hazards = [h for h in hazards(session, scope, today) if is_overdue(h, today)]
+    return {
+        "members": members_n,
+        "participants": total("participants"),
+        "participation_rate": total("participants") / members_n if members_n else 0.0,
+        "quiz_answers": answers,
+        "quiz_correct": total("quiz_correct"),
+        "quiz_rate": total("quiz_correct") / answers if answers else 0.0,
+        "pledges_signed": total("pledges_signed"),
+        "pledge_rate": total("pledges_signed") / members_n if members_n else 0.0,
+        "checkins": total("checkins"),
+        "attendance": total("attendance"),
+        "hazards": sum(counts.values()),
+        "hazards_closed": counts.get("closed", 0),
+        "hazards_overdue": len(open_hazards),
+        "suggestions": total("suggestions"),
+        "hazard_counts": counts,
+    }
+
+
+def status_counter(items) -> Counter:
+    c: Counter = Counter()
+    for h in items:
+        c[h.status] += 1
+    return c
+
+
+def group_by(items, key) -> dict:
+    out: dict = defaultdict(list)
+    for item in items:
+        out[key(item)].append(item)
+    return out

@@ -1,0 +1,59 @@
+"""The admin console: local accounts, their login sessions, and login attempts.
+
+Login attempts live in the database so the rate limit is shared by every worker process.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.models.base import Base
+
+
+class ConsoleAccount(Base):
+    """A console login. role: admin | safety_officer | department_head; a department head
+    sees `departments` and their sub-departments only."""
+
+    __tablename__ = "console_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32), default="safety_officer")
+    departments: Mapped[list[int]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A server-side record of a signed-in browser: logout deletes it, so a copied cookie
+    stops working; a new id is issued at every login (session rotation)."""
+
+    __tablename__ = "console_sessions"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("console_accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class LoginAttempt(Base):
+    """One login attempt; `ok` False for a wrong password, an unknown user or a refusal."""
+
+    __tablename__ = "console_login_attempts"
+    __table_args__ = (
+        Index("ix_console_login_attempts_username_at", "username", "at"),
+        Index("ix_console_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)

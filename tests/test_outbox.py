@@ -1,0 +1,234 @@
+"""Exactly-once delivery through the outbox: crashes mid-broadcast, API errors, batching, limits."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from bot.db import transaction
+from bot.fake_wecom.seed import USERS
+from bot.models import OutboxDelivery, User
+from bot.outbox import counts, enqueue
+from bot.runtime import build_runtime
+from bot.sender import OutboxSender
+
+SEED = [u[0] for u in USERS]
+
+
+@pytest.fixture(autouse=True)
+def only_this_feature(monkeypatch):
+    """Other features are built in the same tree at the same time; these tests load only
+    help + warning, so a half-finished module elsewhere cannot break or skew them."""
+    import handlers
+
+    monkeypatch.setattr(handlers, "FEATURES", ["handlers.help", "handlers.warning"])
+
+
+class ProcessKilled(BaseException):
+    """Not an Exception: the sender's error handling must not see it, as with a SIGKILL."""
+
+
+class DyingClient:
+    """The real client until `allow` message/send calls have gone through, then the process
+    'dies' in the middle of the broadcast (before anything is recorded)."""
+
+    def __init__(self, client, allow: int) -> None:
+        self._client = client
+        self.allow = allow
+        self.calls = 0
+
+    def send_message(self, *args, **kwargs):
+        if self.calls >= self.allow:
+            raise ProcessKilled()
+        self.calls += 1
+        return self._client.send_message(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def add_members(runtime, fake, n: int) -> list[str]:
+    ids = [f"worker{i:05d}" for i in range(n)]
+    for userid in ids:
+        fake.add_user(userid, userid, [3])
+    with transaction(runtime.factory) as s:
+        s.execute(
+            insert(User),
+            [
+                {
+                    "userid": u,
+                    "name": u,
+                    "department_id": 3,
+                    "department_ids": [3],
+                    "leader_of": [],
+                    "position": "",
+                    "status": 1,
+                }
+                for u in ids
+            ],
+        )
+    return ids
+
+
+def delivered_counts(fake, userids) -> Counter:
+    return Counter({u: len(fake.messages_for(u)) for u in userids})
+
+
+def assert_invariant(runtime, *, pending=0, dead=0):
+    with runtime.factory() as s:
+        c = counts(s)
+    assert c["enqueued"] == c["sent"] + c["pending"] + c["dead"], c
+    assert (c["pending"], c["dead"]) == (pending, dead), c
+    return c
+
+
+def queue(runtime, userids, text="今天下午三点消防演练", **kw):
+    with transaction(runtime.factory) as s:
+        return enqueue(
+            s,
+            userids,
+            {"msgtype": "text", "text": {"content": text}},
+            source="test",
+            now=runtime.clock(),
+            **kw,
+        )
+
+
+def test_batches_of_at_most_1000(runtime, fake):
+    members = SEED + add_members(runtime, fake, 2500)
+    queue(runtime, members)
+    stats = runtime.sender.drain()
+    calls = fake.calls_to("message/send")
+    assert len(calls) == 3 and stats.sent == 2512
+    assert sorted(len(c.body["touser"].split("|")) for c in calls) == [512, 1000, 1000]
+    assert all(c.body["enable_duplicate_check"] == 1 for c in calls)
+    assert set(delivered_counts(fake, members).values()) == {1}
+    assert_invariant(runtime)
+
+
+def test_process_killed_mid_broadcast_delivers_exactly_once(runtime, fake, clock):
+    members = SEED + add_members(runtime, fake, 2500)
+    queue(runtime, members)
+    dying = OutboxSender(runtime.factory, DyingClient(runtime.client, allow=1), clock=runtime.clock)
+    with pytest.raises(ProcessKilled):
+        dying.drain()
+    # One batch reached WeCom, nothing was recorded: every row is still pending, under lease.
+    got = delivered_counts(fake, members)
+    assert sum(got.values()) == 1000 and max(got.values()) == 1
+    assert_invariant(runtime, pending=2512)
+
+    survivor = OutboxSender(runtime.factory, runtime.client, clock=runtime.clock)
+    assert survivor.drain().claimed == 0  # the lease still holds
+    clock.advance(minutes=2, seconds=1)
+    stats = survivor.drain()
+    assert stats.sent == 2512 and stats.api_calls == 3
+    # The resent first batch was suppressed by WeCom's duplicate check: once each, no one missed.
+    assert set(delivered_counts(fake, members).values()) == {1}
+    assert_invariant(runtime)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"errcode": 42001},
+        {"errcode": 45009},
+        {"errcode": -1},
+        {"status": 502},
+        {"status": 503},
+        {"delay": 0.6},
+    ],
+    ids=["42001", "45009", "-1", "502", "503", "timeout"],
+)
+@pytest.mark.parametrize("times", [1, 5])
+def test_transient_errors_are_retried_and_nothing_is_lost(settings, clock, fake, fault, times):
+    """1 failure: the client's own retry absorbs it; 5: the outbox retries with backoff."""
+    from bot.directory import sync_directory
+    from bot.migrate import upgrade
+
+    rt = build_runtime(settings.replace(api_timeout=0.3), clock=clock, client_sleep=lambda _s: None)
+    upgrade(rt.engine)
+    try:
+        with transaction(rt.factory) as s:
+            sync_directory(s, rt.client, clock())
+        fake.reset()
+        queue(rt, SEED)
+        fake.inject("message/send", times=times, **fault)
+        for _ in range(10):
+            rt.sender.drain()
+            clock.advance(minutes=10)
+            with rt.factory() as s:
+                if not counts(s)["pending"]:
+                    break
+        import time
+
+        time.sleep(0.7)  # let any request that timed out on our side finish on the fake's
+        assert set(delivered_counts(fake, SEED).values()) == {1}
+        assert_invariant(rt)
+        with rt.factory() as s:
+            attempts = set(s.scalars(select(OutboxDelivery.attempts)))
+        if times == 1:
+            assert attempts == {1}  # absorbed by the client's own retry
+        else:
+            assert len(attempts) == 1 and attempts.pop() >= 2  # the outbox retried the batch
+    finally:
+        rt.close()
+
+
+def test_permanent_error_is_dead_with_reason(runtime, fake):
+    queue(runtime, SEED[:3])
+    fake.inject("message/send", errcode=40008)  # invalid message type: no retry can help
+    queue(runtime, ["zhangwei", "nobody-here"], text="第二条")
+    runtime.sender.drain()
+    c = assert_invariant(runtime, dead=4)
+    assert c["sent"] == 1
+    with runtime.factory() as s:
+        reasons = sorted(
+            s.scalars(select(OutboxDelivery.last_error).where(OutboxDelivery.status == "dead"))
+        )
+    assert reasons[0].startswith("40008") and reasons[-1].startswith("invaliduser")
+
+
+def test_member_rate_limit_defers_the_excess_to_the_next_minute(runtime, fake, clock):
+    for i in range(35):
+        queue(runtime, ["liuyang"], text=f"第{i}条")
+    runtime.sender.drain()
+    assert len(fake.messages_for("liuyang")) == 30 and not fake.dropped
+    assert_invariant(runtime, pending=5)
+    clock.advance(minutes=1)
+    fake._recent.clear()  # the fake's window is wall-clock; the bot's is the test clock
+    runtime.sender.drain()
+    assert len(fake.messages_for("liuyang")) == 35
+    assert_invariant(runtime)
+
+
+def test_two_senders_draining_at_once_send_once(runtime, fake):
+    """Two senders (threads) racing on the same rows: leases/SKIP LOCKED keep them apart."""
+    import threading
+
+    members = SEED + add_members(runtime, fake, 1500)
+    queue(runtime, members, duplicate_check=False)
+    other = OutboxSender(runtime.factory, runtime.client, clock=runtime.clock, claim_limit=700)
+    runtime.sender.claim_limit = 700
+    threads = [threading.Thread(target=s.drain) for s in (runtime.sender, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # With duplicate checking off, a double send would show up as a second message.
+    assert set(delivered_counts(fake, members).values()) == {1}
+    assert_invariant(runtime)
+
+
+def test_dedup_key_makes_enqueue_idempotent(runtime):
+    assert queue(runtime, SEED, dedup_key="k1") is not None
+    assert queue(runtime, SEED, dedup_key="k1") is None
+    with runtime.factory() as s:
+        assert counts(s)["enqueued"] == len(SEED)
+
+
+def test_lease_is_longer_than_a_slow_batch(runtime):
+    # A batch retried inside the client takes at most ~3 timeouts; the lease must outlive it.
+    assert runtime.sender.lease > timedelta(seconds=3 * runtime.settings.api_timeout + 5)

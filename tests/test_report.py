@@ -1,0 +1,136 @@
+"""The campaign summary: the workbook's figures against the database, and the printable page."""
+
+from __future__ import annotations
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from bot.console.report import SHEETS, write_report
+from bot.console.testing import add_account, login, seed_campaign
+from bot.db import transaction
+from bot.models import (
+    DailyCheckin,
+    EventAttendance,
+    HazardReport,
+    PledgeSignature,
+    Question,
+    QuizAnswer,
+    Suggestion,
+    User,
+)
+
+
+@pytest.fixture
+def workbook(runtime, clock, tmp_path):
+    with transaction(runtime.factory) as s:
+        seed_campaign(s, runtime.settings, clock())
+    path = tmp_path / "summary.xlsx"
+    with runtime.factory() as s:
+        write_report(s, runtime.settings, clock(), path)
+    return load_workbook(path)
+
+
+def sheet_dicts(ws):
+    rows = list(ws.iter_rows(values_only=True))
+    header = rows[0]
+    return [dict(zip(header, r, strict=False)) for r in rows[1:] if any(v is not None for v in r)]
+
+
+def test_workbook_has_the_sheets(workbook):
+    assert workbook.sheetnames == list(SHEETS)
+
+
+def test_overview_matches_the_database(workbook, runtime):
+    overview = {r["指标"]: r["数值"] for r in sheet_dicts(workbook["概览"])}
+    with runtime.factory() as s:
+        members = s.scalar(select(func.count()).select_from(User).where(User.status == 1))
+        answers = s.scalar(select(func.count()).select_from(QuizAnswer))
+        correct = s.scalar(select(func.count()).select_from(QuizAnswer)
+                           .where(QuizAnswer.correct.is_(True)))
+        checkins = s.scalar(select(func.count()).select_from(DailyCheckin))
+        attendance = s.scalar(select(func.count()).select_from(EventAttendance))
+        hazards = s.scalar(select(func.count()).select_from(HazardReport))
+        suggestions = s.scalar(select(func.count()).select_from(Suggestion))
+        signed = s.scalar(select(func.count(func.distinct(PledgeSignature.userid))))
+    assert overview["在册人数"] == members == 12
+    assert overview["答题次数"] == answers == 48
+    assert overview["答对次数"] == correct == 44
+    assert overview["答题正确率"] == pytest.approx(correct / answers)
+    assert overview["打卡人次"] == checkins == 5
+    assert overview["活动签到人次"] == attendance == 3
+    assert overview["隐患上报"] == hazards == 3
+    assert overview["隐患逾期未整改"] == 1
+    assert overview["安全建议"] == suggestions == 2
+    assert overview["责任书已签"] == signed == 4
+    assert overview["参与人数"] == 6  # distinct people who wrote to the bot
+
+
+def test_departments_and_quiz_sheets_match(workbook, runtime):
+    depts = {r["部门"]: r for r in sheet_dicts(workbook["部门"])}
+    assert depts["生产一车间"]["在册人数"] == 3
+    assert depts["生产一车间"]["答题次数"] == 16 and depts["生产一车间"]["答对次数"] == 14
+    assert depts["生产一车间"]["责任书已签"] == 2
+    assert depts["生产一车间"]["隐患上报"] == 1 and depts["生产一车间"]["建议"] == 1
+    assert depts["仓储物流部"]["打卡人次"] == 1
+    quiz = sheet_dicts(workbook["答题"])
+    with runtime.factory() as s:
+        by_theme = dict(s.execute(select(Question.theme, func.count()).select_from(QuizAnswer)
+                                  .join(Question, Question.id == QuizAnswer.question_id)
+                                  .group_by(Question.theme)).all())
+    assert {r["主题键"]: r["答题次数"] for r in quiz} == by_theme
+    assert sum(r["答对次数"] for r in quiz) == 44
+    pledges = {r["部门"]: r for r in sheet_dicts(workbook["责任书"])}
+    assert pledges["生产二车间"]["已签"] == 1 and pledges["生产二车间"]["在册人数"] == 3
+
+
+def test_ledger_attendance_and_suggestion_sheets(workbook):
+    ledger = sheet_dicts(workbook["隐患台账"])
+    assert [r["隐患描述"] for r in ledger] == ["一车间消防通道堆放纸箱", "二车间配电箱门未关闭",
+                                           "仓库叉车通道无反光镜"]
+    overdue = [r for r in ledger if r["逾期"] == "是"]
+    assert len(overdue) == 1 and overdue[0]["责任人"] == "赵磊"
+    rows = list(workbook["签到"].iter_rows(values_only=True))
+    assert ("消防应急疏散演练", "drill", "246810") == rows[rows.index(
+        next(r for r in rows if r[0] == "活动")) + 1][:3]
+    assert [r["提出人"] for r in sheet_dicts(workbook["建议"])] == ["陈静", "吴霞"]
+
+
+def test_printable_page_has_inline_svg_charts_and_escapes_text(runtime, clock, tmp_path):
+    from bot.hazard import ledger
+
+    with transaction(runtime.factory) as s:
+        seed_campaign(s, runtime.settings, clock())
+        ledger.create_report(s, runtime.settings, reporter="liuyang", department_id=3,
+                             description="<script>alert(1)</script>", category="other",
+                             location="", latitude=None, longitude=None, photos=[], now=clock())
+    path = tmp_path / "summary.html"
+    with runtime.factory() as s:
+        write_report(s, runtime.settings, clock(), path)
+    html = path.read_text(encoding="utf-8")
+    assert html.count('<svg class="chart"') == 5
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "参与 6 人" in html
+
+
+def test_report_cli_and_console_download(runtime, clock, app, tmp_path, monkeypatch, settings):
+    from io import BytesIO
+
+    from bot.cli import main
+
+    with transaction(runtime.factory) as s:
+        seed_campaign(s, runtime.settings, clock())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert main(["report", str(tmp_path / "out.xlsx")]) == 0
+    assert main(["report", str(tmp_path / "out.html")]) == 0
+    assert main(["report", str(tmp_path / "out.pdf")]) == 2
+    assert load_workbook(tmp_path / "out.xlsx").sheetnames == list(SHEETS)
+    add_account(runtime.factory, "boss", now=clock())
+    client = app.test_client()
+    login(client, "boss")
+    r = client.get("/admin/report.xlsx")
+    assert r.status_code == 200
+    wb = load_workbook(BytesIO(r.data))
+    assert {row[0]: row[1] for row in wb["概览"].iter_rows(values_only=True)}["答题次数"] == 48
