@@ -109,7 +109,7 @@ def cmd_stats(args) -> int:
 
     rt = _runtime(args)
     with rt.factory() as s:
-        stats = compute_stats(s, rt.clock())
+        stats = compute_stats(s, rt.clock().astimezone(args.settings.tz))
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=2, default=str))
     else:

@@ -25,6 +25,8 @@ class Context:
     roles: frozenset[str] = frozenset()
     texts: Texts = field(default_factory=lambda: texts)
     services: dict[str, Any] = field(default_factory=dict)
+    # What the router's prefetcher for this message type fetched before the transaction.
+    prefetched: Any = None
     _conversation: Conversation | None = field(default=None, repr=False)
     _conversation_loaded: bool = field(default=False, repr=False)
 

@@ -62,8 +62,9 @@ class Bot:
 
     def handle(self, msg: IncomingMessage) -> Outcome:
         looked_up = self._lookup_stranger(msg.from_user)
+        prefetched = self._prefetch(msg)
         try:
-            outcome = self._handle_in_transaction(msg, looked_up)
+            outcome = self._handle_in_transaction(msg, looked_up, prefetched)
         except Exception:
             log.exception("handling %s from %s failed", msg.dedup_key, msg.from_user)
             outcome = self._record_failure(msg)
@@ -85,7 +86,17 @@ class Bot:
             log.warning("user/get %s failed", userid, exc_info=True)
             return None
 
-    def _handle_in_transaction(self, msg: IncomingMessage, looked_up) -> Outcome:
+    def _prefetch(self, msg: IncomingMessage) -> Any:
+        fn = self.router.prefetchers.get(msg.msg_type)
+        if fn is None:
+            return None
+        try:
+            return fn(msg, self.services.get("runtime"))
+        except Exception:  # noqa: BLE001 - the handler decides what a missing result means
+            log.warning("prefetch for %s failed", msg.dedup_key, exc_info=True)
+            return None
+
+    def _handle_in_transaction(self, msg: IncomingMessage, looked_up, prefetched) -> Outcome:
         now = self.now()
         with transaction(self.factory) as s:
             inserted = insert_ignore(
@@ -117,6 +128,7 @@ class Bot:
                 user=user,
                 roles=roles_for(s, self.settings, user, msg.from_user),
                 services=self.services,
+                prefetched=prefetched,
             )
             reply = self.router.dispatch(msg, ctx)
             outcome = self._deliver(s, msg, reply, now, inserted[0])

@@ -9,8 +9,10 @@ unchanged (as Slack Bolt's do), so handlers stay plain, testable functions.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.context import Context
 from bot.messages import IncomingMessage, Reply
@@ -21,6 +23,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[IncomingMessage, Context], Reply | None]
 CommandHandler = Callable[[IncomingMessage, Context, str], Reply | None]
 FlowHandler = Callable[[IncomingMessage, Context], Reply | None]
+# (message, runtime) -> anything; it may read the database but must not write.
+Prefetcher = Callable[[IncomingMessage, Any], Any]
 
 
 @dataclass
@@ -41,6 +45,12 @@ class Router:
     cards: list[tuple[str, Handler]] = field(default_factory=list)
     media: dict[str, Handler] = field(default_factory=dict)
     flows: dict[str, FlowHandler] = field(default_factory=dict)
+    # Slow I/O a message needs (e.g. downloading a photo), run BEFORE the message's
+    # transaction so no database lock is held during it; results reach ctx.prefetched.
+    prefetchers: dict[str, Prefetcher] = field(default_factory=dict)
+    # Texts that match no command but a pattern (e.g. a bare 6-digit check-in code); the
+    # handler may return None to pass the text on to the next pattern or the fallback.
+    patterns: list[tuple[re.Pattern[str], Handler]] = field(default_factory=list)
     fallback: Handler | None = None
 
     # -- registration --------------------------------------------------------------------
@@ -98,6 +108,23 @@ class Router:
 
         return decorator
 
+    def prefetch(self, *msg_types: str) -> Callable[[Prefetcher], Prefetcher]:
+        def decorator(fn: Prefetcher) -> Prefetcher:
+            for t in msg_types:
+                self.prefetchers[t] = fn
+            return fn
+
+        return decorator
+
+    def pattern(self, regex: str) -> Callable[[Handler], Handler]:
+        """Register a handler for normalised texts that fully match `regex`."""
+
+        def decorator(fn: Handler) -> Handler:
+            self.patterns.append((re.compile(regex), fn))
+            return fn
+
+        return decorator
+
     def set_fallback(self, fn: Handler) -> Handler:
         self.fallback = fn
         return fn
@@ -148,6 +175,11 @@ class Router:
                     ctx.audit("refused:" + cmd.keywords[0], detail=text[:500], allowed=False)
                     return Reply.text(ctx.t("not_admin", command=cmd.keywords[0]))
                 return cmd.handler(msg, ctx, args)
+            for regex, handler in self.patterns:
+                if regex.fullmatch(text):
+                    reply = handler(msg, ctx)
+                    if reply is not None:
+                        return reply
         elif msg.msg_type in self.media:
             return self.media[msg.msg_type](msg, ctx)
         return self.fallback(msg, ctx) if self.fallback else None

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Department, User
 
+# `now` is aware and in the campaign's time zone, so `now.date()` is the local day.
 StatFn = Callable[[Session, datetime], Any]
 STATS: dict[str, StatFn] = {}
 

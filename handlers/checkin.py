@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from collections import Counter
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -424,10 +422,7 @@ def handle_survey_flow(msg: IncomingMessage, ctx: Context) -> Reply | None:
 # -- stats, jobs ----------------------------------------------------------------------------------
 @stat("checkins_today")
 def count_checkins_today(session: Session, now: datetime) -> int:
-    # `stats` passes the clock's UTC time; the day that counts is the campaign's local day.
-    local_day = now.astimezone(
-        ZoneInfo(os.environ.get("SAFETYBOT_TIMEZONE") or "Asia/Shanghai")
-    ).date()
+    local_day = now.date()  # stats are computed with the campaign's local time
     return (
         session.scalar(
             select(func.count()).select_from(DailyCheckin).where(DailyCheckin.day == local_day)
@@ -604,14 +599,5 @@ def register(router: Router) -> None:
     router.command("问卷", "演练问卷", priority=50, exact=True)(handle_survey_start)
     router.flow(LOCATION_FLOW)(handle_location_flow)
     router.flow(SURVEY_FLOW)(handle_survey_flow)
-    # A 6-digit code alone: wrap the fallback registered before us (handlers.help comes first
-    # in FEATURES), so a bare code while an event is open signs in and anything else falls through.
-    previous = router.fallback
-
-    def fallback(msg: IncomingMessage, ctx: Context) -> Reply | None:
-        reply = bare_code(msg, ctx)
-        if reply is not None:
-            return reply
-        return previous(msg, ctx) if previous else None
-
-    router.set_fallback(fallback)
+    # A 6-digit code alone signs in while an event is open; otherwise the text falls through.
+    router.pattern(r"\d{6}")(bare_code)

@@ -41,11 +41,14 @@ def cmd_admin(args) -> int:
     rt = _runtime(args)
     try:
         with transaction(rt.factory) as s:
-            account = create_account(s, args.username, password, role=args.role,
-                                     departments=departments, now=rt.clock())
-            print(f"console account {account.username} ({account.role}"
-                  + (f", departments {account.departments}" if account.departments else "")
-                  + ") saved")
+            account = create_account(
+                s, args.username, password, role=args.role, departments=departments, now=rt.clock()
+            )
+            print(
+                f"console account {account.username} ({account.role}"
+                + (f", departments {account.departments}" if account.departments else "")
+                + ") saved"
+            )
     except AccountError as exc:
         print(f"safetybot admin create: {exc}", file=sys.stderr)
         return 2
@@ -75,11 +78,15 @@ def register_cli(sub) -> None:
     p = sub.add_parser("admin", help="console accounts: admin create USER")
     p.add_argument("action", choices=["create"])
     p.add_argument("username")
-    p.add_argument("--role", choices=["admin", "safety_officer", "department_head"],
-                   default="admin")
+    p.add_argument(
+        "--role", choices=["admin", "safety_officer", "department_head"], default="admin"
+    )
     p.add_argument("--departments", help="department ids a department head sees, e.g. 3,4")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the password from the first line of stdin")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin",
+    )
     p.set_defaults(func=cmd_admin)
 
     p = sub.add_parser("report", help="campaign summary: FILE.xlsx (workbook) or FILE.html")

@@ -19,7 +19,7 @@ from bot.hazard import ledger, photos, states
 from bot.hazard.people import department_name, display, find_users
 from bot.hazard.tickets import parse_ticket
 from bot.messages import IncomingMessage, Reply
-from bot.models import HazardPhoto, HazardReport
+from bot.models import Conversation, HazardPhoto, HazardReport
 from bot.router import Router
 from bot.stats import stat
 from bot.text import normalize
@@ -159,9 +159,27 @@ def flow_report(msg: IncomingMessage, ctx: Context) -> Reply | None:
     return None
 
 
+def prefetch_photo(msg: IncomingMessage, runtime) -> tuple[Any, str] | None:
+    """Download a photo sent during a hazard conversation BEFORE the message's transaction
+    (WeCom media ids expire after 3 days; the download must not hold a database lock)."""
+    if runtime is None or not msg.media_id:
+        return None
+    with runtime.factory() as s:
+        conv = s.get(Conversation, msg.from_user)
+        if conv is None or conv.flow not in (FLOW, FIX_FLOW):
+            return None
+    return photos.fetch_now(runtime, msg.media_id)
+
+
+def _prefetched_photo(msg: IncomingMessage, ctx: Context) -> tuple[Any, str]:
+    if ctx.prefetched is None:
+        # Not fetched before the transaction: record it as pending for the retry job.
+        return None, "not downloaded yet"
+    return ctx.prefetched
+
+
 def _take_photo(msg: IncomingMessage, ctx: Context, data: dict[str, Any]) -> Reply:
-    runtime = ctx.services["runtime"]
-    stored, error = photos.fetch_now(runtime, msg.media_id)
+    stored, error = _prefetched_photo(msg, ctx)
     values = photos.photo_values(msg.media_id, stored, error, ctx.now)
     item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
     items = [p for p in (data.get("photos") or []) if p.get("media_id") != msg.media_id] + [item]
@@ -241,7 +259,7 @@ def flow_fix(msg: IncomingMessage, ctx: Context) -> Reply | None:
         return Reply.text(ctx.t("hazard.not_found", ticket=ticket))
     has_photo = False
     if msg.msg_type == "image":
-        stored, error = photos.fetch_now(ctx.services["runtime"], msg.media_id)
+        stored, error = _prefetched_photo(msg, ctx)
         values = photos.photo_values(msg.media_id, stored, error, ctx.now)
         ctx.session.add(HazardPhoto(hazard_id=hazard.id, kind="rectify", **values))
         has_photo = True
@@ -546,9 +564,7 @@ def count_open(session, now: datetime) -> int:
 
 @stat("hazards_overdue")
 def count_overdue(session, now: datetime) -> int:
-    from bot.settings import Settings
-
-    today = now.astimezone(Settings().tz).date()
+    today = now.date()  # stats are computed with the campaign's local time
     return (
         session.scalar(
             select(func.count())
@@ -601,3 +617,4 @@ def register(router: Router) -> None:
     router.flow(FLOW)(flow_report)
     router.flow(FIX_FLOW)(flow_fix)
     router.card("hazard:")(handle_card)
+    router.prefetch("image")(prefetch_photo)

@@ -5,15 +5,15 @@ They only write to the outbox (in the ledger's transaction); the sender delivers
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot import content
 from bot.content import texts
-from bot.models import User
+from bot.models import Conversation, InboundMessage, JobRun, MemberSendCount, User
 from bot.outbox import enqueue
 
 
@@ -80,3 +80,26 @@ def push_daily_quiz(session: Session, runtime, now: datetime) -> str:
         dedup_key=f"push:quiz:{local.date().isoformat()}",
     )
     return f"quiz to {len(members)} members" if mid else "quiz already queued today"
+
+
+# How long bookkeeping rows are kept. WeCom retries a callback within seconds, so a month of
+# inbound dedup keys is ample; run-ledger rows only need to outlive the misfire grace time.
+KEEP_INBOUND = timedelta(days=30)
+KEEP_JOB_RUNS = timedelta(days=14)
+
+
+def housekeeping(session: Session, runtime, now: datetime) -> str:
+    """Prune bookkeeping tables that grow every minute (ledger, dedup keys, rate counters)."""
+    removed = {
+        "job_runs": session.execute(delete(JobRun).where(JobRun.scheduled_for < now - KEEP_JOB_RUNS)),
+        "inbound": session.execute(
+            delete(InboundMessage).where(InboundMessage.received_at < now - KEEP_INBOUND)
+        ),
+        "conversations": session.execute(
+            delete(Conversation).where(Conversation.expires_at < now - timedelta(days=1))
+        ),
+        "rate_counters": session.execute(
+            delete(MemberSendCount).where(MemberSendCount.window_start < now - timedelta(hours=1))
+        ),
+    }
+    return ", ".join(f"{k} {max(r.rowcount, 0)}" for k, r in removed.items())

@@ -45,6 +45,7 @@ def job_specs(settings) -> list[JobSpec]:
     specs = [
         JobSpec("daily_tip", jobs.push_daily_tip, {"hour": tip_h, "minute": tip_m}),
         JobSpec("daily_quiz", jobs.push_daily_quiz, {"hour": quiz_h, "minute": quiz_m}),
+        JobSpec("housekeeping", jobs.housekeeping, {"hour": 3, "minute": 30}),
     ]
     specs.extend(extra_job_specs(settings))
     return specs

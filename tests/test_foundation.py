@@ -260,3 +260,20 @@ def test_sync_directory_marks_departed_members(runtime, fake, clock):
     with runtime.factory() as s:
         assert s.get(User, "sunyu").status == 5
         assert s.get(User, "liqiang").leader_of == [3]
+
+
+def test_housekeeping_prunes_old_bookkeeping(runtime, wecom, clock):
+    from bot.models import InboundMessage
+    from scheduler.jobs import housekeeping
+    from scheduler.ledger import run_once
+
+    wecom.text("liuyang", "帮助")
+    run_once(runtime.factory, "x", clock(), lambda s: "ok", clock())
+    with transaction(runtime.factory) as s:
+        assert housekeeping(s, runtime, clock()).startswith("job_runs 0, inbound 0")
+    clock.advance(days=31)
+    with transaction(runtime.factory) as s:
+        housekeeping(s, runtime, clock())
+    with runtime.factory() as s:
+        assert s.scalar(select(func.count()).select_from(JobRun)) == 0
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 0

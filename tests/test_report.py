@@ -46,8 +46,9 @@ def test_overview_matches_the_database(workbook, runtime):
     with runtime.factory() as s:
         members = s.scalar(select(func.count()).select_from(User).where(User.status == 1))
         answers = s.scalar(select(func.count()).select_from(QuizAnswer))
-        correct = s.scalar(select(func.count()).select_from(QuizAnswer)
-                           .where(QuizAnswer.correct.is_(True)))
+        correct = s.scalar(
+            select(func.count()).select_from(QuizAnswer).where(QuizAnswer.correct.is_(True))
+        )
         checkins = s.scalar(select(func.count()).select_from(DailyCheckin))
         attendance = s.scalar(select(func.count()).select_from(EventAttendance))
         hazards = s.scalar(select(func.count()).select_from(HazardReport))
@@ -75,9 +76,14 @@ def test_departments_and_quiz_sheets_match(workbook, runtime):
     assert depts["仓储物流部"]["打卡人次"] == 1
     quiz = sheet_dicts(workbook["答题"])
     with runtime.factory() as s:
-        by_theme = dict(s.execute(select(Question.theme, func.count()).select_from(QuizAnswer)
-                                  .join(Question, Question.id == QuizAnswer.question_id)
-                                  .group_by(Question.theme)).all())
+        by_theme = dict(
+            s.execute(
+                select(Question.theme, func.count())
+                .select_from(QuizAnswer)
+                .join(Question, Question.id == QuizAnswer.question_id)
+                .group_by(Question.theme)
+            ).all()
+        )
     assert {r["主题键"]: r["答题次数"] for r in quiz} == by_theme
     assert sum(r["答对次数"] for r in quiz) == 44
     pledges = {r["部门"]: r for r in sheet_dicts(workbook["责任书"])}
@@ -86,13 +92,19 @@ def test_departments_and_quiz_sheets_match(workbook, runtime):
 
 def test_ledger_attendance_and_suggestion_sheets(workbook):
     ledger = sheet_dicts(workbook["隐患台账"])
-    assert [r["隐患描述"] for r in ledger] == ["一车间消防通道堆放纸箱", "二车间配电箱门未关闭",
-                                           "仓库叉车通道无反光镜"]
+    assert [r["隐患描述"] for r in ledger] == [
+        "一车间消防通道堆放纸箱",
+        "二车间配电箱门未关闭",
+        "仓库叉车通道无反光镜",
+    ]
     overdue = [r for r in ledger if r["逾期"] == "是"]
     assert len(overdue) == 1 and overdue[0]["责任人"] == "赵磊"
     rows = list(workbook["签到"].iter_rows(values_only=True))
-    assert ("消防应急疏散演练", "drill", "246810") == rows[rows.index(
-        next(r for r in rows if r[0] == "活动")) + 1][:3]
+    assert rows[rows.index(next(r for r in rows if r[0] == "活动")) + 1][:3] == (
+        "消防应急疏散演练",
+        "drill",
+        "246810",
+    )
     assert [r["提出人"] for r in sheet_dicts(workbook["建议"])] == ["陈静", "吴霞"]
 
 
@@ -101,9 +113,19 @@ def test_printable_page_has_inline_svg_charts_and_escapes_text(runtime, clock, t
 
     with transaction(runtime.factory) as s:
         seed_campaign(s, runtime.settings, clock())
-        ledger.create_report(s, runtime.settings, reporter="liuyang", department_id=3,
-                             description="<script>alert(1)</script>", category="other",
-                             location="", latitude=None, longitude=None, photos=[], now=clock())
+        ledger.create_report(
+            s,
+            runtime.settings,
+            reporter="liuyang",
+            department_id=3,
+            description="<script>alert(1)</script>",
+            category="other",
+            location="",
+            latitude=None,
+            longitude=None,
+            photos=[],
+            now=clock(),
+        )
     path = tmp_path / "summary.html"
     with runtime.factory() as s:
         write_report(s, runtime.settings, clock(), path)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.db import insert_ignore
 from bot.models import CheckinEvent
 from bot.settings import Settings
 
-EVENT_KINDS = {"drill": "应急演练", "ceremony": "启动仪式", "campaign": "宣传咨询日",
-               "training": "安全培训", "other": "其他活动"}
+EVENT_KINDS = {
+    "drill": "应急演练",
+    "ceremony": "启动仪式",
+    "campaign": "宣传咨询日",
+    "training": "安全培训",
+    "other": "其他活动",
+}
 
 
 class EventError(ValueError):
@@ -30,24 +33,38 @@ def parse_local(value: str, settings: Settings) -> datetime:
     return naive.replace(tzinfo=settings.tz) if naive.tzinfo is None else naive
 
 
-def create_event(session: Session, settings: Settings, now: datetime, *, actor: str, title: str,
-                 kind: str, starts: str, ends: str) -> CheckinEvent:
-    """A check-in event with a fresh 6-digit code; the unique key on `code` decides clashes."""
+def create_event(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    *,
+    actor: str,
+    title: str,
+    kind: str,
+    starts: str,
+    ends: str,
+) -> CheckinEvent:
+    """The console form -> bot.checkin.create_event (one place makes events and their codes)."""
+    from bot import checkin
+
     title = title.strip()[:128]
     if not title:
         raise EventError("请填写活动名称。")
     starts_at, ends_at = parse_local(starts, settings), parse_local(ends, settings)
     if ends_at <= starts_at:
         raise EventError("结束时间应晚于开始时间。")
-    for _ in range(20):
-        code = f"{secrets.randbelow(900000) + 100000}"
-        row = insert_ignore(session, CheckinEvent, {
-            "kind": kind if kind in EVENT_KINDS else "other", "title": title, "code": code,
-            "starts_at": starts_at, "ends_at": ends_at, "created_by": actor, "created_at": now},
-            returning=CheckinEvent.id).first()
-        if row is not None:
-            return session.get(CheckinEvent, row[0])
-    raise EventError("未能生成签到码，请重试。")
+    try:
+        return checkin.create_event(
+            session,
+            kind=kind if kind in EVENT_KINDS else "other",
+            title=title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_by=actor,
+            now=now,
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise EventError("未能创建活动，请检查时间后重试。") from exc
 
 
 class BroadcastError(ValueError):
@@ -65,8 +82,13 @@ class Draft:
     send_at: datetime
 
 
-def compose_broadcast(session: Session, settings: Settings, now: datetime,
-                      form: Mapping[str, str], departments: list[str]) -> Draft:
+def compose_broadcast(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    form: Mapping[str, str],
+    departments: list[str],
+) -> Draft:
     """Validate the composer form and render the message exactly as it will be sent."""
     from bot.content import texts
     from bot.warnings import service
@@ -100,6 +122,12 @@ def compose_broadcast(session: Session, settings: Settings, now: datetime,
             raise BroadcastError(str(exc)) from exc
         send_at = max(send_at, now)
     require_ack = kind == "warning" and form.get("require_ack") == "1"
-    return Draft(kind=kind, rendered=rendered, text=rendered.text(service.labels()),
-                 department_ids=ids, recipients=recipients, require_ack=require_ack,
-                 send_at=send_at)
+    return Draft(
+        kind=kind,
+        rendered=rendered,
+        text=rendered.text(service.labels()),
+        department_ids=ids,
+        recipients=recipients,
+        require_ack=require_ack,
+        send_at=send_at,
+    )

@@ -39,8 +39,15 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
-def create_account(session: Session, username: str, password: str, *, role: str,
-                   departments: list[int] | None, now: datetime) -> ConsoleAccount:
+def create_account(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    role: str,
+    departments: list[int] | None,
+    now: datetime,
+) -> ConsoleAccount:
     username = username.strip()
     if not username or len(username) > 64:
         raise AccountError("user name must be 1-64 characters")
@@ -73,10 +80,18 @@ class LoginResult:
 def failures_in_window(session: Session, username: str, ip: str, now: datetime) -> int:
     """Failed attempts in the last minute for this user name or this address (the larger)."""
     since = now - WINDOW
-    by_user = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == username, LoginAttempt.ok.is_(False), LoginAttempt.at > since))
-    by_ip = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.ip == ip, LoginAttempt.ok.is_(False), LoginAttempt.at > since))
+    by_user = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.username == username, LoginAttempt.ok.is_(False), LoginAttempt.at > since
+        )
+    )
+    by_ip = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.ip == ip, LoginAttempt.ok.is_(False), LoginAttempt.at > since)
+    )
     return max(by_user or 0, by_ip or 0)
 
 
@@ -112,8 +127,12 @@ def prune_attempts(session: Session, now: datetime) -> None:
 def open_session(session: Session, account: ConsoleAccount, now: datetime) -> str:
     sid = secrets.token_urlsafe(32)
     session.add(ConsoleSession(sid=sid, account_id=account.id, created_at=now, last_seen_at=now))
-    session.execute(delete(ConsoleSession).where(
-        ConsoleSession.account_id == account.id, ConsoleSession.last_seen_at < now - SESSION_IDLE))
+    session.execute(
+        delete(ConsoleSession).where(
+            ConsoleSession.account_id == account.id,
+            ConsoleSession.last_seen_at < now - SESSION_IDLE,
+        )
+    )
     return sid
 
 

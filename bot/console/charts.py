@@ -30,9 +30,17 @@ def _nice_max(value: float) -> float:
     return value
 
 
-def bar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence[float], *,
-              unit: str = "", max_value: float | None = None, width: int = 560,
-              colour: str = PALETTE[0]) -> Markup:
+def bar_chart(
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    unit: str = "",
+    max_value: float | None = None,
+    width: int = 560,
+    colour: str = PALETTE[0],
+) -> Markup:
     """Horizontal bars, one per label (long Chinese department names fit on the left)."""
     row_h, left, top = 26, 130, 34
     height = top + max(1, len(labels)) * row_h + 14
@@ -56,19 +64,34 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence
     return Markup("".join(parts))
 
 
-def column_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence[float], *,
-                 unit: str = "", width: int = 560, height: int = 220,
-                 colour: str = PALETTE[0]) -> Markup:
+def column_chart(
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    unit: str = "",
+    width: int = 560,
+    height: int = 220,
+    colour: str = PALETTE[0],
+) -> Markup:
     """Vertical columns over time (a day per column), with every few labels shown."""
     left, right, top, bottom = 40, 12, 34, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     top_value = _nice_max(max(values, default=0))
     parts = [_open(chart_id, title, width, height)]
-    for k in range(5):  # gridlines
-        y = top + plot_h - plot_h * k / 4
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                     f'stroke="#ddd"/><text x="{left - 4}" y="{y + 4:.1f}" font-size="10" '
-                     f'text-anchor="end" {FONT}>{_fmt(top_value * k / 4)}</text>')
+    ticks = (
+        next(n for n in (5, 4, 2, 1) if (top_value / n).is_integer())
+        if float(top_value).is_integer()
+        else 4
+    )
+    for k in range(ticks + 1):  # gridlines at whole numbers where the top allows
+        y = top + plot_h - plot_h * k / ticks
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+            f'stroke="#ddd"/><text x="{left - 4}" y="{y + 4:.1f}" font-size="10" '
+            f'text-anchor="end" {FONT}>{_fmt(top_value * k / ticks)}</text>'
+        )
     if not labels:
         parts.append(_empty(width, height))
     n = max(1, len(labels))
@@ -83,22 +106,28 @@ def column_chart(chart_id: str, title: str, labels: Sequence[str], values: Seque
             f"<title>{escape(label)}: {_fmt(value)}{escape(unit)}</title></rect>"
         )
         if i % every == 0:
-            parts.append(f'<text x="{x + slot / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
-                         f'text-anchor="middle" {FONT}>{escape(label)}</text>')
+            parts.append(
+                f'<text x="{x + slot / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
+                f'text-anchor="middle" {FONT}>{escape(label)}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
 def _open(chart_id: str, title: str, width: int, height: int) -> str:
-    return (f'<svg class="chart" id="{escape(chart_id)}" xmlns="http://www.w3.org/2000/svg" '
-            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="{escape(title)}"><text x="8" y="20" font-size="14" font-weight="bold" '
-            f"{FONT}>{escape(title)}</text>")
+    return (
+        f'<svg class="chart" id="{escape(chart_id)}" xmlns="http://www.w3.org/2000/svg" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}"><text x="8" y="20" font-size="14" font-weight="bold" '
+        f"{FONT}>{escape(title)}</text>"
+    )
 
 
 def _empty(width: int, height: int) -> str:
-    return (f'<text x="{width / 2}" y="{height / 2 + 8}" text-anchor="middle" font-size="12" '
-            f'fill="#999" {FONT}>暂无数据</text>')
+    return (
+        f'<text x="{width / 2}" y="{height / 2 + 8}" text-anchor="middle" font-size="12" '
+        f'fill="#999" {FONT}>暂无数据</text>'
+    )
 
 
 def _cut(text: str, n: int) -> str:

@@ -5,7 +5,6 @@ Query functions take the session first and never commit. Days are local (setting
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,9 +28,15 @@ from bot.models import (
 )
 
 ALL = Scope(None)
-STATUS_LABELS = {"reported": "待受理", "accepted": "已受理", "rectifying": "整改中",
-                 "rectified": "待验收", "verified": "已验收", "closed": "已销号",
-                 "rejected": "已驳回"}
+STATUS_LABELS = {
+    "reported": "待受理",
+    "accepted": "已受理",
+    "rectifying": "整改中",
+    "rectified": "待验收",
+    "verified": "已验收",
+    "closed": "已销号",
+    "rejected": "已驳回",
+}
 
 
 def local_day(session: Session, column, now: datetime, tz) -> Any:
@@ -52,35 +57,50 @@ def department_names(session: Session) -> dict[int, str]:
 
 def departments_in(session: Session, scope: Scope) -> list[tuple[int, str]]:
     """Departments with members in scope, in directory order."""
-    rows = session.execute(select(Department.id, Department.name).where(
-        scope.filter(Department.id)).order_by(Department.order, Department.id))
+    rows = session.execute(
+        select(Department.id, Department.name)
+        .where(scope.filter(Department.id))
+        .order_by(Department.order, Department.id)
+    )
     return [(i, n) for i, n in rows]
 
 
 def members(session: Session, scope: Scope) -> list[User]:
-    return list(session.scalars(select(User).where(User.status == 1,
-                                                   scope.filter(User.department_id))
-                                .order_by(User.userid)))
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.status == 1, scope.filter(User.department_id))
+            .order_by(User.userid)
+        )
+    )
 
 
 # -- per day ------------------------------------------------------------------------------------
-def participation_by_day(session: Session, scope: Scope, now: datetime, tz,
-                         days: int = 30) -> list[tuple[str, int]]:
+def participation_by_day(
+    session: Session, scope: Scope, now: datetime, tz, days: int = 30
+) -> list[tuple[str, int]]:
     """People who sent the bot anything (a message, a click, a check-in …) per local day."""
     day = local_day(session, InboundMessage.received_at, now, tz)
     rows = session.execute(
         select(day, func.count(func.distinct(InboundMessage.userid)))
         .join(User, User.userid == InboundMessage.userid)
-        .where(InboundMessage.received_at >= now - timedelta(days=days),
-               scope.filter(User.department_id))
-        .group_by(day).order_by(day))
+        .where(
+            InboundMessage.received_at >= now - timedelta(days=days),
+            scope.filter(User.department_id),
+        )
+        .group_by(day)
+        .order_by(day)
+    )
     return [(str(d), int(n)) for d, n in rows]
 
 
 def checkins_by_day(session: Session, scope: Scope) -> list[tuple[str, int]]:
-    rows = session.execute(select(DailyCheckin.day, func.count()).where(
-        scope.filter(DailyCheckin.department_id)).group_by(DailyCheckin.day)
-        .order_by(DailyCheckin.day))
+    rows = session.execute(
+        select(DailyCheckin.day, func.count())
+        .where(scope.filter(DailyCheckin.department_id))
+        .group_by(DailyCheckin.day)
+        .order_by(DailyCheckin.day)
+    )
     return [(d.isoformat() if isinstance(d, date) else str(d), int(n)) for d, n in rows]
 
 
@@ -111,9 +131,15 @@ def pledge_by_department(session: Session, scope: Scope) -> list[dict[str, Any]]
     names = department_names(session)
     out: dict[int | None, dict[str, Any]] = {}
     for u in people:
-        entry = out.setdefault(u.department_id, {
-            "department_id": u.department_id, "name": names.get(u.department_id or 0, "-"),
-            "signed": 0, "members": 0})
+        entry = out.setdefault(
+            u.department_id,
+            {
+                "department_id": u.department_id,
+                "name": names.get(u.department_id or 0, "-"),
+                "signed": 0,
+                "members": 0,
+            },
+        )
         entry["members"] += 1
         t = texts.get(keys[u.userid])
         if t is not None and (u.userid, t.hash) in signed:
@@ -125,8 +151,13 @@ def pledge_by_department(session: Session, scope: Scope) -> list[dict[str, Any]]
 
 
 def signatures(session: Session, scope: Scope) -> list[PledgeSignature]:
-    return list(session.scalars(select(PledgeSignature).where(
-        scope.filter(PledgeSignature.department_id)).order_by(PledgeSignature.signed_at)))
+    return list(
+        session.scalars(
+            select(PledgeSignature)
+            .where(scope.filter(PledgeSignature.department_id))
+            .order_by(PledgeSignature.signed_at)
+        )
+    )
 
 
 # -- quiz ---------------------------------------------------------------------------------------
@@ -140,19 +171,33 @@ def quiz_by_theme(session: Session, scope: Scope) -> list[dict[str, Any]]:
         .join(Question, Question.id == QuizAnswer.question_id)
         .join(User, User.userid == QuizAnswer.userid)
         .where(scope.filter(User.department_id))
-        .group_by(Question.theme).order_by(Question.theme))
+        .group_by(Question.theme)
+        .order_by(Question.theme)
+    )
     out = []
     for theme, answered, right in rows:
         right = int(right or 0)
-        out.append({"theme": theme, "title": titles.get(theme, theme), "answered": int(answered),
-                    "correct": right, "rate": right / answered if answered else 0.0})
+        out.append(
+            {
+                "theme": theme,
+                "title": titles.get(theme, theme),
+                "answered": int(answered),
+                "correct": right,
+                "rate": right / answered if answered else 0.0,
+            }
+        )
     return out
 
 
 # -- hazards ------------------------------------------------------------------------------------
 def hazard_counts(session: Session, scope: Scope) -> dict[str, int]:
-    rows = dict(session.execute(select(HazardReport.status, func.count()).where(
-        scope.filter(HazardReport.department_id)).group_by(HazardReport.status)).all())
+    rows = dict(
+        session.execute(
+            select(HazardReport.status, func.count())
+            .where(scope.filter(HazardReport.department_id))
+            .group_by(HazardReport.status)
+        ).all()
+    )
     return {s: int(rows.get(s, 0)) for s in states.STATUSES}
 
 
@@ -160,16 +205,26 @@ def is_overdue(h: HazardReport, today: date) -> bool:
     return bool(h.deadline and h.deadline < today and h.status in states.UNFIXED_STATUSES)
 
 
-def hazards(session: Session, scope: Scope, today: date, *, status: str | None = None,
-            limit: int | None = None) -> list[HazardReport]:
+def hazards(
+    session: Session,
+    scope: Scope,
+    today: date,
+    *,
+    status: str | None = None,
+    limit: int | None = None,
+) -> list[HazardReport]:
     """The ledger, overdue items first (most overdue first), then open ones, newest first."""
     stmt = select(HazardReport).where(scope.filter(HazardReport.department_id))
     if status:
         stmt = stmt.where(HazardReport.status == status)
     rows = list(session.scalars(stmt.order_by(HazardReport.id.desc())))
-    rows.sort(key=lambda h: (not is_overdue(h, today),
-                             h.deadline or date.max if is_overdue(h, today) else date.max,
-                             h.status not in states.OPEN_STATUSES))
+    rows.sort(
+        key=lambda h: (
+            not is_overdue(h, today),
+            h.deadline or date.max if is_overdue(h, today) else date.max,
+            h.status not in states.OPEN_STATUSES,
+        )
+    )
     return rows[:limit] if limit else rows
 
 
@@ -182,11 +237,23 @@ def per_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
     rows: dict[int | None, dict[str, Any]] = {}
 
     def row(dept: int | None) -> dict[str, Any]:
-        return rows.setdefault(dept, {
-            "department_id": dept, "name": names.get(dept or 0, "-"), "members": 0,
-            "participants": 0, "quiz_answers": 0, "quiz_correct": 0, "pledges_signed": 0,
-            "checkins": 0, "attendance": 0, "hazards": 0, "hazards_closed": 0,
-            "suggestions": 0})
+        return rows.setdefault(
+            dept,
+            {
+                "department_id": dept,
+                "name": names.get(dept or 0, "-"),
+                "members": 0,
+                "participants": 0,
+                "quiz_answers": 0,
+                "quiz_correct": 0,
+                "pledges_signed": 0,
+                "checkins": 0,
+                "attendance": 0,
+                "hazards": 0,
+                "hazards_closed": 0,
+                "suggestions": 0,
+            },
+        )
 
     for u in people:
         row(u.department_id)["members"] += 1
@@ -194,29 +261,41 @@ def per_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
     for userid in active & set(dept_of):
         row(dept_of[userid])["participants"] += 1
     correct = func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0))
-    for userid, n, right in session.execute(select(QuizAnswer.userid, func.count(), correct)
-                                            .group_by(QuizAnswer.userid)):
+    for userid, n, right in session.execute(
+        select(QuizAnswer.userid, func.count(), correct).group_by(QuizAnswer.userid)
+    ):
         if userid in dept_of:
             r = row(dept_of[userid])
             r["quiz_answers"] += int(n)
             r["quiz_correct"] += int(right or 0)
     for p in pledge_by_department(session, scope):
         row(p["department_id"])["pledges_signed"] = p["signed"]
-    for dept, n in session.execute(select(DailyCheckin.department_id, func.count()).where(
-            scope.filter(DailyCheckin.department_id)).group_by(DailyCheckin.department_id)):
+    for dept, n in session.execute(
+        select(DailyCheckin.department_id, func.count())
+        .where(scope.filter(DailyCheckin.department_id))
+        .group_by(DailyCheckin.department_id)
+    ):
         row(dept)["checkins"] += int(n)
-    for dept, n in session.execute(select(EventAttendance.department_id, func.count()).where(
-            scope.filter(EventAttendance.department_id)).group_by(EventAttendance.department_id)):
+    for dept, n in session.execute(
+        select(EventAttendance.department_id, func.count())
+        .where(scope.filter(EventAttendance.department_id))
+        .group_by(EventAttendance.department_id)
+    ):
         row(dept)["attendance"] += int(n)
     closed = func.sum(case((HazardReport.status == "closed", 1), else_=0))
-    for dept, n, c in session.execute(select(HazardReport.department_id, func.count(), closed)
-                                      .where(scope.filter(HazardReport.department_id))
-                                      .group_by(HazardReport.department_id)):
+    for dept, n, c in session.execute(
+        select(HazardReport.department_id, func.count(), closed)
+        .where(scope.filter(HazardReport.department_id))
+        .group_by(HazardReport.department_id)
+    ):
         r = row(dept)
         r["hazards"] += int(n)
         r["hazards_closed"] += int(c or 0)
-    for dept, n in session.execute(select(Suggestion.department_id, func.count()).where(
-            scope.filter(Suggestion.department_id)).group_by(Suggestion.department_id)):
+    for dept, n in session.execute(
+        select(Suggestion.department_id, func.count())
+        .where(scope.filter(Suggestion.department_id))
+        .group_by(Suggestion.department_id)
+    ):
         row(dept)["suggestions"] += int(n)
     out = sorted(rows.values(), key=lambda r: (r["department_id"] is None, r["department_id"] or 0))
     for r in out:
@@ -249,17 +328,3 @@ def overview(session: Session, scope: Scope, today: date) -> dict[str, Any]:
         "suggestions": total("suggestions"),
         "hazard_counts": counts,
     }
-
-
-def status_counter(items) -> Counter:
-    c: Counter = Counter()
-    for h in items:
-        c[h.status] += 1
-    return c
-
-
-def group_by(items, key) -> dict:
-    out: dict = defaultdict(list)
-    for item in items:
-        out[key(item)].append(item)
-    return out

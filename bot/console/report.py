@@ -24,8 +24,9 @@ SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def build_summary(session: Session, settings: Settings, now: datetime,
-                  scope: Scope = data.ALL) -> dict[str, Any]:
+def build_summary(
+    session: Session, settings: Settings, now: datetime, scope: Scope = data.ALL
+) -> dict[str, Any]:
     from bot.hazard import ledger
 
     tz = settings.tz
@@ -37,34 +38,65 @@ def build_summary(session: Session, settings: Settings, now: datetime,
         return value.astimezone(tz).replace(tzinfo=None) if value else None
 
     hazards = []
-    for h in session.scalars(select(HazardReport).where(scope.filter(HazardReport.department_id))
-                             .order_by(HazardReport.reported_at, HazardReport.id)):
-        hazards.append({
-            "ticket": h.ticket, "reported_at": local(h.reported_at),
-            "reporter": people.get(h.reporter, h.reporter),
-            "department": names.get(h.department_id or 0, "-"), "location": h.location,
-            "category": ledger.category_label(h.category), "description": h.description,
-            "measure": h.measure or "", "funds": h.funds or "",
-            "owner": people.get(h.owner, h.owner or "") if h.owner else "",
-            "deadline": h.deadline, "status": h.status,
-            "status_label": data.STATUS_LABELS.get(h.status, h.status),
-            "overdue": data.is_overdue(h, today), "closed_at": local(h.closed_at)})
+    for h in session.scalars(
+        select(HazardReport)
+        .where(scope.filter(HazardReport.department_id))
+        .order_by(HazardReport.reported_at, HazardReport.id)
+    ):
+        hazards.append(
+            {
+                "ticket": h.ticket,
+                "reported_at": local(h.reported_at),
+                "reporter": people.get(h.reporter, h.reporter),
+                "department": names.get(h.department_id or 0, "-"),
+                "location": h.location,
+                "category": ledger.category_label(h.category),
+                "description": h.description,
+                "measure": h.measure or "",
+                "funds": h.funds or "",
+                "owner": people.get(h.owner, h.owner or "") if h.owner else "",
+                "deadline": h.deadline,
+                "status": h.status,
+                "status_label": data.STATUS_LABELS.get(h.status, h.status),
+                "overdue": data.is_overdue(h, today),
+                "closed_at": local(h.closed_at),
+            }
+        )
     events = []
     for e in session.scalars(select(CheckinEvent).order_by(CheckinEvent.starts_at)):
-        n = session.scalar(select(func.count()).select_from(EventAttendance).where(
-            EventAttendance.event_id == e.id, scope.filter(EventAttendance.department_id)))
-        events.append({"title": e.title, "kind": e.kind, "code": e.code,
-                       "starts_at": local(e.starts_at), "ends_at": local(e.ends_at),
-                       "attendance": int(n or 0)})
+        n = session.scalar(
+            select(func.count())
+            .select_from(EventAttendance)
+            .where(EventAttendance.event_id == e.id, scope.filter(EventAttendance.department_id))
+        )
+        events.append(
+            {
+                "title": e.title,
+                "kind": e.kind,
+                "code": e.code,
+                "starts_at": local(e.starts_at),
+                "ends_at": local(e.ends_at),
+                "attendance": int(n or 0),
+            }
+        )
     suggestions = []
-    for s in session.scalars(select(Suggestion).options(selectinload(Suggestion.replies))
-                             .where(scope.filter(Suggestion.department_id))
-                             .order_by(Suggestion.id)):
-        suggestions.append({
-            "ticket": s.ticket, "created_at": local(s.created_at),
-            "proposer": people.get(s.proposer, s.proposer),
-            "department": names.get(s.department_id or 0, "-"), "content": s.content,
-            "replies": "\n".join(r.content for r in s.replies), "replied": bool(s.replies)})
+    for s in session.scalars(
+        select(Suggestion)
+        .options(selectinload(Suggestion.replies))
+        .where(scope.filter(Suggestion.department_id))
+        .order_by(Suggestion.id)
+    ):
+        suggestions.append(
+            {
+                "ticket": s.ticket,
+                "created_at": local(s.created_at),
+                "proposer": people.get(s.proposer, s.proposer),
+                "department": names.get(s.department_id or 0, "-"),
+                "content": s.content,
+                "replies": "\n".join(r.content for r in s.replies),
+                "replied": bool(s.replies),
+            }
+        )
     summary = {
         "generated_at": local(now),
         "overview": data.overview(session, scope, today),
@@ -72,8 +104,9 @@ def build_summary(session: Session, settings: Settings, now: datetime,
         "quiz": data.quiz_by_theme(session, scope),
         "pledges": data.pledge_by_department(session, scope),
         "checkins": data.fill_days(data.checkins_by_day(session, scope)),
-        "participation": data.fill_days(data.participation_by_day(
-            session, scope, now, tz, days=366)),
+        "participation": data.fill_days(
+            data.participation_by_day(session, scope, now, tz, days=366)
+        ),
         "events": events,
         "hazards": hazards,
         "suggestions": suggestions,
@@ -84,32 +117,68 @@ def build_summary(session: Session, settings: Settings, now: datetime,
 def summary_charts(summary: dict[str, Any]) -> list:
     counts = summary["overview"]["hazard_counts"]
     return [
-        charts.column_chart("r-participation", "每日参与人数",
-                            [d[5:] for d, _ in summary["participation"]],
-                            [n for _, n in summary["participation"]], unit="人", width=680),
-        charts.bar_chart("r-pledges", "责任书签订率（按部门）",
-                         [p["name"] for p in summary["pledges"]],
-                         [round(p["rate"] * 100, 1) for p in summary["pledges"]], unit="%",
-                         max_value=100, width=680, colour=charts.PALETTE[1]),
-        charts.bar_chart("r-quiz", "答题正确率（按主题）", [q["title"] for q in summary["quiz"]],
-                         [round(q["rate"] * 100, 1) for q in summary["quiz"]], unit="%",
-                         max_value=100, width=680, colour=charts.PALETTE[4]),
-        charts.column_chart("r-checkins", "每日打卡人数", [d[5:] for d, _ in summary["checkins"]],
-                            [n for _, n in summary["checkins"]], unit="人", width=680,
-                            colour=charts.PALETTE[2]),
-        charts.bar_chart("r-hazards", "隐患状态分布", [data.STATUS_LABELS[k] for k in counts],
-                         list(counts.values()), unit="项", width=680, colour=charts.PALETTE[3]),
+        charts.column_chart(
+            "r-participation",
+            "每日参与人数",
+            [d[5:] for d, _ in summary["participation"]],
+            [n for _, n in summary["participation"]],
+            unit="人",
+            width=680,
+        ),
+        charts.bar_chart(
+            "r-pledges",
+            "责任书签订率（按部门）",
+            [p["name"] for p in summary["pledges"]],
+            [round(p["rate"] * 100, 1) for p in summary["pledges"]],
+            unit="%",
+            max_value=100,
+            width=680,
+            colour=charts.PALETTE[1],
+        ),
+        charts.bar_chart(
+            "r-quiz",
+            "答题正确率（按主题）",
+            [q["title"] for q in summary["quiz"]],
+            [round(q["rate"] * 100, 1) for q in summary["quiz"]],
+            unit="%",
+            max_value=100,
+            width=680,
+            colour=charts.PALETTE[4],
+        ),
+        charts.column_chart(
+            "r-checkins",
+            "每日打卡人数",
+            [d[5:] for d, _ in summary["checkins"]],
+            [n for _, n in summary["checkins"]],
+            unit="人",
+            width=680,
+            colour=charts.PALETTE[2],
+        ),
+        charts.bar_chart(
+            "r-hazards",
+            "隐患状态分布",
+            [data.STATUS_LABELS[k] for k in counts],
+            list(counts.values()),
+            unit="项",
+            width=680,
+            colour=charts.PALETTE[3],
+        ),
     ]
 
 
 def render_html(summary: dict[str, Any], download: str | None = None) -> str:
     """The printable page; `download` is a link to the workbook (the console passes one)."""
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                      autoescape=select_autoescape(["html"]))
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])
+    )
     env.filters["pct"] = lambda v: f"{v * 100:.1f}%"
     return env.get_template("console/report.html").render(
-        s=summary, o=summary["overview"], charts=summary_charts(summary),
-        status_labels=data.STATUS_LABELS, download=download)
+        s=summary,
+        o=summary["overview"],
+        charts=summary_charts(summary),
+        status_labels=data.STATUS_LABELS,
+        download=download,
+    )
 
 
 def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
@@ -122,14 +191,20 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
     ws.title = SHEETS[0]
     rows = [
         ("生成时间", summary["generated_at"]),
-        ("在册人数", o["members"]), ("参与人数", o["participants"]),
+        ("在册人数", o["members"]),
+        ("参与人数", o["participants"]),
         ("参与率", o["participation_rate"]),
-        ("答题次数", o["quiz_answers"]), ("答对次数", o["quiz_correct"]),
+        ("答题次数", o["quiz_answers"]),
+        ("答对次数", o["quiz_correct"]),
         ("答题正确率", o["quiz_rate"]),
-        ("责任书已签", o["pledges_signed"]), ("责任书签订率", o["pledge_rate"]),
-        ("打卡人次", o["checkins"]), ("活动签到人次", o["attendance"]),
-        ("隐患上报", o["hazards"]), ("隐患已销号", o["hazards_closed"]),
-        ("隐患逾期未整改", o["hazards_overdue"]), ("安全建议", o["suggestions"]),
+        ("责任书已签", o["pledges_signed"]),
+        ("责任书签订率", o["pledge_rate"]),
+        ("打卡人次", o["checkins"]),
+        ("活动签到人次", o["attendance"]),
+        ("隐患上报", o["hazards"]),
+        ("隐患已销号", o["hazards_closed"]),
+        ("隐患逾期未整改", o["hazards_overdue"]),
+        ("安全建议", o["suggestions"]),
     ]
     ws.append(["指标", "数值"])
     for label, value in rows:
@@ -139,13 +214,41 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
     ws.cell(row=2, column=2).number_format = "yyyy-mm-dd hh:mm"
 
     ws = wb.create_sheet(SHEETS[1])
-    ws.append(["部门", "在册人数", "参与人数", "答题次数", "答对次数", "正确率", "责任书已签",
-               "签订率", "打卡人次", "活动签到", "隐患上报", "隐患销号", "建议"])
+    ws.append(
+        [
+            "部门",
+            "在册人数",
+            "参与人数",
+            "答题次数",
+            "答对次数",
+            "正确率",
+            "责任书已签",
+            "签订率",
+            "打卡人次",
+            "活动签到",
+            "隐患上报",
+            "隐患销号",
+            "建议",
+        ]
+    )
     for r in summary["departments"]:
-        ws.append([r["name"], r["members"], r["participants"], r["quiz_answers"],
-                   r["quiz_correct"], r["quiz_rate"], r["pledges_signed"], r["pledge_rate"],
-                   r["checkins"], r["attendance"], r["hazards"], r["hazards_closed"],
-                   r["suggestions"]])
+        ws.append(
+            [
+                r["name"],
+                r["members"],
+                r["participants"],
+                r["quiz_answers"],
+                r["quiz_correct"],
+                r["quiz_rate"],
+                r["pledges_signed"],
+                r["pledge_rate"],
+                r["checkins"],
+                r["attendance"],
+                r["hazards"],
+                r["hazards_closed"],
+                r["suggestions"],
+            ]
+        )
         for c in (6, 8):
             ws.cell(row=ws.max_row, column=c).number_format = "0.0%"
 
@@ -168,23 +271,60 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
     ws.append([])
     ws.append(["活动", "类型", "签到码", "开始", "结束", "签到人数"])
     for e in summary["events"]:
-        ws.append([e["title"], e["kind"], e["code"], e["starts_at"], e["ends_at"],
-                   e["attendance"]])
+        ws.append([e["title"], e["kind"], e["code"], e["starts_at"], e["ends_at"], e["attendance"]])
 
     ws = wb.create_sheet(SHEETS[5])
-    ws.append(["隐患编号", "上报时间", "上报人", "部门", "位置", "类别", "隐患描述", "整改措施",
-               "整改资金", "责任人", "整改期限", "状态", "逾期", "销号时间"])
+    ws.append(
+        [
+            "隐患编号",
+            "上报时间",
+            "上报人",
+            "部门",
+            "位置",
+            "类别",
+            "隐患描述",
+            "整改措施",
+            "整改资金",
+            "责任人",
+            "整改期限",
+            "状态",
+            "逾期",
+            "销号时间",
+        ]
+    )
     for h in summary["hazards"]:
-        ws.append([h["ticket"], h["reported_at"], h["reporter"], h["department"], h["location"],
-                   h["category"], h["description"], h["measure"], h["funds"], h["owner"],
-                   h["deadline"], h["status_label"], "是" if h["overdue"] else "",
-                   h["closed_at"]])
+        ws.append(
+            [
+                h["ticket"],
+                h["reported_at"],
+                h["reporter"],
+                h["department"],
+                h["location"],
+                h["category"],
+                h["description"],
+                h["measure"],
+                h["funds"],
+                h["owner"],
+                h["deadline"],
+                h["status_label"],
+                "是" if h["overdue"] else "",
+                h["closed_at"],
+            ]
+        )
 
     ws = wb.create_sheet(SHEETS[6])
     ws.append(["编号", "提出时间", "提出人", "部门", "内容", "答复"])
     for s in summary["suggestions"]:
-        ws.append([s["ticket"], s["created_at"], s["proposer"], s["department"], s["content"],
-                   s["replies"]])
+        ws.append(
+            [
+                s["ticket"],
+                s["created_at"],
+                s["proposer"],
+                s["department"],
+                s["content"],
+                s["replies"],
+            ]
+        )
 
     for sheet in wb.worksheets:
         for cell in sheet[1]:

@@ -29,7 +29,6 @@ from sqlalchemy.orm import selectinload
 from bot.console import auth, charts, data
 from bot.models import (
     AuditLog,
-    CapAlert,
     CheckinEvent,
     EventAttendance,
     HazardPhoto,
@@ -43,8 +42,14 @@ from bot.models import (
     User,
 )
 
-bp = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 PUBLIC_ENDPOINTS = {"console.login", "console.static"}
 UPLOAD_LIMIT = 5 * 1024 * 1024  # question files; everything else keeps the app's 64 KiB
@@ -111,8 +116,12 @@ def close_request(_exc):
 
 @bp.app_context_processor
 def template_globals():
-    return {"csrf_token": session.get("csrf", ""), "account": g.get("account"),
-            "role_labels": auth.ROLE_LABELS, "status_labels": data.STATUS_LABELS}
+    return {
+        "csrf_token": session.get("csrf", ""),
+        "account": g.get("account"),
+        "role_labels": auth.ROLE_LABELS,
+        "status_labels": data.STATUS_LABELS,
+    }
 
 
 def officer_only(fn):
@@ -130,8 +139,9 @@ def officer_only(fn):
 
 def audit(action: str, detail: str = "", allowed: bool = True) -> None:
     actor = f"console:{g.account.username}" if g.get("account") else "console:-"
-    row = AuditLog(at=now(), actor=actor[:64], action=action[:64], allowed=allowed,
-                   detail=detail[:2000])
+    row = AuditLog(
+        at=now(), actor=actor[:64], action=action[:64], allowed=allowed, detail=detail[:2000]
+    )
     g.db.add(row)
     if not allowed:
         # A refusal answers with an error status, which would roll the request back.
@@ -164,8 +174,13 @@ def login():
     if request.method == "POST":
         # attempt_login commits in its own transactions; free SQLite's write lock first.
         g.db.commit()
-        result = auth.attempt_login(runtime().factory, request.form.get("username", ""),
-                                    request.form.get("password", ""), client_ip(), now())
+        result = auth.attempt_login(
+            runtime().factory,
+            request.form.get("username", ""),
+            request.form.get("password", ""),
+            client_ip(),
+            now(),
+        )
         if result.limited:
             error = "登录失败次数过多，请一分钟后再试。"
             audit("console:login-limited", request.form.get("username", "")[:64], allowed=False)
@@ -208,26 +223,57 @@ def dashboard():
         "console/dashboard.html",
         overview=data.overview(s, scope, t),
         charts=dashboard_charts(participation, checkins, pledges, quiz, counts),
-        ledger=ledger, today=t, is_overdue=data.is_overdue, names=data.department_names(s),
+        ledger=ledger,
+        today=t,
+        is_overdue=data.is_overdue,
+        names=data.department_names(s),
+        people=people_names(),
     )
 
 
 def dashboard_charts(participation, checkins, pledges, quiz, counts) -> list:
     return [
-        charts.column_chart("chart-participation", "每日参与人数",
-                            [d[5:] for d, _ in participation], [n for _, n in participation],
-                            unit="人"),
-        charts.column_chart("chart-checkins", "每日打卡人数", [d[5:] for d, _ in checkins],
-                            [n for _, n in checkins], unit="人", colour=charts.PALETTE[2]),
-        charts.bar_chart("chart-pledges", "责任书签订率（按部门）", [p["name"] for p in pledges],
-                         [round(p["rate"] * 100, 1) for p in pledges], unit="%", max_value=100,
-                         colour=charts.PALETTE[1]),
-        charts.bar_chart("chart-quiz", "答题正确率（按主题）", [q["title"] for q in quiz],
-                         [round(q["rate"] * 100, 1) for q in quiz], unit="%", max_value=100,
-                         colour=charts.PALETTE[4]),
-        charts.bar_chart("chart-hazards", "隐患状态分布",
-                         [data.STATUS_LABELS[k] for k in counts], list(counts.values()),
-                         unit="项", colour=charts.PALETTE[3]),
+        charts.column_chart(
+            "chart-participation",
+            "每日参与人数",
+            [d[5:] for d, _ in participation],
+            [n for _, n in participation],
+            unit="人",
+        ),
+        charts.column_chart(
+            "chart-checkins",
+            "每日打卡人数",
+            [d[5:] for d, _ in checkins],
+            [n for _, n in checkins],
+            unit="人",
+            colour=charts.PALETTE[2],
+        ),
+        charts.bar_chart(
+            "chart-pledges",
+            "责任书签订率（按部门）",
+            [p["name"] for p in pledges],
+            [round(p["rate"] * 100, 1) for p in pledges],
+            unit="%",
+            max_value=100,
+            colour=charts.PALETTE[1],
+        ),
+        charts.bar_chart(
+            "chart-quiz",
+            "答题正确率（按主题）",
+            [q["title"] for q in quiz],
+            [round(q["rate"] * 100, 1) for q in quiz],
+            unit="%",
+            max_value=100,
+            colour=charts.PALETTE[4],
+        ),
+        charts.bar_chart(
+            "chart-hazards",
+            "隐患状态分布",
+            [data.STATUS_LABELS[k] for k in counts],
+            list(counts.values()),
+            unit="项",
+            colour=charts.PALETTE[3],
+        ),
     ]
 
 
@@ -248,11 +294,22 @@ def questions():
     if theme:
         stmt = stmt.where(Question.theme == theme)
     total = g.db.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = list(g.db.scalars(stmt.order_by(Question.theme, Question.id)
-                             .offset((page - 1) * PAGE).limit(PAGE)))
-    return render_template("console/questions.html", rows=rows, q=q, theme=theme, page=page,
-                           total=total, pages=max(1, -(-total // PAGE)), themes=theme_titles(),
-                           import_errors=session.pop("import_errors", None))
+    rows = list(
+        g.db.scalars(
+            stmt.order_by(Question.theme, Question.id).offset((page - 1) * PAGE).limit(PAGE)
+        )
+    )
+    return render_template(
+        "console/questions.html",
+        rows=rows,
+        q=q,
+        theme=theme,
+        page=page,
+        total=total,
+        pages=max(1, -(-total // PAGE)),
+        themes=theme_titles(),
+        import_errors=session.pop("import_errors", None),
+    )
 
 
 @bp.route("/questions/<qid>", methods=["GET", "POST"])
@@ -263,12 +320,16 @@ def question_edit(qid: str):
     question = g.db.get(Question, qid) or abort(404)
     problems: list[str] = []
     if request.method == "POST":
-        raw = {"id": qid, "theme": request.form.get("theme", ""),
-               "type": request.form.get("type", ""), "stem": request.form.get("stem", ""),
-               "options": [request.form.get(f"option_{c}", "") for c in LETTERS[:6].lower()],
-               "answer": request.form.get("answer", ""),
-               "explanation": request.form.get("explanation", ""),
-               "source": request.form.get("source", "")}
+        raw = {
+            "id": qid,
+            "theme": request.form.get("theme", ""),
+            "type": request.form.get("type", ""),
+            "stem": request.form.get("stem", ""),
+            "options": [request.form.get(f"option_{c}", "") for c in LETTERS[:6].lower()],
+            "answer": request.form.get("answer", ""),
+            "explanation": request.form.get("explanation", ""),
+            "source": request.form.get("source", ""),
+        }
         values, problems = clean_question(raw)
         if values is not None:
             for key, value in values.items():
@@ -300,8 +361,7 @@ def questions_import():
         except ImportFailed as exc:
             # The import is all-or-nothing: nothing was written; show every bad row.
             session["import_errors"] = exc.errors[:200]
-            audit("console:question-import", f"refused: {len(exc.errors)} problems",
-                  allowed=False)
+            audit("console:question-import", f"refused: {len(exc.errors)} problems", allowed=False)
             return redirect(url_for("console.questions"))
         except Exception as exc:  # noqa: BLE001 - a broken file is the user's problem to see
             session["import_errors"] = [f"无法读取文件：{exc}"[:300]]
@@ -321,17 +381,26 @@ def pledges():
     rounds = []
     for rnd in g.db.scalars(select(PledgeRound).order_by(PledgeRound.id.desc()).limit(20)):
         signed = g.db.scalar(
-            select(func.count()).select_from(PledgeRoundMember).join(
-                PledgeSignature, (PledgeSignature.userid == PledgeRoundMember.userid)
-                & (PledgeSignature.text_hash == PledgeRoundMember.text_hash))
-            .where(PledgeRoundMember.round_id == rnd.id))
+            select(func.count())
+            .select_from(PledgeRoundMember)
+            .join(
+                PledgeSignature,
+                (PledgeSignature.userid == PledgeRoundMember.userid)
+                & (PledgeSignature.text_hash == PledgeRoundMember.text_hash),
+            )
+            .where(PledgeRoundMember.round_id == rnd.id)
+        )
         rounds.append((rnd, signed or 0))
     return render_template(
-        "console/pledges.html", current=core.current_texts(),
-        history=list(g.db.scalars(select(PledgeText).order_by(PledgeText.key,
-                                                              PledgeText.id.desc()))),
-        rounds=rounds, completion=data.pledge_by_department(g.db, g.scope),
-        departments=data.departments_in(g.db, g.scope))
+        "console/pledges.html",
+        current=core.current_texts(),
+        history=list(
+            g.db.scalars(select(PledgeText).order_by(PledgeText.key, PledgeText.id.desc()))
+        ),
+        rounds=rounds,
+        completion=data.pledge_by_department(g.db, g.scope),
+        departments=data.departments_in(g.db, g.scope),
+    )
 
 
 @bp.post("/pledges/launch")
@@ -340,8 +409,9 @@ def pledges_launch():
     from handlers.pledge import launch
 
     departments = [int(d) for d in request.form.getlist("departments") if d.isdigit()]
-    round_id, total, pending = launch(g.db, actor(), now(), departments or None,
-                                      runtime().settings.tz)
+    round_id, total, pending = launch(
+        g.db, actor(), now(), departments or None, runtime().settings.tz
+    )
     audit("console:pledge-launch", f"round {round_id} departments {departments or 'all'}")
     runtime().kick_sender()
     flash(f"第 {round_id} 轮签订已发起：{total} 人在范围内，{pending} 人待签。")
@@ -353,8 +423,13 @@ def pledges_launch():
 def events():
     rows = []
     for event in g.db.scalars(select(CheckinEvent).order_by(CheckinEvent.starts_at.desc())):
-        n = g.db.scalar(select(func.count()).select_from(EventAttendance).where(
-            EventAttendance.event_id == event.id, g.scope.filter(EventAttendance.department_id)))
+        n = g.db.scalar(
+            select(func.count())
+            .select_from(EventAttendance)
+            .where(
+                EventAttendance.event_id == event.id, g.scope.filter(EventAttendance.department_id)
+            )
+        )
         rows.append((event, n or 0))
     return render_template("console/events.html", rows=rows, tz=runtime().settings.tz)
 
@@ -364,12 +439,23 @@ def event_detail(event_id: int):
     from bot.console.qr import checkin_qr
 
     event = g.db.get(CheckinEvent, event_id) or abort(404)
-    attendance = list(g.db.scalars(select(EventAttendance).where(
-        EventAttendance.event_id == event.id, g.scope.filter(EventAttendance.department_id))
-        .order_by(EventAttendance.checked_at)))
-    return render_template("console/event_detail.html", event=event, attendance=attendance,
-                           qr=checkin_qr(event.code), tz=runtime().settings.tz,
-                           names=data.department_names(g.db))
+    attendance = list(
+        g.db.scalars(
+            select(EventAttendance)
+            .where(
+                EventAttendance.event_id == event.id, g.scope.filter(EventAttendance.department_id)
+            )
+            .order_by(EventAttendance.checked_at)
+        )
+    )
+    return render_template(
+        "console/event_detail.html",
+        event=event,
+        attendance=attendance,
+        qr=checkin_qr(event.code),
+        tz=runtime().settings.tz,
+        names=data.department_names(g.db),
+    )
 
 
 @bp.post("/events")
@@ -378,11 +464,16 @@ def events_create():
     from bot.console.actions import EventError, create_event
 
     try:
-        event = create_event(g.db, runtime().settings, now(), actor=actor(),
-                             title=request.form.get("title", ""),
-                             kind=request.form.get("kind", "other"),
-                             starts=request.form.get("starts_at", ""),
-                             ends=request.form.get("ends_at", ""))
+        event = create_event(
+            g.db,
+            runtime().settings,
+            now(),
+            actor=actor(),
+            title=request.form.get("title", ""),
+            kind=request.form.get("kind", "other"),
+            starts=request.form.get("starts_at", ""),
+            ends=request.form.get("ends_at", ""),
+        )
     except EventError as exc:
         flash(str(exc), "error")
         return redirect(url_for("console.events"))
@@ -403,9 +494,16 @@ def hazards():
     status = request.args.get("status") or None
     t = today()
     rows = data.hazards(g.db, g.scope, t, status=status)
-    return render_template("console/hazards.html", rows=rows, status=status, today=t,
-                           is_overdue=data.is_overdue, counts=data.hazard_counts(g.db, g.scope),
-                           names=data.department_names(g.db), people=people_names())
+    return render_template(
+        "console/hazards.html",
+        rows=rows,
+        status=status,
+        today=t,
+        is_overdue=data.is_overdue,
+        counts=data.hazard_counts(g.db, g.scope),
+        names=data.department_names(g.db),
+        people=people_names(),
+    )
 
 
 def people_names() -> dict[str, str]:
@@ -417,17 +515,29 @@ def hazard_detail(ticket: str):
     from bot.hazard import ledger, states
 
     hazard = hazard_in_scope(ticket)
-    members = list(g.db.scalars(select(User).where(User.status == 1).order_by(
-        User.department_id, User.userid)))
+    members = list(
+        g.db.scalars(select(User).where(User.status == 1).order_by(User.department_id, User.userid))
+    )
     return render_template(
-        "console/hazard_detail.html", hazard=hazard, history=ledger.history(g.db, hazard),
+        "console/hazard_detail.html",
+        hazard=hazard,
+        history=ledger.history(g.db, hazard),
         actions=states.allowed_actions(hazard.status) if auth.can_act(g.account) else [],
-        action_labels={a: ledger.action_label(a) for a in states.ACTIONS},
-        category=ledger.category_label(hazard.category), members=members,
-        names=data.department_names(g.db), people=people_names(), today=today(),
-        overdue=data.is_overdue(hazard, today()), tz=runtime().settings.tz,
-        can_assign=auth.can_act(g.account) and hazard.status in ("reported", "accepted",
-                                                                   "rectifying"))
+        action_labels={
+            "report": "上报",
+            "assign": "指派（六定）",
+            **{a: ledger.action_label(a) for a in states.ACTIONS},
+        },
+        category=ledger.category_label(hazard.category),
+        members=members,
+        names=data.department_names(g.db),
+        people=people_names(),
+        today=today(),
+        overdue=data.is_overdue(hazard, today()),
+        tz=runtime().settings.tz,
+        can_assign=auth.can_act(g.account)
+        and hazard.status in ("reported", "accepted", "rectifying"),
+    )
 
 
 @bp.post("/hazards/<ticket>/assign")
@@ -449,9 +559,18 @@ def hazard_assign(ticket: str):
         return request.form.get(name, "").strip() or None
 
     try:
-        ledger.assign(g.db, runtime().settings, hazard, actor=actor(), now=now(), owner=owner,
-                      deadline=deadline, rechecker=opt("rechecker"), measure=opt("measure"),
-                      funds=opt("funds"))
+        ledger.assign(
+            g.db,
+            runtime().settings,
+            hazard,
+            actor=actor(),
+            now=now(),
+            owner=owner,
+            deadline=deadline,
+            rechecker=opt("rechecker"),
+            measure=opt("measure"),
+            funds=opt("funds"),
+        )
     except states.TransitionRefused as exc:
         flash(f"无法指派：{exc}", "error")
         return redirect(url_for("console.hazard_detail", ticket=ticket))
@@ -461,8 +580,11 @@ def hazard_assign(ticket: str):
     return redirect(url_for("console.hazard_detail", ticket=ticket))
 
 
-REFUSALS = {"need_reason": "驳回需要填写原因。", "need_proof": "完成整改需要填写整改说明或上传照片。",
-            "need_owner": "开始整改前请先指派责任人。"}
+REFUSALS = {
+    "need_reason": "驳回需要填写原因。",
+    "need_proof": "完成整改需要填写整改说明或上传照片。",
+    "need_owner": "开始整改前请先指派责任人。",
+}
 
 
 @bp.post("/hazards/<ticket>/action")
@@ -475,9 +597,16 @@ def hazard_action(ticket: str):
     if action not in states.ACTIONS:
         abort(400)
     try:
-        to = ledger.change(g.db, runtime().settings, hazard, action, actor=actor(), now=now(),
-                           note=request.form.get("note", ""),
-                           has_photo=ledger.photo_counts(g.db, hazard)["rectify"] > 0)
+        to = ledger.change(
+            g.db,
+            runtime().settings,
+            hazard,
+            action,
+            actor=actor(),
+            now=now(),
+            note=request.form.get("note", ""),
+            has_photo=ledger.photo_counts(g.db, hazard)["rectify"] > 0,
+        )
     except states.IllegalTransition:
         flash(f"当前状态（{data.STATUS_LABELS.get(hazard.status)}）不能执行此操作。", "error")
         return redirect(url_for("console.hazard_detail", ticket=ticket))
@@ -510,11 +639,22 @@ def photo(photo_id: int):
 # -- suggestions ----------------------------------------------------------------------------------
 @bp.get("/suggestions")
 def suggestions():
-    rows = list(g.db.scalars(select(Suggestion).options(selectinload(Suggestion.replies))
-                             .where(g.scope.filter(Suggestion.department_id))
-                             .order_by(Suggestion.id.desc()).limit(200)))
-    return render_template("console/suggestions.html", rows=rows, people=people_names(),
-                           names=data.department_names(g.db), tz=runtime().settings.tz)
+    rows = list(
+        g.db.scalars(
+            select(Suggestion)
+            .options(selectinload(Suggestion.replies))
+            .where(g.scope.filter(Suggestion.department_id))
+            .order_by(Suggestion.id.desc())
+            .limit(200)
+        )
+    )
+    return render_template(
+        "console/suggestions.html",
+        rows=rows,
+        people=people_names(),
+        names=data.department_names(g.db),
+        tz=runtime().settings.tz,
+    )
 
 
 @bp.post("/suggestions/<int:suggestion_id>/reply")
@@ -528,12 +668,22 @@ def suggestion_reply(suggestion_id: int):
     if not content:
         flash("回复内容不能为空。", "error")
         return redirect(url_for("console.suggestions"))
-    g.db.add(SuggestionReply(suggestion_id=suggestion.id, replier=actor(), content=content,
-                             at=now()))
-    notice = texts.get("suggestion.reply_notice", ticket=suggestion.ticket, content=content,
-                       replier=texts.get("console.replier"))
-    enqueue(g.db, [suggestion.proposer], {"msgtype": "text", "text": {"content": notice}},
-            source="suggestion:reply", now=now())
+    g.db.add(
+        SuggestionReply(suggestion_id=suggestion.id, replier=actor(), content=content, at=now())
+    )
+    notice = texts.get(
+        "suggestion.reply_notice",
+        ticket=suggestion.ticket,
+        content=content,
+        replier=texts.get("console.replier"),
+    )
+    enqueue(
+        g.db,
+        [suggestion.proposer],
+        {"msgtype": "text", "text": {"content": notice}},
+        source="suggestion:reply",
+        now=now(),
+    )
     audit("console:suggestion-reply", f"{suggestion.ticket} {content}"[:500])
     runtime().kick_sender()
     flash(f"已回复 {suggestion.ticket}。")
@@ -551,31 +701,53 @@ def broadcast():
     preview = None
     if request.method == "POST":
         try:
-            draft = compose_broadcast(g.db, runtime().settings, now(), form,
-                                      request.form.getlist("departments"))
+            draft = compose_broadcast(
+                g.db, runtime().settings, now(), form, request.form.getlist("departments")
+            )
         except BroadcastError as exc:
             flash(str(exc), "error")
         else:
             if request.form.get("do") == "send":
                 warning = service.publish(
-                    g.db, runtime().settings, draft.send_at, created_by=actor(),
-                    rendered=draft.rendered, department_ids=draft.department_ids,
-                    require_ack=draft.require_ack, kind=draft.kind)
-                audit("console:broadcast", f"#{warning.id} {draft.kind} -> "
-                      f"{warning.recipients_total} at {draft.send_at.isoformat()}")
+                    g.db,
+                    runtime().settings,
+                    draft.send_at,
+                    created_by=actor(),
+                    rendered=draft.rendered,
+                    department_ids=draft.department_ids,
+                    require_ack=draft.require_ack,
+                    kind=draft.kind,
+                )
+                audit(
+                    "console:broadcast",
+                    f"#{warning.id} {draft.kind} -> "
+                    f"{warning.recipients_total} at {draft.send_at.isoformat()}",
+                )
                 runtime().kick_sender()
-                when = "" if draft.send_at <= now() else (
-                    f"，将于 {draft.send_at.astimezone(runtime().settings.tz):%Y-%m-%d %H:%M} 发送")
+                when = (
+                    ""
+                    if draft.send_at <= now()
+                    else (
+                        f"，将于 {draft.send_at.astimezone(runtime().settings.tz):%Y-%m-%d %H:%M} 发送"
+                    )
+                )
                 flash(f"已提交 #{warning.id}：{warning.recipients_total} 人{when}。")
                 return redirect(url_for("console.broadcast"))
             preview = draft
     recent = list(g.db.scalars(select(RiskWarning).order_by(RiskWarning.id.desc()).limit(20)))
     acks = {w.id: service.ack_count(g.db, w.id) for w in recent}
     return render_template(
-        "console/broadcast.html", form=form, preview=preview, recent=recent, acks=acks,
-        pending=service.pending_alerts(g.db), departments=data.departments_in(g.db, g.scope),
-        chosen=set(request.form.getlist("departments")), tz=runtime().settings.tz,
-        labels=service.labels())
+        "console/broadcast.html",
+        form=form,
+        preview=preview,
+        recent=recent,
+        acks=acks,
+        pending=service.pending_alerts(g.db),
+        departments=data.departments_in(g.db, g.scope),
+        chosen=set(request.form.getlist("departments")),
+        tz=runtime().settings.tz,
+        labels=service.labels(),
+    )
 
 
 @bp.post("/cap/<int:alert_id>")
@@ -584,8 +756,9 @@ def cap_decide(alert_id: int):
     from bot.warnings import service
 
     approve = request.form.get("do") == "approve"
-    row, warning = service.decide_cap(g.db, runtime().settings, now(), alert_id,
-                                      approve=approve, by=actor())
+    row, warning = service.decide_cap(
+        g.db, runtime().settings, now(), alert_id, approve=approve, by=actor()
+    )
     if row is None:
         flash("该预警已被处理。", "error")
     else:
@@ -601,10 +774,18 @@ def cap_decide(alert_id: int):
 def audit_log():
     page = max(1, request.args.get("page", 1, type=int) or 1)
     total = g.db.scalar(select(func.count()).select_from(AuditLog)) or 0
-    rows = list(g.db.scalars(select(AuditLog).order_by(AuditLog.id.desc())
-                             .offset((page - 1) * PAGE).limit(PAGE)))
-    return render_template("console/audit.html", rows=rows, page=page,
-                           pages=max(1, -(-total // PAGE)), tz=runtime().settings.tz)
+    rows = list(
+        g.db.scalars(
+            select(AuditLog).order_by(AuditLog.id.desc()).offset((page - 1) * PAGE).limit(PAGE)
+        )
+    )
+    return render_template(
+        "console/audit.html",
+        rows=rows,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        tz=runtime().settings.tz,
+    )
 
 
 # -- the campaign summary -------------------------------------------------------------------------
@@ -630,9 +811,13 @@ def report_xlsx():
         path.unlink(missing_ok=True)
     audit("console:report", "xlsx")
     name = f"safety-month-summary-{today().isoformat()}.xlsx"
-    return Response(payload, headers={
-        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        payload,
+        headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
 
 
 @bp.app_template_filter("local")
@@ -647,4 +832,3 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 @bp.app_template_filter("pct")
 def pct(value: float) -> str:
     return f"{value * 100:.1f}%"
-

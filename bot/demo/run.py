@@ -17,6 +17,9 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+DEMO_CONSOLE_USER = "admin"
+DEMO_CONSOLE_PASSWORD = "safetybot-demo"
+
 
 def demo_settings(
     api_base: str, database_url: str | None, corp_id: str, secret: str, agent_id: int
@@ -73,6 +76,18 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
     upgrade(rt.engine)
     with transaction(rt.factory) as s:
         sync_directory(s, rt.client, rt.clock())
+    with transaction(rt.factory) as s:
+        # A console login for the demo (the password is printed at start; demo data only).
+        from bot.console.auth import create_account
+
+        create_account(
+            s,
+            DEMO_CONSOLE_USER,
+            DEMO_CONSOLE_PASSWORD,
+            role="admin",
+            departments=None,
+            now=rt.clock(),
+        )
     rt.start_sender(interval=0.5)
     sched = build_scheduler(rt)
     sched.start()
@@ -89,6 +104,11 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None
     demo = start_demo(host, port, database_url)
     print(
         f"safetybot demo: open {demo.base_url}/ in a browser (fake WeCom API at {demo.fake.url})",
+        flush=True,
+    )
+    print(
+        f"admin console: {demo.base_url}/admin  (user {DEMO_CONSOLE_USER}, "
+        f"password {DEMO_CONSOLE_PASSWORD})",
         flush=True,
     )
     print("Press Ctrl+C to stop.", flush=True)
