@@ -26,7 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--database-url", default=None)
@@ -46,25 +48,59 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="safetybot-fanout-"))
     port = free_port()
-    fake = subprocess.Popen([sys.executable, "-m", "bot.fake_wecom", "--port", str(port),
-                             "--corp-id", "wwfanout", "--secret", "s", "--latency", str(args.latency),
-                             "--synthetic", str(args.members)], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL)
+    fake = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.fake_wecom",
+            "--port",
+            str(port),
+            "--corp-id",
+            "wwfanout",
+            "--secret",
+            "s",
+            "--latency",
+            str(args.latency),
+            "--synthetic",
+            str(args.members),
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/cgi-bin/gettoken", timeout=120)
         db_url = args.database_url or f"sqlite:///{tmp / 'fanout.db'}"
-        settings = Settings(corp_id="wwfanout", agent_id=1000002, secret="s", token="t",
-                            encoding_aes_key="a" * 43, api_base=f"http://127.0.0.1:{port}",
-                            database_url=db_url, files_dir=str(tmp))
+        settings = Settings(
+            corp_id="wwfanout",
+            agent_id=1000002,
+            secret="s",
+            token="t",
+            encoding_aes_key="a" * 43,
+            api_base=f"http://127.0.0.1:{port}",
+            database_url=db_url,
+            files_dir=str(tmp),
+        )
         rt = build_runtime(settings)
         upgrade(rt.engine)
         with transaction(rt.factory) as s:  # the directory, as sync-directory would leave it
-            s.execute(insert(Department), [{"id": d, "name": f"部门{d}", "order": d} for d in range(1, 22)])
-            rows = [{"userid": synthetic_userid(i), "name": f"员工{i}", "department_id": 2 + i % 20,
-                     "department_ids": [2 + i % 20], "leader_of": [], "status": 1}
-                    for i in range(args.members)]
+            s.execute(
+                insert(Department),
+                [{"id": d, "name": f"部门{d}", "order": d} for d in range(1, 22)],
+            )
+            rows = [
+                {
+                    "userid": synthetic_userid(i),
+                    "name": f"员工{i}",
+                    "department_id": 2 + i % 20,
+                    "department_ids": [2 + i % 20],
+                    "leader_of": [],
+                    "status": 1,
+                }
+                for i in range(args.members)
+            ]
             for start in range(0, len(rows), 10_000):
-                s.execute(insert(User), rows[start:start + 10_000])
+                s.execute(insert(User), rows[start : start + 10_000])
             del rows
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -84,11 +120,15 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     floor = math.ceil(args.members / 1000)
-    print(f"machine: {os.cpu_count()} cores; database: {db_url.split(':')[0]}; "
-          f"{args.members} members; fake API latency {args.latency * 1000:.0f} ms per call")
+    print(
+        f"machine: {os.cpu_count()} cores; database: {db_url.split(':')[0]}; "
+        f"{args.members} members; fake API latency {args.latency * 1000:.0f} ms per call"
+    )
     print(f"{detail}; enqueue {t_enqueue:.2f} s")
     print(f"message/send calls: {stats.api_calls} (floor {floor}; goal <= 100)")
-    print(f"sent {stats.sent}, dead {stats.dead}, retried {stats.retried}, deferred {stats.deferred}")
+    print(
+        f"sent {stats.sent}, dead {stats.dead}, retried {stats.retried}, deferred {stats.deferred}"
+    )
     print(f"wall time: {wall:.2f} s (goal < 30 s)")
     print(f"peak memory: {peak:.0f} MB (before the push: {rss_before:.0f} MB; goal < 300 MB)")
     return 0 if stats.sent == args.members else 1

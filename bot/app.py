@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.register_blueprint(callback_bp)
     from bot.console import register_console
+
     register_console(app, runtime)
 
     @app.get("/healthz")

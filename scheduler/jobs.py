@@ -91,7 +91,9 @@ KEEP_JOB_RUNS = timedelta(days=14)
 def housekeeping(session: Session, runtime, now: datetime) -> str:
     """Prune bookkeeping tables that grow every minute (ledger, dedup keys, rate counters)."""
     removed = {
-        "job_runs": session.execute(delete(JobRun).where(JobRun.scheduled_for < now - KEEP_JOB_RUNS)),
+        "job_runs": session.execute(
+            delete(JobRun).where(JobRun.scheduled_for < now - KEEP_JOB_RUNS)
+        ),
         "inbound": session.execute(
             delete(InboundMessage).where(InboundMessage.received_at < now - KEEP_INBOUND)
         ),

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.app import create_app
-from bot.db import make_engine, transaction
+from bot.db import transaction
 from bot.directory import sync_directory
 from bot.fake_wecom import FakeWeCom
 from bot.fake_wecom.driver import CallbackDriver, flask_post

@@ -16,7 +16,7 @@ from bot.context import Context
 from bot.db import make_engine, transaction
 from bot.messages import IncomingMessage, Reply, split_text
 from bot.migrate import is_current, upgrade
-from bot.models import Base, JobRun, OutboundMessage
+from bot.models import Base, JobRun
 from bot.router import Router
 from bot.settings import Settings
 from bot.text import normalize, split_command
@@ -184,8 +184,6 @@ def test_cli_serve_without_settings_names_what_is_missing(tmp_path):
 
 
 def test_cli_end_to_end(tmp_path, fake, settings):
-    if not settings.database_url.startswith("sqlite"):
-        pytest.skip("CLI run once")
     env = {
         "DATABASE_URL": settings.database_url,
         "WECOM_CORP_ID": settings.corp_id,

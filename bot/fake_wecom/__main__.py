@@ -20,11 +20,19 @@ def main() -> None:
     parser.add_argument("--agent-id", type=int, default=1000002)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
     parser.add_argument("--seed", action="store_true", help="the demo organisation")
-    parser.add_argument("--synthetic", type=int, default=0,
-                        help="N synthetic members m0000001… in 20 departments")
+    parser.add_argument(
+        "--synthetic", type=int, default=0, help="N synthetic members m0000001… in 20 departments"
+    )
     args = parser.parse_args()
-    fake = FakeWeCom(args.corp_id, args.secret, args.agent_id, host=args.host, port=args.port,
-                     latency=args.latency, record_bodies=False)
+    fake = FakeWeCom(
+        args.corp_id,
+        args.secret,
+        args.agent_id,
+        host=args.host,
+        port=args.port,
+        latency=args.latency,
+        record_bodies=False,
+    )
     if args.seed:
         seed_directory(fake)
     if args.synthetic:
