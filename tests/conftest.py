@@ -143,6 +143,12 @@ def make_settings(db_url: str, fake: FakeWeCom, **overrides) -> Settings:
 
 
 @pytest.fixture
+def make_settings_for():
+    """make_settings as a fixture, for tests that build their own runtime."""
+    return make_settings
+
+
+@pytest.fixture
 def settings(db_url, fake) -> Settings:
     return make_settings(db_url, fake)
 

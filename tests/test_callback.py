@@ -194,14 +194,13 @@ def test_stale_timestamp_is_403(wecom):
     )
 
 
-def test_max_age_zero_turns_the_check_off(fake, sqlite_url, clock):
+def test_max_age_zero_turns_the_check_off(fake, sqlite_url, clock, make_settings_for):
     from bot.app import create_app
     from bot.fake_wecom.driver import CallbackDriver, flask_post
     from bot.migrate import upgrade
     from bot.runtime import build_runtime
-    from tests.conftest import make_settings
 
-    rt = build_runtime(make_settings(sqlite_url, fake, callback_max_age=0), clock=clock)
+    rt = build_runtime(make_settings_for(sqlite_url, fake, callback_max_age=0), clock=clock)
     upgrade(rt.engine)
     driver = CallbackDriver(rt.crypto, flask_post(create_app(runtime=rt).test_client()))
     assert (
