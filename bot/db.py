@@ -9,6 +9,8 @@ to busy_timeout for it) and run in WAL mode so readers never block the writer.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+try:  # POSIX only; elsewhere SQLite's busy_timeout alone serialises writers
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -35,7 +42,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             **kwargs,
         )
-        _configure_sqlite(engine)
+        lock_path = None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            lock_path = str(Path(database).resolve()) + ".writelock"
+        _configure_sqlite(engine, lock_path)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -43,9 +53,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
+    def _on_connect(dbapi_connection, record) -> None:  # pragma: no cover - trivial
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -54,10 +64,67 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if lock_path is not None and fcntl is not None:
+            record.info["writelock"] = _WriteLock(lock_path)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # pragma: no cover - trivial
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        lock = connection.info.get("writelock")
+        if lock is not None:
+            lock.acquire()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+
+    def _release(connection) -> None:
+        lock = connection.info.get("writelock")
+        if lock is not None:
+            lock.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:  # a connection closed mid-transaction
+        lock = record.info.get("writelock") if record is not None else None
+        if lock is not None:
+            lock.release()
+
+
+class _WriteLock:
+    """An exclusive flock on <database>.writelock, held from BEGIN to COMMIT/ROLLBACK.
+
+    SQLite's own wait for the write lock (busy_timeout) polls with growing sleeps (1, 2, 5 …
+    100 ms), so under contention from several processes (gunicorn workers, the scheduler)
+    writers hand the lock on slowly and latency spikes. A blocking flock wakes the next writer
+    as soon as the lock is released — across processes and threads alike (one open file per
+    connection) — so BEGIN IMMEDIATE then never has to wait.
+    """
+
+    # Locks held by the current thread: a transaction opened while this thread already holds
+    # one (a nested unit of work) must not wait on the flock its own thread holds — it falls
+    # back to SQLite's busy_timeout, which fails after 30 s instead of hanging forever.
+    _local = threading.local()
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._held = False
+
+    def acquire(self) -> None:
+        if self._held or getattr(self._local, "count", 0) > 0:
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._held = True
+        self._local.count = getattr(self._local, "count", 0) + 1
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._local.count -= 1
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

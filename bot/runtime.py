@@ -68,6 +68,13 @@ def build_runtime(
 ) -> Runtime:
     from handlers import build_router
 
+    if clock is None and settings.clock_file:
+        from bot.testing_clock import FileClock
+
+        log.warning(
+            "SAFETYBOT_CLOCK_FILE is set: simulated time from %s (tests only)", settings.clock_file
+        )
+        clock = FileClock(settings.clock_file)
     clock = clock or (lambda: datetime.now(timezone.utc))
     engine = engine or make_engine(settings.database_url)
     factory = make_session_factory(engine)

@@ -55,6 +55,11 @@ class Settings:
     cap_min_severity: str = "Moderate"
     secret_key: str = "dev-only-change-me"
     conversation_timeout_minutes: int = 30
+    # How often the scheduler's catch-up job runs (seconds). Tests shorten it to move fast
+    # through simulated time; in production the default is right.
+    scheduler_tick_seconds: float = 60.0
+    # Test-only: read "now" from this file (see bot/testing_clock.py). Never set in production.
+    clock_file: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -114,6 +119,8 @@ class Settings:
         put("SAFETYBOT_CAP_MIN_SEVERITY", "cap_min_severity", _cap_severity)
         put("SAFETYBOT_SECRET_KEY", "secret_key")
         put("SAFETYBOT_CONVERSATION_TIMEOUT", "conversation_timeout_minutes", int)
+        put("SAFETYBOT_SCHEDULER_TICK", "scheduler_tick_seconds", _positive_float)
+        put("SAFETYBOT_CLOCK_FILE", "clock_file")
         if "encoding_aes_key" in kwargs and len(str(kwargs["encoding_aes_key"])) != 43:
             raise ValueError("WECOM_ENCODING_AES_KEY must be the 43 characters shown in WeCom")
         return cls(**kwargs)  # type: ignore[arg-type]
@@ -121,6 +128,13 @@ class Settings:
 
 def _csv_set(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.replace("，", ",").split(",") if part.strip())
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("expected a number of seconds above 0")
+    return number
 
 
 def _cap_severity(value: str) -> str:

@@ -139,10 +139,11 @@ def build_scheduler(runtime, blocking: bool = False):
 
         sched.add_job(fire, trigger, id=spec.id, name=spec.id, replace_existing=True)
     # Catch up once at start, then every minute (cheap: a ledger insert that usually conflicts).
+    # The interval is a setting only so that tests can tick fast through simulated time.
     sched.add_job(
         lambda: catch_up(runtime),
         "interval",
-        minutes=1,
+        seconds=runtime.settings.scheduler_tick_seconds,
         id="catch_up",
         next_run_time=datetime.now(runtime.settings.tz),
     )

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from bot import content
@@ -217,7 +217,9 @@ def ensure_bank(session: Session, now: datetime) -> None:
         if key in _synced:
             return
         sync_builtin(session, now, bank)
-        _synced.add(key)
+    # Remember it only once committed: until then another thread of this process (gunicorn
+    # --threads) would skip the sync yet not see the rows, and answer "no questions".
+    event.listen(session, "after_commit", lambda _s: _synced.add(key), once=True)
 
 
 # -- import / export --------------------------------------------------------------------------

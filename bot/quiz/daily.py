@@ -28,10 +28,17 @@ def active_questions(session: Session, themes: list[str] | None = None) -> list[
     return list(session.scalars(stmt))
 
 
+def active_question_ids(session: Session) -> list[str]:
+    # Ids only: this runs on the first 答题 of each person each day (the chat path).
+    return list(
+        session.scalars(select(Question.id).where(Question.active.is_(True)).order_by(Question.id))
+    )
+
+
 def choose_questions(session: Session, userid: str, day: date, count: int) -> list[str]:
     """Due reviews first, then questions this person has not had in a daily set, drawn with a
     seed of (person, day) so the choice is the same whoever computes it."""
-    ids = [q.id for q in active_questions(session)]
+    ids = active_question_ids(session)
     active = set(ids)
     chosen = [qid for qid in scoring.due_reviews(session, userid, day) if qid in active][:count]
     seen: set[str] = set()
