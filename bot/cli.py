@@ -13,7 +13,6 @@ import json
 import logging
 import signal
 import sys
-import threading
 from datetime import datetime, timezone
 
 from bot.settings import Settings
@@ -70,12 +69,19 @@ def cmd_serve(args) -> int:
 
 
 def _serve_until_signal(server) -> None:
+    """Run the WSGI server until Ctrl+C or SIGTERM (docker stop, systemd, gunicorn-style)."""
+
     def stop(*_):
-        threading.Thread(target=server.close, daemon=True).start()
+        # Signal handlers run in the main thread, which is inside server.run(): unwind it.
+        raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    with contextlib.suppress(KeyboardInterrupt, OSError):
+    try:
         server.run()
+    except (KeyboardInterrupt, OSError):
+        pass
+    finally:
+        server.close()
 
 
 def cmd_scheduler(args) -> int:

@@ -260,3 +260,38 @@ def test_sixteen_concurrent_identical_callbacks_take_effect_once(runtime, wecom)
 def test_healthz(app):
     res = app.test_client().get("/healthz")
     assert res.status_code == 200 and res.get_json()["database"] == "ok"
+
+
+def test_template_card_event_with_one_and_several_selected_items():
+    from bot.wecom.inbound import build_message_xml, parse_message
+
+    base = {
+        "ToUserName": "ww",
+        "FromUserName": "u1",
+        "CreateTime": 1,
+        "MsgType": "event",
+        "Event": "template_card_event",
+        "EventKey": "submit",
+        "TaskId": "task-1",
+        "CardType": "vote_interaction",
+        "ResponseCode": "rc-1",
+        "AgentID": 1,
+    }
+    one = parse_message(build_message_xml({**base, "SelectedItems": {"q1": ["B"]}}))
+    assert one.event == "template_card_event" and one.selected_items == {"q1": ["B"]}
+    assert one.response_code == "rc-1" and one.task_id == "task-1"
+    several = parse_message(
+        build_message_xml({**base, "SelectedItems": {"q1": ["A", "C"], "q2": ["D"]}})
+    )
+    assert several.selected_items == {"q1": ["A", "C"], "q2": ["D"]}
+    none = parse_message(build_message_xml(base))
+    assert none.selected_items == {}
+
+
+def test_menu_click_with_a_command_key_acts_as_typed(wecom):
+    assert "答题" in wecom.event("liuyang", "click", "帮助").text
+
+
+def test_location_and_image_messages_outside_a_conversation_get_a_hint(wecom):
+    assert "隐患" in wecom.location("liuyang", 31.2, 121.4, "车间").text
+    assert "隐患" in wecom.image("liuyang", "media-1").text

@@ -275,3 +275,59 @@ def test_housekeeping_prunes_old_bookkeeping(runtime, wecom, clock):
     with runtime.factory() as s:
         assert s.scalar(select(func.count()).select_from(JobRun)) == 0
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+def test_serve_runs_a_production_server_with_healthz(tmp_path, fake, settings):
+    """`safetybot serve` (waitress) answers /healthz and a real encrypted callback."""
+    import signal
+    import socket
+    import time
+
+    import requests
+
+    from bot.fake_wecom.driver import CallbackDriver, http_post
+    from bot.wecom.crypto import CallbackCrypto
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "SAFETYBOT_"))}
+    env.update(
+        {
+            "DATABASE_URL": settings.database_url,
+            "WECOM_CORP_ID": settings.corp_id,
+            "WECOM_AGENT_ID": str(settings.agent_id),
+            "WECOM_SECRET": settings.secret,
+            "WECOM_TOKEN": settings.token,
+            "WECOM_ENCODING_AES_KEY": settings.encoding_aes_key,
+            "WECOM_API_BASE": settings.api_base,
+            "SAFETYBOT_ADMINS": "wangfang",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                res = requests.get(base + "/healthz", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        assert res.status_code == 200 and res.json()["database"] == "ok"
+        crypto = CallbackCrypto(settings.token, settings.encoding_aes_key, settings.corp_id)
+        driver = CallbackDriver(crypto, http_post(base), agent_id=settings.agent_id)
+        assert (
+            "答题" in driver.text("liuyang", "帮助").text
+        )  # the sender is looked up with user/get
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0, out
+    assert "safetybot serving on" in out
