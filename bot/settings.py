@@ -60,6 +60,10 @@ class Settings:
     scheduler_tick_seconds: float = 60.0
     # Test-only: read "now" from this file (see bot/testing_clock.py). Never set in production.
     clock_file: str = ""
+    # bot.wsgi (gunicorn): log level, migrate on start, drain the outbox in web workers.
+    log_level: str = "INFO"
+    migrate_on_start: bool = True
+    web_sender: bool = True
 
     @property
     def tz(self) -> ZoneInfo:
@@ -121,9 +125,20 @@ class Settings:
         put("SAFETYBOT_CONVERSATION_TIMEOUT", "conversation_timeout_minutes", int)
         put("SAFETYBOT_SCHEDULER_TICK", "scheduler_tick_seconds", _positive_float)
         put("SAFETYBOT_CLOCK_FILE", "clock_file")
+        put("SAFETYBOT_LOG_LEVEL", "log_level", lambda v: v.upper())
+        put("SAFETYBOT_MIGRATE", "migrate_on_start", _flag)
+        put("SAFETYBOT_WEB_SENDER", "web_sender", _flag)
         if "encoding_aes_key" in kwargs and len(str(kwargs["encoding_aes_key"])) != 43:
             raise ValueError("WECOM_ENCODING_AES_KEY must be the 43 characters shown in WeCom")
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _flag(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected 1 or 0")
 
 
 def _csv_set(value: str) -> frozenset[str]:

@@ -1,27 +1,55 @@
 """WSGI entry point for gunicorn: `gunicorn -w 2 bot.wsgi:app`.
 
-Each worker builds its own runtime (engine, client) after the fork. The outbox sender runs here
-too unless SAFETYBOT_WEB_SENDER=0 (then run `safetybot scheduler`, which also drains it).
+Settings are checked at import, so a worker with missing WeCom settings stops at once. The
+runtime (engine, WeCom client, outbox sender thread) is built on the first request in each
+process: threads and database connections do not survive a fork, so building them at import
+would break `gunicorn --preload`. Each worker drains the outbox too unless
+SAFETYBOT_WEB_SENDER=0 (then `safetybot scheduler` does it).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 
-from bot.app import create_app
-from bot.migrate import upgrade
-from bot.runtime import build_runtime
 from bot.settings import Settings
 
-logging.basicConfig(level=os.environ.get("SAFETYBOT_LOG_LEVEL", "INFO"))
 _settings = Settings.from_env()
+logging.basicConfig(level=_settings.log_level)
 _missing = _settings.missing_wecom_settings()
 if _missing:
     raise SystemExit("safetybot: missing settings: " + ", ".join(_missing))
-_runtime = build_runtime(_settings)
-if os.environ.get("SAFETYBOT_MIGRATE", "1") != "0":
-    upgrade(_runtime.engine)
-if os.environ.get("SAFETYBOT_WEB_SENDER", "1") != "0":
-    _runtime.start_sender()
-app = create_app(runtime=_runtime)
+
+
+def _build():
+    from bot.app import create_app
+    from bot.migrate import upgrade
+    from bot.runtime import build_runtime
+
+    runtime = build_runtime(_settings)
+    if _settings.migrate_on_start:
+        upgrade(runtime.engine)
+    if _settings.web_sender:
+        runtime.start_sender()
+    return create_app(runtime=runtime)
+
+
+class _PerProcessApp:
+    """Builds the Flask app once per process, on first use (after gunicorn's fork)."""
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._app = None
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._app = _build()
+                    self._pid = os.getpid()
+        return self._app(environ, start_response)
+
+
+app = _PerProcessApp()

@@ -44,8 +44,6 @@ from bot.outbox import counts
 from bot.runtime import build_runtime
 from bot.settings import Settings
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 TZ = ZoneInfo("Asia/Shanghai")
@@ -268,6 +266,7 @@ def probe(cluster_env):
     rt.close()
 
 
+@pytest.mark.slow
 def test_two_web_processes_and_a_scheduler_take_effect_once(cluster, cluster_env, probe, fake):
     _env, settings, clock_file = cluster_env
     wait_for("three processes up and migrated", cluster.healthy, 45, cluster.logs)
@@ -409,3 +408,32 @@ def test_two_web_processes_and_a_scheduler_take_effect_once(cluster, cluster_env
     for job, hhmm in (("daily_tip", "08:30"), ("daily_quiz", "09:00")):
         times = {at for j, at, _ in runs if j == job}
         assert times == {local(d, hhmm).astimezone(timezone.utc) for d in DAYS}, job
+
+
+# -- the two test-only hooks ----------------------------------------------------------------------
+def test_clock_file_and_scheduler_tick_are_off_by_default_and_read_from_env(tmp_path):
+    from bot.testing_clock import FileClock
+
+    default = Settings.from_env({}, dotenv=False)
+    assert default.clock_file == "" and default.scheduler_tick_seconds == 60
+    clock_file = tmp_path / "clock.txt"
+    custom = Settings.from_env(
+        {"SAFETYBOT_CLOCK_FILE": str(clock_file), "SAFETYBOT_SCHEDULER_TICK": "0.5"},
+        dotenv=False,
+    )
+    assert custom.scheduler_tick_seconds == 0.5
+    with pytest.raises(ValueError, match="SAFETYBOT_SCHEDULER_TICK"):
+        Settings.from_env({"SAFETYBOT_SCHEDULER_TICK": "0"}, dotenv=False)
+
+    set_clock(clock_file, local(1, "08:30"))
+    rt = build_runtime(custom.replace(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+    try:
+        assert isinstance(rt.clock, FileClock)
+        assert rt.clock() == local(1, "08:30") and rt.clock().tzinfo == timezone.utc
+        set_clock(clock_file, local(2, "09:00"))
+        assert rt.clock() == local(2, "09:00")  # read on every call
+    finally:
+        rt.close()
+    clock_file.write_text("2026-06-01T08:30:00")
+    with pytest.raises(ValueError, match="UTC offset"):
+        FileClock(clock_file)()

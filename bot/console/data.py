@@ -125,9 +125,15 @@ def pledge_by_department(session: Session, scope: Scope) -> list[dict[str, Any]]
     from bot import pledge as core
 
     texts = core.current_texts()
-    people = members(session, scope)
+    # Columns, not User objects, and signatures of the current texts rather than an IN list of
+    # every member (100,000 bind parameters are more than PostgreSQL accepts).
+    people = session.execute(
+        select(User.userid, User.department_id, User.leader_of)
+        .where(User.status == 1, scope.filter(User.department_id))
+        .order_by(User.userid)
+    ).all()
     keys = core.text_keys_for_members(session, people)
-    signed = core.signed_hashes(session, [u.userid for u in people])
+    signed = core.signed_hashes(session, hashes=[t.hash for t in texts.values()])
     names = department_names(session)
     out: dict[int | None, dict[str, Any]] = {}
     for u in people:
