@@ -171,6 +171,11 @@ def insert_ignore(
     return session.execute(stmt)
 
 
+def dialect_insert(dialect: str) -> Any:
+    """The insert construct with ON CONFLICT support for a dialect name."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 def upsert_insert(session: Session, model: Any):
     """The dialect-specific insert construct, for ON CONFLICT DO UPDATE statements."""
     dialect = session.get_bind().dialect.name

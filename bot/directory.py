@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignore
@@ -95,10 +95,13 @@ def ensure_user(
     return session.get(User, userid)  # type: ignore[return-value]
 
 
+_ROLES_OF = select(RoleAssignment.role).where(RoleAssignment.userid == bindparam("userid"))
+
+
 def roles_for(
     session: Session, settings: Settings, user: User | None, userid: str
 ) -> frozenset[str]:
-    roles = set(session.scalars(select(RoleAssignment.role).where(RoleAssignment.userid == userid)))
+    roles = set(session.scalars(_ROLES_OF, {"userid": userid}))
     if userid in settings.admins:
         roles.add("admin")
     if user is not None and user.leader_of:

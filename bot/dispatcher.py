@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Context
-from bot.db import insert_ignore, transaction
+from bot.db import dialect_insert, insert_ignore, transaction
 from bot.directory import ensure_user, roles_for
 from bot.messages import TEXT_LIMIT_BYTES, IncomingMessage, Reply, split_text, text_message
 from bot.models import InboundMessage, User
@@ -99,9 +99,8 @@ class Bot:
     def _handle_in_transaction(self, msg: IncomingMessage, looked_up, prefetched) -> Outcome:
         now = self.now()
         with transaction(self.factory) as s:
-            inserted = insert_ignore(
-                s,
-                InboundMessage,
+            inserted = s.execute(
+                _insert_inbound(s.get_bind().dialect.name),
                 {
                     "dedup_key": msg.dedup_key,
                     "userid": msg.from_user,
@@ -109,7 +108,6 @@ class Bot:
                     "event": msg.event or None,
                     "received_at": now,
                 },
-                returning=InboundMessage.id,
             ).first()
             if inserted is None:
                 # A retry (or a concurrent copy) of a callback that already took effect:
@@ -133,9 +131,8 @@ class Bot:
             reply = self.router.dispatch(msg, ctx)
             outcome = self._deliver(s, msg, reply, now, inserted[0])
             s.execute(
-                update(InboundMessage)
-                .where(InboundMessage.id == inserted[0])
-                .values(reply=reply.to_json() if reply else None)
+                _UPDATE_REPLY,
+                {"inbound_id": inserted[0], "reply": reply.to_json() if reply else None},
             )
             return outcome
 
@@ -185,6 +182,34 @@ class Bot:
         except Exception:  # noqa: BLE001
             log.exception("recording the failure of %s failed", msg.dedup_key)
         return Outcome(reply=reply, passive_text=_passive_text(reply))
+
+
+# Statements on every message's path, built once: constructing a statement and computing its
+# cache key costs more than executing it on SQLite.
+_UPDATE_REPLY = (
+    update(InboundMessage)
+    .where(InboundMessage.id == bindparam("inbound_id"))
+    .values(reply=bindparam("reply"))
+)
+_INSERT_INBOUND: dict[str, Any] = {}
+
+
+def _insert_inbound(dialect: str) -> Any:
+    stmt = _INSERT_INBOUND.get(dialect)
+    if stmt is None:
+        stmt = (
+            dialect_insert(dialect)(InboundMessage)
+            .values(
+                {
+                    name: bindparam(name)
+                    for name in ("dedup_key", "userid", "msg_type", "event", "received_at")
+                }
+            )
+            .on_conflict_do_nothing()
+            .returning(InboundMessage.id)
+        )
+        _INSERT_INBOUND[dialect] = stmt
+    return stmt
 
 
 def _passive_text(reply: Reply | None) -> str | None:
