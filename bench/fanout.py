@@ -25,6 +25,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def _rss_mb(field: str) -> float:
+    """VmRSS / VmHWM (peak) of this process from /proc, in MB (0 where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _reset_peak_rss() -> None:
+    try:  # Linux: writing 5 to clear_refs resets VmHWM to the current RSS
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -102,7 +120,8 @@ def main() -> int:
             for start in range(0, len(rows), 10_000):
                 s.execute(insert(User), rows[start : start + 10_000])
             del rows
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss_before = _rss_mb("VmRSS")
+        _reset_peak_rss()  # so the peak below is the push's own, not the set-up's
 
         t0 = time.perf_counter()
         with transaction(rt.factory) as s:
@@ -110,7 +129,7 @@ def main() -> int:
         t_enqueue = time.perf_counter() - t0
         stats = rt.sender.drain()
         wall = time.perf_counter() - t0
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = _rss_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rt.close()
         counted = requests.get(f"http://127.0.0.1:{port}/cgi-bin/gettoken", timeout=5)  # alive
         assert counted.status_code == 200
@@ -130,7 +149,7 @@ def main() -> int:
         f"sent {stats.sent}, dead {stats.dead}, retried {stats.retried}, deferred {stats.deferred}"
     )
     print(f"wall time: {wall:.2f} s (goal < 30 s)")
-    print(f"peak memory: {peak:.0f} MB (before the push: {rss_before:.0f} MB; goal < 300 MB)")
+    print(f"peak memory: {peak:.0f} MB (RSS before the push: {rss_before:.0f} MB; goal < 300 MB)")
     return 0 if stats.sent == args.members else 1
 
 
