@@ -251,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # APScheduler logs two INFO lines per job run, i.e. several a minute: keep them quiet.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command != "demo":
         try:
             args.settings = Settings.from_env()

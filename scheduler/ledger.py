@@ -49,8 +49,20 @@ def run_once(
             .where(JobRun.id == row[0])
             .values(status="done", finished_at=now, detail=(detail or "")[:2000])
         )
-    log.info("job %s for %s ran: %s", job_id, scheduled_for.isoformat(), detail)
+    # Minute-by-minute jobs (reminders, retries) would flood the log at INFO.
+    level = (
+        logging.INFO if scheduled_for.minute % 5 == 0 or detail_is_news(detail) else logging.DEBUG
+    )
+    log.log(level, "job %s for %s ran: %s", job_id, scheduled_for.isoformat(), detail)
     return True
+
+
+def detail_is_news(detail: str | None) -> bool:
+    """Whether a job's summary reports something done ("tip to 12 members"), as opposed to
+    "no pending photos" or "reminded 0, escalated to 0 heads"."""
+    if not detail or detail.lower().startswith("no "):
+        return False
+    return any(ch.isdigit() and ch != "0" for ch in detail)
 
 
 def already_ran(factory: sessionmaker[Session], job_id: str, scheduled_for: datetime) -> bool:
