@@ -42,9 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_DEFAULT = os.environ.get(
-    "DATABASE_URL_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_DEFAULT = os.environ.get("DATABASE_URL_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GOAL_S = 1.0
 CHUNK = 10_000
 YEAR = 2026
@@ -234,7 +232,9 @@ def generate(engine, members: int, days: int, seed: int = 20260601) -> Writer:
     del users
     roles = [{"userid": userid_of(i), "role": "leader", "department_id": 0} for i in range(5)]
     roles += [{"userid": userid_of(5), "role": "admin", "department_id": 0}]
-    roles += [{"userid": userid_of(i), "role": "safety_officer", "department_id": 0} for i in (6, 7)]
+    roles += [
+        {"userid": userid_of(i), "role": "safety_officer", "department_id": 0} for i in (6, 7)
+    ]
     w.write(RoleAssignment.__table__, roles)
 
     # The question bank and pledge texts, exactly as the bot syncs them.
@@ -392,10 +392,7 @@ def generate(engine, members: int, days: int, seed: int = 20260601) -> Writer:
         at = local(day, 8) + timedelta(seconds=rng.randrange(10 * 3600))
         rejected = rng.random() < 0.07
         steps = 0 if rejected else rng.choices(range(6), weights=[8, 6, 20, 10, 10, 46])[0]
-        if rejected:
-            status = "rejected"
-        else:
-            status = path[steps]
+        status = "rejected" if rejected else path[steps]
         owner = userid_of(rng.randrange(members)) if steps >= 1 else None
         deadline = day + timedelta(days=rng.randrange(3, 15)) if steps >= 1 else None
         row = {
@@ -536,7 +533,12 @@ def generate(engine, members: int, days: int, seed: int = 20260601) -> Writer:
     w.write(CheckinEvent.__table__, events)
     w.write(EventAttendance.__table__, attendance)
     w.fix_sequences(
-        [QuizDailySet.__table__, HazardReport.__table__, Suggestion.__table__, CheckinEvent.__table__]
+        [
+            QuizDailySet.__table__,
+            HazardReport.__table__,
+            Suggestion.__table__,
+            CheckinEvent.__table__,
+        ]
     )
     return w
 
@@ -581,8 +583,9 @@ def benchmarks(settings, now: datetime) -> list[tuple[str, str, Callable]]:
 
     def dashboard(s, sc=scope):
         # What the console's dashboard view asks for (bot/console/views.py: dashboard).
-        from bot.console.views import dashboard_charts
         from sqlalchemy import select
+
+        from bot.console.views import dashboard_charts
 
         participation = data.fill_days(data.participation_by_day(s, sc, now, tz))
         checkins = data.fill_days(data.checkins_by_day(s, sc))
@@ -644,12 +647,17 @@ def time_all(engine, settings, now, runs: int, only: str | None) -> dict[str, di
     for group, name, fn in benchmarks(settings, now):
         if only and only not in name:
             continue
-        samples = []
+        samples: list[float] = []
+        error = None
         budget = runs + 1
         for i in range(budget):
             with Session(engine) as s:
                 started = time.perf_counter()
-                fn(s)
+                try:
+                    fn(s)
+                except Exception as exc:  # noqa: BLE001 - a failing query is a result too
+                    error = str(exc).splitlines()[0][:120]
+                    break
                 elapsed = time.perf_counter() - started
                 s.rollback()
             if i == 0:
@@ -663,6 +671,10 @@ def time_all(engine, settings, now, runs: int, only: str | None) -> dict[str, di
             samples.append(elapsed)
             if len(samples) >= budget - 1:
                 break
+        if error is not None or not samples:
+            results[name] = {"group": group, "error": error or "no run", "median": 0, "max": 1e9}
+            print(f"  {name:32s} ERROR {error}", flush=True)
+            continue
         results[name] = {
             "group": group,
             "median": statistics.median(samples),
@@ -722,7 +734,9 @@ def run_one(url: str, label: str, args) -> dict[str, Any]:
             "rows": rows,
             "per_table": {k: [w.counts[k], round(w.seconds.get(k, 0.0), 1)] for k in w.counts},
         }
-        print(f"  generated {rows:,} rows in {total:.0f} s ({rows / total:,.0f} rows/s)", flush=True)
+        print(
+            f"  generated {rows:,} rows in {total:.0f} s ({rows / total:,.0f} rows/s)", flush=True
+        )
         for name, (n, secs) in sorted(generation["per_table"].items(), key=lambda kv: -kv[1][0]):
             print(f"    {name:24s} {n:>10,} rows {secs:7.1f} s")
     settings = Settings(database_url=url)
@@ -746,9 +760,11 @@ def print_table(runs: list[dict[str, Any]]) -> None:
         for n in r["results"]:
             if n not in names:
                 names.append(n)
-    head = f"{'query':34s}" + "".join(
-        f" {r['label'] + ' median/max (s)':>26s}" for r in runs
-    ) + f" {'goal':>5s}  result"
+    head = (
+        f"{'query':34s}"
+        + "".join(f" {r['label'] + ' median/max (s)':>26s}" for r in runs)
+        + f" {'goal':>5s}  result"
+    )
     print("\n" + head)
     print("-" * len(head))
     for n in names:
@@ -758,6 +774,10 @@ def print_table(runs: list[dict[str, Any]]) -> None:
             v = r["results"].get(n)
             if v is None:
                 line += f" {'-':>26s}"
+                continue
+            if "error" in v:
+                line += f" {'ERROR':>26s}"
+                ok = False
                 continue
             line += f" {v['median']:>12.3f} / {v['max']:>11.3f}"
             ok = ok and v["max"] < GOAL_S

@@ -20,7 +20,8 @@ class DailyCheckin(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     userid: Mapped[str] = mapped_column(String(64))
     day: Mapped[date] = mapped_column(Date, index=True)  # local date (Asia/Shanghai)
-    department_id: Mapped[int | None] = mapped_column(Integer)
+    # Check-ins per department (console, campaign summary) count through this index.
+    department_id: Mapped[int | None] = mapped_column(Integer, index=True)
     checked_at: Mapped[datetime]
 
 

@@ -67,6 +67,11 @@ class QuizAnswer(Base):
     __table_args__ = (
         UniqueConstraint("set_id", "question_index"),
         Index("ix_quiz_answers_userid_day", "userid", "day"),
+        # Covering indexes for the rankings (points per person, 积分/排行), the per-department
+        # figures and accuracy per theme: these scan every answer, and reading a narrow index
+        # instead of the table is what keeps them under a second (docs/PERFORMANCE.md).
+        Index("ix_quiz_answers_scores", "userid", "points", "correct", "question_id"),
+        Index("ix_quiz_answers_question_id_correct", "question_id", "correct"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

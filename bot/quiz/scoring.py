@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.db import upsert_insert
@@ -77,14 +77,29 @@ def points_table(session: Session) -> list[tuple[str, int]]:
 
 
 def rank_of(session: Session, userid: str) -> tuple[int, int]:
-    """(rank, people ranked): rank = 1 + people with more points (ties share a rank)."""
-    table = points_table(session)
-    mine = dict(table).get(userid, 0)
-    return 1 + sum(1 for _, p in table if p > mine), max(len(table), 1)
+    """(rank, people ranked): rank = 1 + people with more points (ties share a rank).
+
+    Counted in SQL over the per-person sums (one scan of ix_quiz_answers_scores) rather than
+    by fetching the whole table: 积分 runs on the chat path.
+    """
+    mine = total_points(session, userid)
+    per_person = (
+        select(func.sum(QuizAnswer.points).label("p")).group_by(QuizAnswer.userid).subquery()
+    )
+    ranked, higher = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((func.coalesce(per_person.c.p, 0) > mine, 1), else_=0)), 0),
+        ).select_from(per_person)
+    ).one()
+    return 1 + int(higher or 0), max(int(ranked or 0), 1)
 
 
-def top_people(session: Session, limit: int = 10) -> list[tuple[str, str, int]]:
-    table = points_table(session)[:limit]
+def top_people(
+    session: Session, limit: int = 10, table: list[tuple[str, int]] | None = None
+) -> list[tuple[str, str, int]]:
+    """The first `limit` of the points table (pass `table` when you already have it)."""
+    table = (points_table(session) if table is None else table)[:limit]
     names = dict(
         session.execute(
             select(User.userid, User.name).where(User.userid.in_([u for u, _ in table] or [""]))
@@ -93,10 +108,10 @@ def top_people(session: Session, limit: int = 10) -> list[tuple[str, str, int]]:
     return [(u, names.get(u) or u, p) for u, p in table]
 
 
-def department_table(session: Session) -> list[dict]:
+def department_table(session: Session, table: list[tuple[str, int]] | None = None) -> list[dict]:
     """Per department (main department of active members): head count, average points per
     head, participation rate (members with at least one answer / members)."""
-    points = dict(points_table(session))
+    points = dict(points_table(session) if table is None else table)
     members: dict[int, list[str]] = {}
     for userid, dept in session.execute(
         select(User.userid, User.department_id).where(
