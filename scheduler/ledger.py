@@ -50,9 +50,7 @@ def run_once(
             .values(status="done", finished_at=now, detail=(detail or "")[:2000])
         )
     # Minute-by-minute jobs (reminders, retries) would flood the log at INFO.
-    level = (
-        logging.INFO if scheduled_for.minute % 5 == 0 or detail_is_news(detail) else logging.DEBUG
-    )
+    level = logging.INFO if detail_is_news(detail) else logging.DEBUG
     log.log(level, "job %s for %s ran: %s", job_id, scheduled_for.isoformat(), detail)
     return True
 
