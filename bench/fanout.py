@@ -10,6 +10,7 @@ Goal: at most 100 calls, under 30 s, under 300 MB.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import resource
@@ -37,10 +38,9 @@ def _rss_mb(field: str) -> float:
 
 
 def _reset_peak_rss() -> None:
-    try:  # Linux: writing 5 to clear_refs resets VmHWM to the current RSS
+    # Linux: writing 5 to clear_refs resets VmHWM to the current RSS.
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def main() -> int:

@@ -551,6 +551,27 @@ def _wrong(answer: str, qtype: str, n_opts: int) -> str:
     return options[len(answer) % len(options)]
 
 
+ACTIVITY_SQL = """
+INSERT INTO daily_activity (day, userid, department_id, first_at)
+SELECT a.day, a.userid, u.department_id, MIN(a.at)
+FROM (SELECT day, userid, created_at AS at FROM quiz_daily_sets
+      UNION ALL SELECT day, userid, checked_at AS at FROM daily_checkins) AS a
+JOIN users AS u ON u.userid = a.userid
+GROUP BY a.day, a.userid, u.department_id
+"""
+
+
+def derive_activity(engine) -> int:
+    """daily_activity as the dispatcher would have written it: one row per person per day
+    with a quiz set or a check-in (the generator writes those tables, not live messages)."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT COUNT(*) FROM daily_activity")).scalar():
+            return 0
+        return conn.execute(text(ACTIVITY_SQL)).rowcount
+
+
 def analyze(engine) -> None:
     """PostgreSQL's autovacuum would have analysed (and vacuumed) tables this size by the time
     anyone opens a dashboard; SQLite has no such daemon and the bot never runs ANALYZE, so the
@@ -721,11 +742,14 @@ def run_one(url: str, label: str, args) -> dict[str, Any]:
     generation: dict[str, Any] = {}
     if existing and args.reuse:
         print(f"  reusing {existing} members already there", flush=True)
+        if derive_activity(engine):
+            analyze(engine)
     elif existing:
         raise SystemExit(f"{label}: the database already holds members (use --reuse)")
     else:
         print(f"  generating ({args.members} members, {args.days} days), load {load()}", flush=True)
         w = generate(engine, args.members, args.days)
+        derive_activity(engine)
         analyze(engine)
         total = time.perf_counter() - started
         rows = sum(w.counts.values())

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Context
 from bot.db import dialect_insert, insert_ignore, transaction
 from bot.directory import ensure_user, roles_for
 from bot.messages import TEXT_LIMIT_BYTES, IncomingMessage, Reply, split_text, text_message
-from bot.models import InboundMessage, User
+from bot.models import DailyActivity, InboundMessage, User
 from bot.outbox import enqueue
 from bot.router import Router
 from bot.settings import Settings
@@ -56,6 +56,9 @@ class Bot:
         self.services = services if services is not None else {}
         # Senders already in the users table (saves a query per message; rows are never deleted).
         self._known_users: set[str] = set()
+        # (userid, day) whose DailyActivity row this process has written today.
+        self._active_today: set[tuple[str, object]] = set()
+        self._active_day: object = None
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.settings.tz)
@@ -118,6 +121,7 @@ class Bot:
                 reply = Reply.from_json(stored)
                 return Outcome(reply=reply, duplicate=True, passive_text=_passive_text(reply))
             user = ensure_user(s, msg.from_user, looked_up, now)
+            self._record_activity(s, user, now)
             ctx = Context(
                 session=s,
                 settings=self.settings,
@@ -135,6 +139,30 @@ class Bot:
                 {"inbound_id": inserted[0], "reply": reply.to_json() if reply else None},
             )
             return outcome
+
+    def _record_activity(self, s: Session, user: User, now: datetime) -> None:
+        """One DailyActivity row per person per local day (participation figures read it).
+
+        Each process remembers whom it has recorded today, so after the first message of the
+        day this costs nothing; the primary key settles races between processes."""
+        key = (user.userid, now.date())
+        if key in self._active_today:
+            return
+        if self._active_day != now.date():
+            self._active_today.clear()
+            self._active_day = now.date()
+        insert_ignore(
+            s,
+            DailyActivity,
+            {
+                "day": now.date(),
+                "userid": user.userid,
+                "department_id": user.department_id,
+                "first_at": now,
+            },
+        )
+        # Remembered only once committed: a rolled-back message must not hide the day.
+        event.listen(s, "after_commit", lambda _s: self._active_today.add(key), once=True)
 
     def _deliver(
         self, s: Session, msg: IncomingMessage, reply: Reply | None, now: datetime, inbound_id: int

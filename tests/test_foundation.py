@@ -331,3 +331,22 @@ def test_serve_runs_a_production_server_with_healthz(tmp_path, fake, settings):
         out = proc.communicate(timeout=20)[0]
     assert proc.returncode == 0, out
     assert "safetybot serving on" in out
+
+
+def test_daily_activity_is_recorded_once_per_person_per_day(runtime, wecom, clock):
+    from bot.models import DailyActivity
+
+    for _ in range(3):
+        wecom.text("liuyang", "帮助")
+    wecom.text("zhaolei", "帮助")
+    clock.advance(days=1)
+    wecom.text("liuyang", "帮助")
+    with runtime.factory() as s:
+        rows = sorted(
+            (a.day.isoformat(), a.userid, a.department_id) for a in s.scalars(select(DailyActivity))
+        )
+    assert rows == [
+        ("2026-06-05", "liuyang", 3),
+        ("2026-06-05", "zhaolei", 4),
+        ("2026-06-06", "liuyang", 3),
+    ]

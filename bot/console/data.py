@@ -15,11 +15,11 @@ from bot.console.auth import Scope
 from bot.db import is_postgres
 from bot.hazard import states
 from bot.models import (
+    DailyActivity,
     DailyCheckin,
     Department,
     EventAttendance,
     HazardReport,
-    InboundMessage,
     PledgeSignature,
     Question,
     QuizAnswer,
@@ -80,18 +80,14 @@ def participation_by_day(
     session: Session, scope: Scope, now: datetime, tz, days: int = 30
 ) -> list[tuple[str, int]]:
     """People who sent the bot anything (a message, a click, a check-in …) per local day."""
-    day = local_day(session, InboundMessage.received_at, now, tz)
+    since = now.astimezone(tz).date() - timedelta(days=days)
     rows = session.execute(
-        select(day, func.count(func.distinct(InboundMessage.userid)))
-        .join(User, User.userid == InboundMessage.userid)
-        .where(
-            InboundMessage.received_at >= now - timedelta(days=days),
-            scope.filter(User.department_id),
-        )
-        .group_by(day)
-        .order_by(day)
+        select(DailyActivity.day, func.count())
+        .where(DailyActivity.day > since, scope.filter(DailyActivity.department_id))
+        .group_by(DailyActivity.day)
+        .order_by(DailyActivity.day)
     )
-    return [(str(d), int(n)) for d, n in rows]
+    return [(d.isoformat() if isinstance(d, date) else str(d), int(n)) for d, n in rows]
 
 
 def checkins_by_day(session: Session, scope: Scope) -> list[tuple[str, int]]:
@@ -266,7 +262,7 @@ def per_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
         .where(
             User.status == 1,
             scope.filter(User.department_id),
-            select(InboundMessage.id).where(InboundMessage.userid == User.userid).exists(),
+            select(DailyActivity.day).where(DailyActivity.userid == User.userid).exists(),
         )
         .group_by(User.department_id)
     ):

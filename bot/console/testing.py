@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.console.auth import create_account
 from bot.models import (
     CheckinEvent,
+    DailyActivity,
     DailyCheckin,
     EventAttendance,
     InboundMessage,
@@ -161,12 +162,19 @@ def seed_campaign(session: Session, settings: Settings, now: datetime) -> dict:
     ):
         for userid in who:
             n += 1
+            at = now - timedelta(days=offset)
             session.add(
                 InboundMessage(
-                    dedup_key=f"msg:seed{n}",
+                    dedup_key=f"msg:seed{n}", userid=userid, msg_type="text", received_at=at
+                )
+            )
+            # What the dispatcher records for each person's first message of a day.
+            session.add(
+                DailyActivity(
+                    day=at.astimezone(settings.tz).date(),
                     userid=userid,
-                    msg_type="text",
-                    received_at=now - timedelta(days=offset),
+                    department_id=people[userid],
+                    first_at=at,
                 )
             )
     hazards = []

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.models.base import Base
@@ -67,6 +77,22 @@ class InboundMessage(Base):
     event: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[datetime]
     reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DailyActivity(Base):
+    """Who talked to the bot on which (local) day: one row per person per day.
+
+    Written once per person and day by the dispatcher, so participation figures read a small
+    table instead of counting distinct senders over every message (and survive the pruning of
+    inbound_messages).
+    """
+
+    __tablename__ = "daily_activity"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    first_at: Mapped[datetime]
 
 
 class Conversation(Base):
