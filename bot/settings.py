@@ -62,6 +62,8 @@ class Settings:
     clock_file: str = ""
     # bot.wsgi (gunicorn): log level, migrate on start, drain the outbox in web workers.
     log_level: str = "INFO"
+    # Seconds a ranking (排行, the rank in 积分) may be reused before it is recomputed.
+    ranking_cache_seconds: int = 60
     migrate_on_start: bool = True
     web_sender: bool = True
 
@@ -126,6 +128,7 @@ class Settings:
         put("SAFETYBOT_SCHEDULER_TICK", "scheduler_tick_seconds", _positive_float)
         put("SAFETYBOT_CLOCK_FILE", "clock_file")
         put("SAFETYBOT_LOG_LEVEL", "log_level", lambda v: v.upper())
+        put("SAFETYBOT_RANKING_CACHE", "ranking_cache_seconds", int)
         put("SAFETYBOT_MIGRATE", "migrate_on_start", _flag)
         put("SAFETYBOT_WEB_SENDER", "web_sender", _flag)
         if "encoding_aes_key" in kwargs and len(str(kwargs["encoding_aes_key"])) != 43:

@@ -35,6 +35,7 @@ from bot.quiz.answers import (
 )
 from bot.quiz.bank import ensure_bank, theme_titles
 from bot.router import Router
+from bot.snapshot import snapshot
 from bot.stats import stat
 from bot.text import normalize
 
@@ -486,8 +487,12 @@ def handle_flow(msg: IncomingMessage, ctx: Context) -> Reply | None:
 
 # -- 积分 and 排行 ---------------------------------------------------------------------------------
 def handle_points(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    points = scoring.total_points(ctx.session, ctx.userid)
-    rank, ranked = scoring.rank_of(ctx.session, ctx.userid)
+    points = scoring.total_points(ctx.session, ctx.userid)  # my own points: always fresh
+    if ctx.settings.ranking_cache_seconds > 0:
+        table = _points_snapshot(ctx)
+        rank, ranked = scoring.rank_in(table, ctx.userid, points)
+    else:
+        rank, ranked = scoring.rank_of(ctx.session, ctx.userid)
     day_set = ctx.session.scalar(
         select(QuizDailySet).where(QuizDailySet.userid == ctx.userid, QuizDailySet.day == ctx.today)
     )
@@ -515,12 +520,37 @@ def handle_points(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     return Reply.text(text + "\n\n" + scoring.rules_text(ctx.settings.quiz_per_day))
 
 
+def _points_snapshot(ctx: Context) -> list[tuple[str, int]]:
+    return snapshot(
+        ctx.session,
+        "quiz.points_table",
+        ctx.now,
+        ctx.settings.ranking_cache_seconds,
+        lambda: scoring.points_table(ctx.session),
+    )
+
+
 def handle_ranking(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
+    # The whole ranking is a snapshot (at most ranking_cache_seconds old): computing it reads
+    # every answer and every member, which at campaign scale costs about a second.
+    text = snapshot(
+        ctx.session,
+        "quiz.ranking",
+        ctx.now,
+        ctx.settings.ranking_cache_seconds,
+        lambda: _ranking_text(ctx),
+    )
+    if ctx.settings.ranking_cache_seconds > 0 and text != ctx.t("quiz.ranking_none"):
+        text += "\n\n" + ctx.t("quiz.ranking_refresh")
+    return Reply.text(text)
+
+
+def _ranking_text(ctx: Context) -> str:
     # One pass over the answers serves both tables (it is the expensive part at scale).
     table = scoring.points_table(ctx.session)
     people = scoring.top_people(ctx.session, 10, table)
     if not people:
-        return Reply.text(ctx.t("quiz.ranking_none"))
+        return ctx.t("quiz.ranking_none")
     lines = [ctx.t("quiz.ranking_title"), ctx.t("quiz.ranking_people")]
     rank, previous = 0, None
     for i, (_, name, points) in enumerate(people, start=1):
@@ -554,7 +584,7 @@ def handle_ranking(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
                     joined=round(d["participation"] * d["members"]),
                 )
             )
-    return Reply.text("\n".join(lines))
+    return "\n".join(lines)
 
 
 # -- stats, jobs, CLI, registration ---------------------------------------------------------------

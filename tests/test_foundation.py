@@ -18,6 +18,7 @@ from bot.messages import IncomingMessage, Reply, split_text
 from bot.migrate import is_current, upgrade
 from bot.models import Base, JobRun
 from bot.router import Router
+from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.text import normalize, split_command
 
@@ -350,3 +351,24 @@ def test_daily_activity_is_recorded_once_per_person_per_day(runtime, wecom, cloc
         ("2026-06-05", "zhaolei", 4),
         ("2026-06-06", "liuyang", 3),
     ]
+
+
+def test_quiz_ranking_snapshot_is_reused_for_a_minute(runtime, wecom, clock):
+    from bot.app import create_app
+    from bot.fake_wecom.driver import CallbackDriver, flask_post
+
+    cached_rt = build_runtime(runtime.settings.replace(ranking_cache_seconds=60), clock=clock)
+    cached = CallbackDriver(
+        cached_rt.crypto, flask_post(create_app(runtime=cached_rt).test_client())
+    )
+    for text in ("答题", "A", "B", "对"):
+        cached.text("liuyang", text)
+    first = cached.text("zhaolei", "排行").text
+    assert "刘洋" in first and "陈静" not in first and "每分钟更新" in first
+    for text in ("答题", "A", "B", "对"):
+        wecom.text("chenjing", text)  # through the bot without the snapshot
+    assert "陈静" in wecom.text("zhaolei", "排行").text
+    assert cached.text("zhaolei", "排行").text == first  # under a minute old: reused
+    clock.advance(seconds=61)
+    assert "陈静" in cached.text("zhaolei", "排行").text  # recomputed
+    cached_rt.close()

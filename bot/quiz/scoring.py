@@ -76,6 +76,13 @@ def points_table(session: Session) -> list[tuple[str, int]]:
     return [(u, int(p or 0)) for u, p in rows]
 
 
+def rank_in(table: list[tuple[str, int]], userid: str, mine: int) -> tuple[int, int]:
+    """(rank, people ranked) of someone with `mine` points in a points table (most first)."""
+    higher = sum(1 for _, p in table if p > mine)
+    ranked = len(table) + (0 if any(u == userid for u, _ in table) or mine == 0 else 1)
+    return 1 + higher, max(ranked, 1)
+
+
 def rank_of(session: Session, userid: str) -> tuple[int, int]:
     """(rank, people ranked): rank = 1 + people with more points (ties share a rank).
 
