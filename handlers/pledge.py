@@ -230,12 +230,20 @@ def completion_text(ctx: Context) -> str:
 @stat("pledges_signed")
 def count_pledges_signed(session: Session, now: datetime) -> int:
     """Active members who signed the current version of the text that applies to them."""
-    return sum(v["signed"] for v in core.completion_by_department(session).values())
+    return sum(v["signed"] for v in _completion(session).values())
 
 
 @stat("pledges_by_department")
 def pledges_by_department(session: Session, now: datetime) -> dict[str, dict[str, int]]:
-    return core.completion_by_department(session)
+    return _completion(session)
+
+
+def _completion(session: Session) -> dict[str, dict[str, int]]:
+    # Both figures come from one computation per session (`stats` asks for both at once).
+    memo = session.info.setdefault("pledge_completion", {})
+    if "value" not in memo:
+        memo["value"] = core.completion_by_department(session)
+    return memo["value"]
 
 
 def pledge_reminders(session: Session, runtime, now: datetime) -> str:

@@ -90,7 +90,8 @@ class DailyActivity(Base):
     __tablename__ = "daily_activity"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Indexed on its own too: "has this member ever talked to the bot" is a lookup by userid.
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     department_id: Mapped[int | None] = mapped_column(Integer, index=True)
     first_at: Mapped[datetime]
 

@@ -33,6 +33,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_daily_activity_department_id"), ["department_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_daily_activity_userid"), ["userid"], unique=False)
     _backfill()
 
 
@@ -84,5 +85,6 @@ def _backfill() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("daily_activity", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_daily_activity_userid"))
         batch_op.drop_index(batch_op.f("ix_daily_activity_department_id"))
     op.drop_table("daily_activity")
