@@ -56,6 +56,7 @@ class Bot:
         self.services = services if services is not None else {}
         # Senders already in the users table (saves a query per message; rows are never deleted).
         self._known_users: set[str] = set()
+        self._known_loaded = False
         # (userid, day) whose DailyActivity row this process has written today.
         self._active_today: set[tuple[str, object]] = set()
         self._active_day: object = None
@@ -79,6 +80,14 @@ class Bot:
         # Outside the transaction: a slow user/get must not hold a database lock.
         if self.lookup_user is None or userid in self._known_users:
             return None
+        if not self._known_loaded:
+            # Once per process: every member synced from the directory is known, so only a
+            # real stranger costs a query (and a user/get) on the message path.
+            with self.factory() as s:
+                self._known_users.update(s.scalars(select(User.userid)))
+            self._known_loaded = True
+            if userid in self._known_users:
+                return None
         with self.factory() as s:
             if s.get(User, userid) is not None:
                 self._known_users.add(userid)
