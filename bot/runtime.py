@@ -99,16 +99,7 @@ def build_runtime(
 
     def lookup(userid: str) -> dict[str, Any] | None:
         # The request path has WeCom's 5 s deadline: one short try, no retries.
-        quick = WeComClient(
-            settings.corp_id,
-            settings.secret or "-",
-            settings.agent_id,
-            api_base=settings.api_base,
-            token_store=client.tokens,
-            timeout=min(2.0, settings.api_timeout),
-            max_attempts=1,
-        )
-        data = quick.get_user(userid)
+        data = client.quick(2.0).get_user(userid)
         return data if data.get("userid") else None
 
     services: dict[str, Any] = {"client": client}

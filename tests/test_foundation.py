@@ -184,8 +184,9 @@ def test_cli_serve_without_settings_names_what_is_missing(tmp_path):
     assert "WECOM_CORP_ID" in res.stderr and "WECOM_ENCODING_AES_KEY" in res.stderr
 
 
-def test_cli_end_to_end(tmp_path, fake, settings):
-    env = {
+def settings_env(settings) -> dict[str, str]:
+    """The environment a `safetybot` process needs to run as `settings` describes."""
+    return {
         "DATABASE_URL": settings.database_url,
         "WECOM_CORP_ID": settings.corp_id,
         "WECOM_AGENT_ID": str(settings.agent_id),
@@ -194,6 +195,10 @@ def test_cli_end_to_end(tmp_path, fake, settings):
         "WECOM_ENCODING_AES_KEY": settings.encoding_aes_key,
         "WECOM_API_BASE": settings.api_base,
     }
+
+
+def test_cli_end_to_end(tmp_path, fake, settings):
+    env = settings_env(settings)
     assert _cli(["init-db"], env, tmp_path).returncode == 0
     res = _cli(["sync-directory"], env, tmp_path)
     assert res.returncode == 0 and "12 members" in res.stdout
@@ -293,18 +298,7 @@ def test_serve_runs_a_production_server_with_healthz(tmp_path, fake, settings):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "SAFETYBOT_"))}
-    env.update(
-        {
-            "DATABASE_URL": settings.database_url,
-            "WECOM_CORP_ID": settings.corp_id,
-            "WECOM_AGENT_ID": str(settings.agent_id),
-            "WECOM_SECRET": settings.secret,
-            "WECOM_TOKEN": settings.token,
-            "WECOM_ENCODING_AES_KEY": settings.encoding_aes_key,
-            "WECOM_API_BASE": settings.api_base,
-            "SAFETYBOT_ADMINS": "wangfang",
-        }
-    )
+    env.update(settings_env(settings), SAFETYBOT_ADMINS="wangfang")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,

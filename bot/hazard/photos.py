@@ -52,16 +52,7 @@ class StoredFile:
 
 def quick_client(runtime, timeout: float = REQUEST_TIMEOUT) -> WeComClient:
     """A client sharing the runtime's token, with one short attempt per call."""
-    s = runtime.settings
-    return WeComClient(
-        s.corp_id,
-        s.secret or "-",
-        s.agent_id,
-        api_base=s.api_base,
-        token_store=runtime.client.tokens,
-        timeout=min(timeout, s.api_timeout),
-        max_attempts=1,
-    )
+    return runtime.client.quick(min(timeout, runtime.settings.api_timeout))
 
 
 def store_bytes(files_dir: str, data: bytes, content_type: str) -> StoredFile:

@@ -105,6 +105,19 @@ class WeComClient(WeChatClient):
         self.backoff = backoff
         self._sleep = sleep
 
+    def quick(self, timeout: float = 2.0) -> WeComClient:
+        """A client sharing this one's token with one short attempt per call: for work inside
+        a callback, which must answer within WeCom's 5 s."""
+        return WeComClient(
+            self.corp_id,
+            self.secret,
+            self.agent_id,
+            api_base=self.api_base,
+            token_store=self.tokens,
+            timeout=min(timeout, self.timeout or timeout),
+            max_attempts=1,
+        )
+
     # -- token ----------------------------------------------------------------------------
     def _gettoken(self) -> tuple[str, int]:
         res = self._http.get(
