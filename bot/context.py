@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.content import Texts, texts
@@ -105,6 +105,3 @@ class Context:
         self.session.add(
             AuditLog(at=self.now, actor=self.userid, action=action, allowed=allowed, detail=detail)
         )
-
-    def member_ids(self) -> list[str]:
-        return list(self.session.scalars(select(User.userid).where(User.status == 1)))

@@ -137,6 +137,23 @@ def department_tree(session: Session, roots: Iterable[int]) -> set[int]:
     return result
 
 
+def active_members(
+    session: Session, department_ids: Iterable[int] = ()
+) -> list[tuple[str, int | None]]:
+    """(userid, main department) of active members, ordered by userid; with department ids,
+    only members of those departments or their sub-departments ([] = everyone)."""
+    roots = list(department_ids)
+    rows = session.execute(
+        select(User.userid, User.department_id, User.department_ids)
+        .where(User.status == 1)
+        .order_by(User.userid)
+    )
+    if not roots:
+        return [(u, d) for u, d, _ in rows]
+    tree = department_tree(session, roots)
+    return [(u, d) for u, d, ds in rows if tree & set(ds or ([d] if d is not None else []))]
+
+
 def department_heads(session: Session, department_id: int) -> list[str]:
     heads = set(
         session.scalars(

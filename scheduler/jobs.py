@@ -8,17 +8,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot import content
+from bot import content, directory
 from bot.content import texts
-from bot.models import Conversation, InboundMessage, JobRun, MemberSendCount, User
+from bot.models import Conversation, InboundMessage, JobRun, MemberSendCount
 from bot.outbox import enqueue
 
 
 def active_members(session: Session) -> list[str]:
-    return list(session.scalars(select(User.userid).where(User.status == 1).order_by(User.userid)))
+    return [userid for userid, _ in directory.active_members(session)]
 
 
 def tip_for(day: datetime) -> dict[str, Any] | None:

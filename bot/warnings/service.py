@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.content import texts
 from bot.db import insert_ignore
-from bot.directory import department_heads, department_tree
+from bot.directory import active_members, department_heads
 from bot.models import (
     CapAlert,
     Department,
@@ -51,16 +51,7 @@ def labels() -> dict[str, str]:
 # -- recipients ---------------------------------------------------------------------------------
 def recipients_for(session: Session, department_ids: Iterable[int]) -> list[tuple[str, int | None]]:
     """Active members, in the given departments and their sub-departments ([] = everyone)."""
-    roots = list(department_ids)
-    rows = session.execute(
-        select(User.userid, User.department_id, User.department_ids)
-        .where(User.status == 1)
-        .order_by(User.userid)
-    )
-    if not roots:
-        return [(u, d) for u, d, _ in rows]
-    tree = department_tree(session, roots)
-    return [(u, d) for u, d, ds in rows if tree & set(ds or ([d] if d is not None else []))]
+    return active_members(session, department_ids)
 
 
 def departments_by_name(session: Session, names: Iterable[str]) -> tuple[list[int], list[str]]:
