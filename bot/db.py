@@ -165,9 +165,7 @@ def insert_ignore(
     whether a row was inserted, pass `returning=` and test `.first() is not None`:
     `rowcount` is -1 for this statement under psycopg.
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(model).values(values).on_conflict_do_nothing()
+    stmt = upsert_insert(session, model).values(values).on_conflict_do_nothing()
     if returning is not None:
         stmt = stmt.returning(returning)
     return session.execute(stmt)
@@ -180,5 +178,4 @@ def dialect_insert(dialect: str) -> Any:
 
 def upsert_insert(session: Session, model: Any):
     """The dialect-specific insert construct, for ON CONFLICT DO UPDATE statements."""
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+    return dialect_insert(session.get_bind().dialect.name)(model)

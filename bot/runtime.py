@@ -95,7 +95,6 @@ def build_runtime(
     crypto = None
     if settings.token and settings.encoding_aes_key and settings.corp_id:
         crypto = CallbackCrypto(settings.token, settings.encoding_aes_key, settings.corp_id)
-    runtime_ref: dict[str, Runtime] = {}
 
     def lookup(userid: str) -> dict[str, Any] | None:
         # The request path has WeCom's 5 s deadline: one short try, no retries.
@@ -109,7 +108,6 @@ def build_runtime(
         router,
         clock=clock,
         lookup_user=lookup if settings.secret else None,
-        on_enqueue=lambda: runtime_ref["rt"].kick_sender(),
         services=services,
     )
     sender = OutboxSender(factory, client, clock=clock)
@@ -125,5 +123,5 @@ def build_runtime(
         clock=clock,
     )
     services["runtime"] = rt
-    runtime_ref["rt"] = rt
+    bot.on_enqueue = rt.kick_sender  # the runtime owns the sender thread the bot wakes
     return rt

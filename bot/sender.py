@@ -67,7 +67,8 @@ class OutboxSender:
         self.lease = lease
 
     # -- 1. claim ------------------------------------------------------------------------
-    def _claim(self, now: datetime) -> list[tuple[int, int, str, int]]:
+    def _claim(self, now: datetime) -> tuple[list[tuple[int, int, str, int]], int]:
+        """(claimed deliveries with their new attempt count, how many were deferred)."""
         with transaction(self.factory) as s:
             q = (
                 select(
@@ -88,7 +89,7 @@ class OutboxSender:
                 q = q.with_for_update(skip_locked=True)
             rows = [tuple(r) for r in s.execute(q)]
             if not rows:
-                return []
+                return [], 0
             kinds = dict(
                 s.execute(
                     select(OutboundMessage.id, OutboundMessage.kind).where(
@@ -110,8 +111,7 @@ class OutboxSender:
                     .where(OutboxDelivery.id.in_(chunk))
                     .values(lease_until=now + self.lease, attempts=OutboxDelivery.attempts + 1)
                 )
-            self._deferred = len(deferred)
-            return [(i, m, u, a + 1) for i, m, u, a in allowed]
+            return [(i, m, u, a + 1) for i, m, u, a in allowed], len(deferred)
 
     def _apply_rate_limit(self, s: Session, rows, kinds, now: datetime):
         window = _minute(now)
@@ -154,9 +154,8 @@ class OutboxSender:
     def drain_once(self) -> DrainStats:
         now = self.clock()
         stats = DrainStats()
-        self._deferred = 0
-        claimed = self._claim(now)
-        stats.claimed, stats.deferred = len(claimed), self._deferred
+        claimed, stats.deferred = self._claim(now)
+        stats.claimed = len(claimed)
         if not claimed:
             return stats
         by_message: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
