@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignore
@@ -163,7 +163,12 @@ def department_heads(session: Session, department_id: int) -> list[str]:
             )
         )
     )
-    for user in session.scalars(select(User).where(User.status == 1)):
-        if department_id in (user.leader_of or []):
-            heads.add(user.userid)
+    # Only members who lead some department (json_array_length works on SQLite and
+    # PostgreSQL alike): this runs once per department in reminder and escalation loops.
+    leaders = session.execute(
+        select(User.userid, User.leader_of).where(
+            User.status == 1, func.json_array_length(User.leader_of) > 0
+        )
+    )
+    heads.update(userid for userid, led in leaders if department_id in (led or []))
     return sorted(heads)
