@@ -159,19 +159,16 @@ class CallbackDriver:
         card_type: str = "vote_interaction",
         create_time: int | None = None,
     ) -> CallbackResult:
-        fields: dict[str, Any] = {
-            "FromUserName": userid,
-            "CreateTime": create_time or int(time.time()),
-            "MsgType": "event",
-            "Event": "template_card_event",
-            "EventKey": event_key,
+        extra: dict[str, Any] = {
             "TaskId": task_id,
             "CardType": card_type,
             "ResponseCode": response_code or secrets.token_hex(8),
         }
         if selected:
-            fields["SelectedItems"] = selected
-        return self.send_fields(fields)
+            extra["SelectedItems"] = selected
+        return self.event(
+            userid, "template_card_event", event_key, create_time=create_time, **extra
+        )
 
 
 def flask_post(test_client) -> PostFn:
