@@ -39,14 +39,19 @@ def stat(name: str) -> Callable[[StatFn], StatFn]:
     return decorator
 
 
+def count_rows(session: Session, model: Any, *where: Any) -> int:
+    """How many rows of `model` match `where` — the shape of most figures."""
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
 @stat("users")
 def count_users(session: Session, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(User.status == 1)) or 0
+    return count_rows(session, User, User.status == 1)
 
 
 @stat("departments")
 def count_departments(session: Session, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(Department)) or 0
+    return count_rows(session, Department)
 
 
 def compute_stats(session: Session, now: datetime) -> dict[str, Any]:

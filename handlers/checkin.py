@@ -26,7 +26,7 @@ from bot.models import (
 )
 from bot.outbox import enqueue
 from bot.router import Router
-from bot.stats import stat
+from bot.stats import count_rows, stat
 from bot.text import normalize
 
 LOCATION_FLOW = "checkin_location"
@@ -423,12 +423,7 @@ def handle_survey_flow(msg: IncomingMessage, ctx: Context) -> Reply | None:
 @stat("checkins_today")
 def count_checkins_today(session: Session, now: datetime) -> int:
     local_day = now.date()  # stats are computed with the campaign's local time
-    return (
-        session.scalar(
-            select(func.count()).select_from(DailyCheckin).where(DailyCheckin.day == local_day)
-        )
-        or 0
-    )
+    return count_rows(session, DailyCheckin, DailyCheckin.day == local_day)
 
 
 @stat("event_attendance")

@@ -21,7 +21,7 @@ from bot.hazard.tickets import parse_ticket
 from bot.messages import IncomingMessage, Reply
 from bot.models import Conversation, HazardPhoto, HazardReport
 from bot.router import Router
-from bot.stats import stat
+from bot.stats import count_rows, stat
 from bot.text import normalize
 
 FLOW = "hazard"
@@ -547,7 +547,7 @@ def _short(text: str, n: int = 30) -> str:
 # -- figures, jobs, export, registration --------------------------------------------------------
 @stat("hazards")
 def count_hazards(session, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(HazardReport)) or 0
+    return count_rows(session, HazardReport)
 
 
 @stat("hazards_open")

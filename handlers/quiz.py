@@ -36,7 +36,7 @@ from bot.quiz.answers import (
 from bot.quiz.bank import ensure_bank, theme_titles
 from bot.router import Router
 from bot.snapshot import snapshot
-from bot.stats import stat
+from bot.stats import count_rows, stat
 from bot.text import normalize
 
 FLOW = "quiz"
@@ -590,7 +590,7 @@ def _ranking_text(ctx: Context) -> str:
 # -- stats, jobs, CLI, registration ---------------------------------------------------------------
 @stat("quiz_answers")
 def count_quiz_answers(session, now) -> int:
-    return session.scalar(select(func.count()).select_from(QuizAnswer)) or 0
+    return count_rows(session, QuizAnswer)
 
 
 @stat("quiz_correct_rate")

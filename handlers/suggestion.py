@@ -13,7 +13,7 @@ from bot.hazard.tickets import next_ticket, parse_ticket
 from bot.messages import IncomingMessage, Reply
 from bot.models import Suggestion, SuggestionReply
 from bot.router import Router
-from bot.stats import stat
+from bot.stats import count_rows, stat
 from bot.text import normalize
 
 FLOW = "suggestion"
@@ -151,7 +151,7 @@ def handle_mine(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
 
 @stat("suggestions")
 def count_suggestions(session, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(Suggestion)) or 0
+    return count_rows(session, Suggestion)
 
 
 def register(router: Router) -> None:

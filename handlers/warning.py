@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import stats as stats_mod
@@ -302,37 +302,22 @@ def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
 # -- figures ------------------------------------------------------------------------------------
 @stats_mod.stat("warnings")
 def count_warnings(session: Session, now) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(RiskWarning).where(RiskWarning.kind == "warning")
-        )
-        or 0
-    )
+    return stats_mod.count_rows(session, RiskWarning, RiskWarning.kind == "warning")
 
 
 @stats_mod.stat("broadcasts")
 def count_broadcasts(session: Session, now) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(RiskWarning).where(RiskWarning.kind == "broadcast")
-        )
-        or 0
-    )
+    return stats_mod.count_rows(session, RiskWarning, RiskWarning.kind == "broadcast")
 
 
 @stats_mod.stat("warning_acks")
 def count_acks(session: Session, now) -> int:
-    return session.scalar(select(func.count()).select_from(WarningAck)) or 0
+    return stats_mod.count_rows(session, WarningAck)
 
 
 @stats_mod.stat("cap_pending")
 def count_cap_pending(session: Session, now) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(CapAlert).where(CapAlert.status == "pending")
-        )
-        or 0
-    )
+    return stats_mod.count_rows(session, CapAlert, CapAlert.status == "pending")
 
 
 # -- jobs ---------------------------------------------------------------------------------------
