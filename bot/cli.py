@@ -13,7 +13,6 @@ import json
 import logging
 import signal
 import sys
-from datetime import datetime, timezone
 
 from bot.settings import Settings
 
@@ -261,10 +260,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"safetybot: {exc}", file=sys.stderr)
             return 2
     return int(args.func(args) or 0)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def build_runtime(
         data = client.quick(2.0).get_user(userid)
         return data if data.get("userid") else None
 
-    services: dict[str, Any] = {"client": client}
+    services: dict[str, Any] = {}
     bot = Bot(
         settings,
         factory,

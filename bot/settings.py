@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -167,6 +167,3 @@ def _hhmm(value: str) -> str:
     if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
         raise ValueError("expected HH:MM")
     return f"{int(hour):02d}:{int(minute):02d}"
-
-
-SETTING_NAMES = [f.name for f in fields(Settings)]

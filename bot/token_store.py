@@ -59,6 +59,3 @@ class DbTokenStore:
                 row.expires_at = now + timedelta(seconds=expires_in)
             self._token, self._expires = row.token, row.expires_at
             return row.token  # type: ignore[return-value]
-
-    def invalidate(self) -> None:
-        self._token = self._expires = None
