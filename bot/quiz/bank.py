@@ -163,6 +163,28 @@ def theme_titles() -> dict[str, str]:
     return load_builtin().titles
 
 
+QUESTION_CONTENT = ("theme", "type", "stem", "options", "answer", "explanation", "source")
+
+
+def upsert_questions(
+    session: Session,
+    rows: list[dict[str, Any]],
+    *,
+    extra_columns: tuple[str, ...] = (),
+    where: Any = None,
+) -> None:
+    """Insert questions by id or overwrite their content (and `extra_columns`), for the rows
+    `where` allows: the builtin sync leaves imported rows alone; an import takes any row."""
+    stmt = upsert_insert(session, Question).values(rows)
+    columns = (*QUESTION_CONTENT, *extra_columns, "updated_at")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Question.id],
+        set_={c: getattr(stmt.excluded, c) for c in columns},
+        where=where,
+    )
+    session.execute(stmt)
+
+
 def sync_builtin(session: Session, now: datetime, bank: Bank | None = None) -> dict[str, int]:
     """Upsert the builtin questions; builtin rows no longer in the files become inactive.
 
@@ -171,28 +193,11 @@ def sync_builtin(session: Session, now: datetime, bank: Bank | None = None) -> d
     bank = bank or load_builtin()
     ids = [q["id"] for q in bank.questions]
     if ids:
-        stmt = upsert_insert(session, Question).values(
-            [{**q, "active": True, "origin": "builtin", "updated_at": now} for q in bank.questions]
-        )
-        excluded = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Question.id],
-            set_={
-                c: getattr(excluded, c)
-                for c in (
-                    "theme",
-                    "type",
-                    "stem",
-                    "options",
-                    "answer",
-                    "explanation",
-                    "source",
-                    "updated_at",
-                )
-            },
+        upsert_questions(
+            session,
+            [{**q, "active": True, "origin": "builtin", "updated_at": now} for q in bank.questions],
             where=Question.origin == "builtin",
         )
-        session.execute(stmt)
     retired = session.execute(
         update(Question)
         .where(
@@ -317,7 +322,8 @@ def import_questions(session: Session, path: str | Path, now: datetime) -> int:
     if errors:
         raise ImportFailed(errors)
     if cleaned:
-        stmt = upsert_insert(session, Question).values(
+        upsert_questions(
+            session,
             [
                 {
                     **{k: v for k, v in q.items() if k != "_line"},
@@ -326,28 +332,9 @@ def import_questions(session: Session, path: str | Path, now: datetime) -> int:
                     "updated_at": now,
                 }
                 for q in cleaned
-            ]
+            ],
+            extra_columns=("active", "origin"),
         )
-        excluded = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Question.id],
-            set_={
-                c: getattr(excluded, c)
-                for c in (
-                    "theme",
-                    "type",
-                    "stem",
-                    "options",
-                    "answer",
-                    "explanation",
-                    "source",
-                    "active",
-                    "origin",
-                    "updated_at",
-                )
-            },
-        )
-        session.execute(stmt)
     return len(cleaned)
 
 
