@@ -585,16 +585,12 @@ def analyze(engine) -> None:
 # -- what is timed ----------------------------------------------------------------------------
 def benchmarks(settings, now: datetime) -> list[tuple[str, str, Callable]]:
     """(group, name, fn(session)) for every timed query."""
-    import handlers
     from bot import stats
     from bot.console import data, report
     from bot.console.auth import Scope
     from bot.context import Context
     from bot.messages import IncomingMessage
     from bot.models import User
-
-    for module in handlers.FEATURES:
-        __import__(module)
     from handlers import quiz as quiz_handlers
 
     tz = settings.tz
@@ -637,7 +633,7 @@ def benchmarks(settings, now: datetime) -> list[tuple[str, str, Callable]]:
     out: list[tuple[str, str, Callable]] = [
         ("stats", "compute_stats (all)", lambda s: stats.compute_stats(s, now)),
     ]
-    for name, fn in sorted(stats.STATS.items()):
+    for name, fn in sorted(stats.FIGURES.items()):
         out.append(("stats", f"@stat {name}", lambda s, fn=fn: fn(s, now)))
     out += [
         (

@@ -24,9 +24,10 @@ class Context:
     user: User | None = None
     roles: frozenset[str] = frozenset()
     texts: Texts = field(default_factory=lambda: texts)
-    services: dict[str, Any] = field(default_factory=dict)
     # What the router's prefetcher for this message type fetched before the transaction.
     prefetched: Any = None
+    # A command's arguments as typed (Chinese punctuation and line breaks kept); set by the router.
+    raw_args: str = ""
     _conversation: Conversation | None = field(default=None, repr=False)
     _conversation_loaded: bool = field(default=False, repr=False)
 

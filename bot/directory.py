@@ -109,6 +109,20 @@ def roles_for(
     return frozenset(roles)
 
 
+OFFICER_ROLES = ("admin", "safety_officer")
+
+
+def officer_ids(session: Session, settings: Settings) -> list[str]:
+    """The safety officers: SAFETYBOT_ADMINS plus everyone granted admin or safety_officer,
+    less members who have left. The one list every notice to "the officers" goes to."""
+    ids = set(settings.admins)
+    ids.update(
+        session.scalars(select(RoleAssignment.userid).where(RoleAssignment.role.in_(OFFICER_ROLES)))
+    )
+    left = set(session.scalars(select(User.userid).where(User.userid.in_(ids), User.status != 1)))
+    return sorted(ids - left)
+
+
 def grant(session: Session, userid: str, role: str, department_id: int | None = None) -> bool:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")

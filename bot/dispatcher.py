@@ -22,6 +22,7 @@ from bot.messages import TEXT_LIMIT_BYTES, IncomingMessage, Reply, split_text, t
 from bot.models import DailyActivity, InboundMessage, User
 from bot.outbox import enqueue
 from bot.router import Router
+from bot.services import Services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class Bot:
         clock: Callable[[], datetime] | None = None,
         lookup_user: Callable[[str], dict[str, Any] | None] | None = None,
         on_enqueue: Callable[[], None] | None = None,
-        services: dict[str, Any] | None = None,
+        services: Services | None = None,
     ) -> None:
         self.settings = settings
         self.factory = factory
@@ -53,7 +54,8 @@ class Bot:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.lookup_user = lookup_user
         self.on_enqueue = on_enqueue
-        self.services = services if services is not None else {}
+        # What prefetchers use (the runtime); set by the composition root.
+        self.services = services
         # Senders already in the users table (saves a query per message; rows are never deleted).
         self._known_users: set[str] = set()
         self._known_loaded = False
@@ -103,7 +105,7 @@ class Bot:
         if fn is None:
             return None
         try:
-            return fn(msg, self.services.get("runtime"))
+            return fn(msg, self.services)
         except Exception:  # noqa: BLE001 - the handler decides what a missing result means
             log.warning("prefetch for %s failed", msg.dedup_key, exc_info=True)
             return None
@@ -138,7 +140,6 @@ class Bot:
                 userid=msg.from_user,
                 user=user,
                 roles=roles_for(s, self.settings, user, msg.from_user),
-                services=self.services,
                 prefetched=prefetched,
             )
             reply = self.router.dispatch(msg, ctx)

@@ -1,56 +1,10 @@
-"""`safetybot export <name> …`: one sub-command group shared by every feature.
-
-A feature module registers its export when it is imported (handlers modules are imported
-before the parser is built):
-
-    register_export("pledges", "责任书签署情况 (xlsx)", add_args, run)
-
-`add_args(parser)` adds the export's own arguments; `run(args) -> int` does the work with
-`args.settings` available, like any other sub-command.
-"""
+"""Writing spreadsheets: one writer for every export, report and console download."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-
-AddArgs = Callable[[argparse.ArgumentParser], None]
-RunExport = Callable[[argparse.Namespace], int]
-
-
-@dataclass(frozen=True)
-class ExportSpec:
-    name: str
-    help: str
-    add_args: AddArgs
-    run: RunExport
-
-
-EXPORTS: dict[str, ExportSpec] = {}
-
-
-def register_export(name: str, help: str, add_args: AddArgs, run: RunExport) -> None:
-    """Register `safetybot export <name>`. Registering the same name again replaces it
-    (a module imported twice must not fail)."""
-    EXPORTS[name] = ExportSpec(name, help, add_args, run)
-
-
-def add_export_parser(subparsers: Any) -> None:
-    """Add the `export` group with one sub-command per registered export."""
-    import handlers
-
-    for module in handlers.FEATURES:  # features register their exports on import
-        importlib.import_module(module)
-    parser = subparsers.add_parser("export", help="export campaign records to a file")
-    group = parser.add_subparsers(dest="export", required=True, metavar="WHAT")
-    for spec in sorted(EXPORTS.values(), key=lambda s: s.name):
-        p = group.add_parser(spec.name, help=spec.help)
-        spec.add_args(p)
-        p.set_defaults(func=spec.run)
 
 
 def write_xlsx(

@@ -36,6 +36,26 @@ class Command:
     exact: bool = False  # only the keyword alone, no arguments
 
 
+# What may interrupt a conversation (python-telegram-bot's ConversationHandler fallbacks):
+# "none": the flow gets every message; "bare": a command typed alone ("帮助", "答题") is routed
+# as a command, "答题 xxx" is still the flow's text; "any": any command, with or without
+# arguments, is routed as a command.
+INTERRUPT_RULES = ("none", "bare", "any")
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    handler: FlowHandler
+    interrupt: str = "none"
+    # per-step exceptions to `interrupt`, e.g. {"photos": "any"}
+    steps: dict[str, str] = field(default_factory=dict)
+
+    def interrupted_by(self, step: str, args: str) -> bool:
+        rule = self.steps.get(step, self.interrupt)
+        return rule == "any" or (rule == "bare" and args == "")
+
+
 @dataclass
 class Router:
     commands: list[Command] = field(default_factory=list)
@@ -44,7 +64,7 @@ class Router:
     # template_card_event handlers by EventKey / TaskId prefix
     cards: list[tuple[str, Handler]] = field(default_factory=list)
     media: dict[str, Handler] = field(default_factory=dict)
-    flows: dict[str, FlowHandler] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
     # Slow I/O a message needs (e.g. downloading a photo), run BEFORE the message's
     # transaction so no database lock is held during it; results reach ctx.prefetched.
     prefetchers: dict[str, Prefetcher] = field(default_factory=dict)
@@ -101,9 +121,19 @@ class Router:
 
         return decorator
 
-    def flow(self, name: str) -> Callable[[FlowHandler], FlowHandler]:
+    def flow(
+        self, name: str, *, interrupt: str = "none", steps: dict[str, str] | None = None
+    ) -> Callable[[FlowHandler], FlowHandler]:
+        """Register a conversation's step handler and what may interrupt it (INTERRUPT_RULES).
+
+        The router owns the rule: a command that may interrupt is routed before the flow sees
+        the text, so flows never look commands up themselves."""
+        for rule in (interrupt, *(steps or {}).values()):
+            if rule not in INTERRUPT_RULES:
+                raise ValueError(f"flow {name}: unknown interrupt rule {rule!r}")
+
         def decorator(fn: FlowHandler) -> FlowHandler:
-            self.flows[name] = fn
+            self.flows[name] = Flow(name, fn, interrupt, dict(steps or {}))
             return fn
 
         return decorator
@@ -154,8 +184,8 @@ class Router:
                 flow_name = conv.flow
                 ctx.end_flow()
                 prefix.append(ctx.t("conversation_expired", flow=_flow_label(ctx, flow_name)))
-            elif conv.flow in self.flows:
-                reply = self.flows[conv.flow](msg, ctx)
+            elif conv.flow in self.flows and not self._interrupts(self.flows[conv.flow], msg, ctx):
+                reply = self.flows[conv.flow].handler(msg, ctx)
                 if reply is not None:
                     return reply
 
@@ -164,6 +194,13 @@ class Router:
             reply = reply or Reply()
             reply.messages[:0] = [{"msgtype": "text", "text": {"content": p}} for p in prefix]
         return reply
+
+    def _interrupts(self, flow: Flow, msg: IncomingMessage, ctx: Context) -> bool:
+        """Whether this message is a command that may interrupt `flow` at its current step."""
+        if msg.msg_type != "text":
+            return False
+        found = self.match_command(normalize(msg.content))
+        return found is not None and flow.interrupted_by(ctx.conversation.step, found[1])
 
     def _dispatch_message(self, msg: IncomingMessage, ctx: Context) -> Reply | None:
         if msg.msg_type == "text":
@@ -174,6 +211,7 @@ class Router:
                 if cmd.admin and not ctx.is_admin:
                     ctx.audit("refused:" + cmd.keywords[0], detail=text[:500], allowed=False)
                     return Reply.text(ctx.t("not_admin", command=cmd.keywords[0]))
+                ctx.raw_args = as_typed_args(msg.content, args)
                 return cmd.handler(msg, ctx, args)
             for regex, handler in self.patterns:
                 if regex.fullmatch(text):
@@ -204,6 +242,21 @@ class Router:
             )
             return self._dispatch_message(fake, ctx)
         return None
+
+
+def as_typed_args(content: str | None, args: str) -> str:
+    """A command's arguments as the person typed them: the router matches on NFKC-normalised
+    text, which would turn Chinese punctuation (，。：) into ASCII and drop line breaks, so
+    descriptions and broadcast texts take the arguments from the original text instead."""
+    raw = (content or "").strip()
+    if not args:
+        return ""
+    # The arguments are the tail of the text; find where they start in the original.
+    for start in range(len(raw)):
+        rest = raw[start:].lstrip(" :：,，\u3000\t")
+        if rest and normalize(rest) == args:
+            return rest
+    return args
 
 
 def _flow_label(ctx: Context, flow: str) -> str:

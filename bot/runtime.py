@@ -6,8 +6,9 @@ Nothing here runs at import time; `create_app`, the CLI and the tests call `buil
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import make_engine, make_session_factory
 from bot.dispatcher import Bot
+from bot.migrate import upgrade
 from bot.router import Router
 from bot.sender import OutboxSender, SenderThread
 from bot.settings import Settings
@@ -38,7 +40,6 @@ class Runtime:
     crypto: CallbackCrypto | None
     clock: Callable[[], datetime]
     sender_thread: SenderThread | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def start_sender(self, interval: float = 1.0) -> SenderThread:
         if self.sender_thread is None:
@@ -101,14 +102,12 @@ def build_runtime(
         data = client.quick(2.0).get_user(userid)
         return data if data.get("userid") else None
 
-    services: dict[str, Any] = {}
     bot = Bot(
         settings,
         factory,
         router,
         clock=clock,
         lookup_user=lookup if settings.secret else None,
-        services=services,
     )
     sender = OutboxSender(factory, client, clock=clock)
     rt = Runtime(
@@ -122,6 +121,18 @@ def build_runtime(
         crypto=crypto,
         clock=clock,
     )
-    services["runtime"] = rt
+    bot.services = rt  # prefetchers get the process's services (bot.services.Services)
     bot.on_enqueue = rt.kick_sender  # the runtime owns the sender thread the bot wakes
     return rt
+
+
+@contextmanager
+def open_runtime(settings: Settings, *, migrate: bool = True, **kwargs: Any) -> Iterator[Runtime]:
+    """A runtime for one command or job: schema migrated (unless `migrate=False`), closed on exit."""
+    rt = build_runtime(settings, **kwargs)
+    try:
+        if migrate:
+            upgrade(rt.engine)
+        yield rt
+    finally:
+        rt.close()

@@ -1,24 +1,59 @@
 """Campaign figures for `safetybot stats --json`, the 统计 command and the console.
 
-Each feature registers its figures with `@stat("name")`; a figure is a function
-(session, now) -> number. The keys below are always present.
+Every figure is listed in FIGURES, here and nowhere else: a name and a function
+(session, now) -> value from its feature's `stats` module. `now` is aware and in the
+campaign's time zone, so `now.date()` is the local day.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.models import Department, User
+from bot.checkin import stats as checkin
+from bot.hazard import stats as hazard
+from bot.models import Department, Suggestion, User
+from bot.pledge import stats as pledge
+from bot.quiz import stats as quiz
+from bot.stats_base import count_rows
+from bot.warnings import stats as warnings
 
-# `now` is aware and in the campaign's time zone, so `now.date()` is the local day.
 StatFn = Callable[[Session, datetime], Any]
-STATS: dict[str, StatFn] = {}
+
+
+def users(session: Session, now: datetime) -> int:
+    return count_rows(session, User, User.status == 1)
+
+
+def departments(session: Session, now: datetime) -> int:
+    return count_rows(session, Department)
+
+
+def suggestions(session: Session, now: datetime) -> int:
+    return count_rows(session, Suggestion)
+
+
+FIGURES: dict[str, StatFn] = {
+    "users": users,
+    "departments": departments,
+    "pledges_signed": pledge.pledges_signed,
+    "pledges_by_department": pledge.pledges_by_department,
+    "checkins_today": checkin.checkins_today,
+    "event_attendance": checkin.event_attendance,
+    "quiz_answers": quiz.quiz_answers,
+    "quiz_correct_rate": quiz.quiz_correct_rate,
+    "hazards": hazard.hazards,
+    "hazards_open": hazard.hazards_open,
+    "hazards_overdue": hazard.hazards_overdue,
+    "suggestions": suggestions,
+    "warnings": warnings.warnings_sent,
+    "broadcasts": warnings.broadcasts_sent,
+    "warning_acks": warnings.warning_acks,
+    "cap_pending": warnings.cap_pending,
+}
 
 REQUIRED = (
     "users",
@@ -31,32 +66,5 @@ REQUIRED = (
 )
 
 
-def stat(name: str) -> Callable[[StatFn], StatFn]:
-    def decorator(fn: StatFn) -> StatFn:
-        STATS[name] = fn
-        return fn
-
-    return decorator
-
-
-def count_rows(session: Session, model: Any, *where: Any) -> int:
-    """How many rows of `model` match `where` — the shape of most figures."""
-    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-@stat("users")
-def count_users(session: Session, now: datetime) -> int:
-    return count_rows(session, User, User.status == 1)
-
-
-@stat("departments")
-def count_departments(session: Session, now: datetime) -> int:
-    return count_rows(session, Department)
-
-
 def compute_stats(session: Session, now: datetime) -> dict[str, Any]:
-    import handlers
-
-    for module in handlers.FEATURES:  # feature modules register their figures on import
-        importlib.import_module(module)
-    return {name: fn(session, now) for name, fn in sorted(STATS.items())}
+    return {name: fn(session, now) for name, fn in sorted(FIGURES.items())}

@@ -1,29 +1,22 @@
-"""Feature handlers: one module per feature, each with `register(router)`.
+"""Chat handlers: one module per feature, each with `register(router)`.
 
 A handler is `(message, ctx) -> Reply | None` (commands also get their argument text); it
-returns the reply and never sends. Add a feature by adding its module to FEATURES.
+returns the reply and never sends. FEATURES lists every chat feature; add a module here.
 """
 
 from __future__ import annotations
 
-import importlib
+from types import ModuleType
 
 from bot.router import Router
+from handlers import checkin, hazard, help, pledge, quiz, suggestion, warning
 
-FEATURES = [
-    "handlers.help",
-    "handlers.hazard",
-    "handlers.suggestion",
-    "handlers.warning",
-    "handlers.pledge",
-    "handlers.checkin",
-    "handlers.quiz",
-    "handlers.console_cli",
-]
+# Registration order matters only for the fallback (help's) and equal-priority ties.
+FEATURES: tuple[ModuleType, ...] = (help, hazard, suggestion, warning, pledge, checkin, quiz)
 
 
-def build_router(features: list[str] | None = None) -> Router:
+def build_router(features: tuple[ModuleType, ...] | None = None) -> Router:
     router = Router()
-    for name in features or FEATURES:
-        importlib.import_module(name).register(router)
+    for module in features or FEATURES:
+        module.register(router)
     return router

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections import Counter
 from datetime import datetime, timedelta
@@ -14,11 +13,9 @@ from sqlalchemy.orm import Session
 from bot import checkin as core
 from bot.context import Context
 from bot.db import insert_ignore
-from bot.exports import register_export, write_xlsx
 from bot.messages import IncomingMessage, Reply
 from bot.models import (
     CheckinEvent,
-    DailyCheckin,
     Department,
     DrillSurveyAnswer,
     EventAttendance,
@@ -26,7 +23,6 @@ from bot.models import (
 )
 from bot.outbox import enqueue
 from bot.router import Router
-from bot.stats import count_rows, stat
 from bot.text import normalize
 
 LOCATION_FLOW = "checkin_location"
@@ -420,100 +416,19 @@ def handle_survey_flow(msg: IncomingMessage, ctx: Context) -> Reply | None:
 
 
 # -- stats, jobs ----------------------------------------------------------------------------------
-@stat("checkins_today")
-def count_checkins_today(session: Session, now: datetime) -> int:
-    local_day = now.date()  # stats are computed with the campaign's local time
-    return count_rows(session, DailyCheckin, DailyCheckin.day == local_day)
-
-
-@stat("event_attendance")
-def event_attendance(session: Session, now: datetime) -> dict[str, int]:
-    rows = session.execute(
-        select(CheckinEvent.id, CheckinEvent.title, func.count(EventAttendance.id))
-        .join(EventAttendance, EventAttendance.event_id == CheckinEvent.id, isouter=True)
-        .group_by(CheckinEvent.id, CheckinEvent.title)
-        .order_by(CheckinEvent.id)
-    )
-    return {f"{i} {title}": n for i, title, n in rows}
-
-
-def job_specs(settings) -> list:
-    from scheduler.registry import JobSpec
-
-    return [JobSpec("drill_surveys", drill_surveys, {"minute": "*/10"})]
-
-
-# -- CLI and export -------------------------------------------------------------------------------
-def _parse_local(value: str, tz) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=tz)
-
-
-def cmd_event(args) -> int:
-    from bot.cli import _runtime
-    from bot.content import texts
-    from bot.db import transaction
-
-    rt = _runtime(args)
-    tz = rt.settings.tz
-    now = rt.clock().astimezone(tz)
-    try:
-        with transaction(rt.factory) as s:
-            if args.action == "create":
-                if not (args.title and args.starts and args.ends):
-                    print(
-                        "event create needs --title, --starts and --ends (e.g. '2026-06-10 14:00')"
-                    )
-                    return 2
-                event = core.create_event(
-                    s,
-                    kind=args.kind,
-                    title=args.title,
-                    starts_at=_parse_local(args.starts, tz),
-                    ends_at=_parse_local(args.ends, tz),
-                    created_by="cli",
-                    now=now,
-                    latitude=args.lat,
-                    longitude=args.lng,
-                    radius_m=args.radius,
-                )
-                print(created_text(texts.get, event, tz, texts.raw("checkin.kinds")))
-            elif args.action == "list":
-                for e in s.scalars(select(CheckinEvent).order_by(CheckinEvent.starts_at)):
-                    n = s.scalar(
-                        select(func.count())
-                        .select_from(EventAttendance)
-                        .where(EventAttendance.event_id == e.id)
-                    )
-                    print(
-                        f"{e.id}\t{e.code}\t{e.kind}\t{e.title}\t{_hm(e.starts_at, tz)}-{_hhmm(e.ends_at, tz)}\t{n}"
-                    )
-            elif args.action == "survey":
-                event = find_event(s, args.event or "")
-                if event is None or not event.survey:
-                    print("no such event, or it has no survey")
-                    return 1
-                n = send_survey(s, event, now)
-                print("survey already sent" if n is None else f"survey queued for {n} attendees")
-        return 0
-    except ValueError as exc:
-        print(f"event {args.action}: {exc}")
-        return 2
-    finally:
-        rt.close()
-
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser("event", help="check-in events: create, list, send a drill survey")
-    p.add_argument("action", choices=["create", "list", "survey"])
-    p.add_argument("event", nargs="?", help="for survey: event id or code")
-    p.add_argument("--kind", choices=core.KINDS, default="other")
-    p.add_argument("--title")
-    p.add_argument("--starts", help="local time, e.g. '2026-06-10 14:00'")
-    p.add_argument("--ends", help="local time, e.g. '2026-06-10 16:00'")
-    p.add_argument("--lat", type=float)
-    p.add_argument("--lng", type=float)
-    p.add_argument("--radius", type=int, help="metres (default 200 when a place is given)")
-    p.set_defaults(func=cmd_event)
+def event_lines(session: Session, tz) -> list[str]:
+    """One tab-separated line per event: id, code, kind, title, time, attendees."""
+    lines = []
+    for e in session.scalars(select(CheckinEvent).order_by(CheckinEvent.starts_at)):
+        n = session.scalar(
+            select(func.count())
+            .select_from(EventAttendance)
+            .where(EventAttendance.event_id == e.id)
+        )
+        lines.append(
+            f"{e.id}\t{e.code}\t{e.kind}\t{e.title}\t{_hm(e.starts_at, tz)}-{_hhmm(e.ends_at, tz)}\t{n}"
+        )
+    return lines
 
 
 def attendance_sheets(session: Session, event: CheckinEvent, tz) -> list:
@@ -554,37 +469,6 @@ def attendance_sheets(session: Session, event: CheckinEvent, tz) -> list:
         ]
         sheets.append(("演练问卷", ["账号"] + [q["text"] for q in questions], answers))
     return sheets
-
-
-def run_export(args) -> int:
-    from bot.cli import _runtime
-
-    rt = _runtime(args)
-    try:
-        with rt.factory() as s:
-            event = find_event(s, args.event)
-            if event is None:
-                print(f"no event {args.event!r} (use its id or code; `safetybot event list`)")
-                return 1
-            sheets = attendance_sheets(s, event, rt.settings.tz)
-        write_xlsx(args.file, sheets)
-        print(f"wrote {len(sheets[0][2])} attendees of {event.title} to {args.file}")
-        return 0
-    finally:
-        rt.close()
-
-
-def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("event", help="event id or its 6-digit code")
-    p.add_argument("file", help="output .xlsx file")
-
-
-register_export(
-    "attendance",
-    "活动签到名单 (xlsx: attendees, per department, drill survey answers)",
-    _export_args,
-    run_export,
-)
 
 
 def register(router: Router) -> None:

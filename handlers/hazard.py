@@ -14,14 +14,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.context import Context
-from bot.exports import register_export
 from bot.hazard import ledger, photos, states
 from bot.hazard.people import department_name, display, find_users
 from bot.hazard.tickets import parse_ticket
 from bot.messages import IncomingMessage, Reply
 from bot.models import Conversation, HazardPhoto, HazardReport
 from bot.router import Router
-from bot.stats import count_rows, stat
 from bot.text import normalize
 
 FLOW = "hazard"
@@ -56,10 +54,10 @@ def handle_hazard(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         if not ctx.is_admin:
             ctx.audit("refused:hazard:" + sub, detail=normalize(msg.content)[:500], allowed=False)
             return Reply.text(ctx.t("hazard.not_officer", command=first))
-        raw_first, _, raw_rest = raw_args(msg, "隐患").partition(" ")
+        raw_first, _, raw_rest = _collapsed(ctx.raw_args).partition(" ")
         return run_admin(ctx, sub, first, (raw_rest if raw_first == first else rest).strip())
     if args:
-        description = raw_args(msg, "隐患") or args
+        description = _collapsed(ctx.raw_args) or args
         ctx.start_flow(FLOW, "photos", {"description": description, "photos": []})
         return Reply.text(ctx.t("hazard.ask_photos"))
     ctx.start_flow(FLOW, "describe", {"photos": []})
@@ -119,8 +117,6 @@ def flow_report(msg: IncomingMessage, ctx: Context) -> Reply | None:
     if step == "describe":
         if msg.msg_type != "text" or not text:
             return Reply.text(ctx.t("hazard.ask_description"))
-        if _is_other_command(ctx, text, exact=True):  # "帮助" is not a description
-            return None
         ctx.set_step("photos", description=raw_text(msg))
         return Reply.text(ctx.t("hazard.ask_photos"))
 
@@ -130,8 +126,6 @@ def flow_report(msg: IncomingMessage, ctx: Context) -> Reply | None:
         if text in DONE_WORDS or text in SKIP_WORDS:
             ctx.set_step("location")
             return Reply.text(ctx.t("hazard.ask_location"))
-        if _is_other_command(ctx, text):
-            return None
         return Reply.text(ctx.t("hazard.photos_hint"))
 
     if step == "location":
@@ -142,16 +136,12 @@ def flow_report(msg: IncomingMessage, ctx: Context) -> Reply | None:
         if text in SKIP_WORDS:
             ctx.set_step("category", location="")
             return Reply.text(ctx.t("hazard.ask_category", options=ledger.category_options()))
-        if _is_other_command(ctx, text, exact=True):
-            return None
         ctx.set_step("category", location=raw_text(msg)[:255])
         return Reply.text(ctx.t("hazard.ask_category", options=ledger.category_options()))
 
     if step == "category":
         category = "other" if text in SKIP_WORDS else ledger.parse_category(text)
         if category is None:
-            if msg.msg_type == "text" and _is_other_command(ctx, text):
-                return None
             return Reply.text(ctx.t("hazard.category_hint", max=len(ledger.CATEGORIES)))
         return _finish_report(ctx, {**data, "category": category})
 
@@ -231,15 +221,6 @@ def _finish_report(ctx: Context, data: dict[str, Any]) -> Reply:
     )
 
 
-def _is_other_command(ctx: Context, text: str, exact: bool = False) -> bool:
-    """Whether `text` is another feature's command (let the normal routing answer it)."""
-    runtime = ctx.services.get("runtime")
-    if runtime is None or not text:
-        return False
-    found = runtime.router.match_command(text)
-    return found is not None and (not exact or found[1] == "")
-
-
 # -- the owner's fix conversation -------------------------------------------------------------
 def flow_fix(msg: IncomingMessage, ctx: Context) -> Reply | None:
     conv = ctx.conversation
@@ -251,8 +232,6 @@ def flow_fix(msg: IncomingMessage, ctx: Context) -> Reply | None:
         return Reply.text(ctx.t("hazard.fix_cancelled", ticket=ticket))
     if msg.msg_type not in ("text", "image") or (msg.msg_type == "text" and not text):
         return Reply.text(ctx.t("hazard.fix_ask"))
-    if msg.msg_type == "text" and _is_other_command(ctx, text, exact=True):
-        return None
     hazard = ledger.get_by_ticket(ctx.session, ticket, lock=True)
     ctx.end_flow()
     if hazard is None:
@@ -529,14 +508,11 @@ def assign(ctx: Context, hazard: HazardReport, text: str) -> str:
 def raw_text(msg: IncomingMessage) -> str:
     """What the user typed, spaces collapsed but Chinese punctuation kept (NFKC would turn
     "，" into ","): descriptions, locations and notes are stored as written."""
-    return " ".join((msg.content or "").split())
+    return _collapsed(msg.content)
 
 
-def raw_args(msg: IncomingMessage, keyword: str) -> str:
-    text = raw_text(msg)
-    if not text.startswith(keyword):
-        return ""
-    return text[len(keyword) :].lstrip(" :：,，")
+def _collapsed(text: str | None) -> str:
+    return " ".join((text or "").split())
 
 
 def _short(text: str, n: int = 30) -> str:
@@ -545,76 +521,12 @@ def _short(text: str, n: int = 30) -> str:
 
 
 # -- figures, jobs, export, registration --------------------------------------------------------
-@stat("hazards")
-def count_hazards(session, now: datetime) -> int:
-    return count_rows(session, HazardReport)
-
-
-@stat("hazards_open")
-def count_open(session, now: datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(HazardReport)
-            .where(HazardReport.status.in_(states.OPEN_STATUSES))
-        )
-        or 0
-    )
-
-
-@stat("hazards_overdue")
-def count_overdue(session, now: datetime) -> int:
-    today = now.date()  # stats are computed with the campaign's local time
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(HazardReport)
-            .where(
-                HazardReport.deadline < today,
-                HazardReport.owner.is_not(None),
-                HazardReport.status.in_(states.UNFIXED_STATUSES),
-            )
-        )
-        or 0
-    )
-
-
-def job_specs(settings) -> list:
-    from scheduler.registry import JobSpec
-
-    return [
-        # Daily reminders and escalation for overdue fixes (idempotent per item per day).
-        JobSpec("hazard_overdue", ledger.remind_overdue, {"hour": 10, "minute": 0}),
-        # Photos whose download failed inside the callback (media ids live 3 days).
-        JobSpec("hazard_photo_retry", photos.retry_pending, {"minute": "*"}),
-    ]
-
-
-def _export_args(parser) -> None:
-    parser.add_argument("file", help="the .xlsx file to write")
-
-
-def _export_run(args) -> int:
-    from bot.cli import _runtime
-    from bot.hazard.export import export_hazards
-
-    rt = _runtime(args)
-    try:
-        with rt.factory() as s:
-            n = export_hazards(s, rt.settings, args.file)
-    finally:
-        rt.close()
-    print(f"exported {n} hazards to {args.file}")
-    return 0
-
-
-register_export("hazards", "隐患台账 (xlsx)", _export_args, _export_run)
-
-
 def register(router: Router) -> None:
     router.command("隐患")(handle_hazard)
     router.command("我的隐患", "我的上报")(handle_my_hazards)
-    router.flow(FLOW)(flow_report)
-    router.flow(FIX_FLOW)(flow_fix)
+    # A command typed alone ("帮助") is not a description, location or fix note; while photos
+    # or a category are expected, any command is.
+    router.flow(FLOW, interrupt="bare", steps={"photos": "any", "category": "any"})(flow_report)
+    router.flow(FIX_FLOW, interrupt="bare")(flow_fix)
     router.card("hazard:")(handle_card)
     router.prefetch("image")(prefetch_photo)

@@ -6,7 +6,6 @@ Admins launch a round (「责任书 发起」 or `safetybot pledge launch`); the
 
 from __future__ import annotations
 
-import argparse
 import re
 from datetime import datetime
 
@@ -15,12 +14,10 @@ from sqlalchemy.orm import Session
 
 from bot import pledge as core
 from bot.context import Context
-from bot.exports import register_export, write_xlsx
 from bot.messages import IncomingMessage, Reply, text_message
 from bot.models import Department, PledgeRoundMember, PledgeSignature, User
 from bot.outbox import enqueue
 from bot.router import Router
-from bot.stats import stat
 
 SIGN_WORDS = ("确认签署", "签署", "同意签署", "我承诺")
 
@@ -227,87 +224,23 @@ def completion_text(ctx: Context) -> str:
 
 
 # -- stats, jobs -------------------------------------------------------------------------------
-@stat("pledges_signed")
-def count_pledges_signed(session: Session, now: datetime) -> int:
-    """Active members who signed the current version of the text that applies to them."""
-    return sum(v["signed"] for v in _completion(session).values())
-
-
-@stat("pledges_by_department")
-def pledges_by_department(session: Session, now: datetime) -> dict[str, dict[str, int]]:
-    return _completion(session)
-
-
-def _completion(session: Session) -> dict[str, dict[str, int]]:
-    # Both figures come from one computation per session (`stats` asks for both at once).
-    memo = session.info.setdefault("pledge_completion", {})
-    if "value" not in memo:
-        memo["value"] = core.completion_by_department(session)
-    return memo["value"]
-
-
 def pledge_reminders(session: Session, runtime, now: datetime) -> str:
     return core.run_reminders(session, now, runtime.settings.tz)
 
 
-def job_specs(settings) -> list:
-    from scheduler.registry import JobSpec
-
-    return [JobSpec("pledge_reminders", pledge_reminders, {"minute": 7})]
-
-
-# -- CLI and export --------------------------------------------------------------------------------
-def cmd_pledge(args) -> int:
-    from bot.cli import _runtime
-    from bot.db import transaction
-
-    rt = _runtime(args)
-    now = rt.clock()
-    try:
-        if args.action == "launch":
-            departments = [int(d) for d in re.split(r"[,\s]+", args.departments or "") if d]
-            with transaction(rt.factory) as s:
-                round_id, total, pending = launch(
-                    s, "cli", now, departments or None, rt.settings.tz
-                )
-            print(f"round {round_id}: {total} members in scope, {pending} to sign; texts queued")
-            if not args.no_send:
-                st = rt.sender.drain()
-                print(f"sent {st.sent}, deferred {st.deferred}, dead {st.dead}")
-        elif args.action == "sign":
-            with transaction(rt.factory) as s:
-                user = s.get(User, args.userid)
-                if user is None:
-                    print(f"unknown member {args.userid}")
-                    return 1
-                roles = {
-                    r
-                    for (r,) in s.execute(
-                        select(core.RoleAssignment.role).where(
-                            core.RoleAssignment.userid == user.userid
-                        )
-                    )
-                }
-                t = core.current_texts()[core.text_key_for(roles, user)]
-                result = core.sign(s, user, t, channel="cli", now=now)
-            print(
-                ("signed" if result.created else "already signed")
-                + f" {t.key} {t.version} {t.short_hash} for {args.userid}"
-            )
-        return 0
-    finally:
-        rt.close()
-
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "pledge", help="安全生产责任书: launch a signing round, record a signature"
-    )
-    p.add_argument("action", choices=["launch", "sign"])
-    p.add_argument("userid", nargs="?", help="for sign: the member who signed on paper")
-    p.add_argument("--departments", help="comma-separated department ids (with sub-departments)")
-    p.add_argument("--no-send", action="store_true", help="only queue; the running sender delivers")
-    p.set_defaults(func=cmd_pledge)
+def sign_on_paper(session: Session, userid: str, now: datetime):
+    """Record a signature given on paper: (SignResult, text) or None for an unknown member."""
+    user = session.get(User, userid)
+    if user is None:
+        return None
+    roles = {
+        r
+        for (r,) in session.execute(
+            select(core.RoleAssignment.role).where(core.RoleAssignment.userid == user.userid)
+        )
+    }
+    t = core.current_texts()[core.text_key_for(roles, user)]
+    return core.sign(session, user, t, channel="cli", now=now), t
 
 
 def export_rows(session: Session, tz, round_id: int | None = None) -> tuple[list[list], list[list]]:
@@ -366,51 +299,18 @@ def export_rows(session: Session, tz, round_id: int | None = None) -> tuple[list
     return rows, summary_rows
 
 
-def run_export(args) -> int:
-    from bot.cli import _runtime
-
-    rt = _runtime(args)
-    try:
-        with rt.factory() as s:
-            rows, summary = export_rows(s, rt.settings.tz, args.round)
-        write_xlsx(
-            args.file,
-            [
-                (
-                    "签署明细",
-                    [
-                        "部门",
-                        "姓名",
-                        "账号",
-                        "是否签署",
-                        "签署时间",
-                        "责任书类型",
-                        "版本",
-                        "文本编号",
-                        "签署方式",
-                    ],
-                    rows,
-                ),
-                ("部门汇总", ["部门", "应签署", "已签署", "未签署", "完成率(%)"], summary),
-            ],
-        )
-        print(f"wrote {len(rows)} members to {args.file}")
-        return 0
-    finally:
-        rt.close()
-
-
-def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="output .xlsx file")
-    p.add_argument("--round", type=int, help="only the members of this signing round")
-
-
-register_export(
-    "pledges",
-    "责任书签署情况 (xlsx: one row per member + department summary)",
-    _export_args,
-    run_export,
-)
+PLEDGE_SHEET_HEADER = [
+    "部门",
+    "姓名",
+    "账号",
+    "是否签署",
+    "签署时间",
+    "责任书类型",
+    "版本",
+    "文本编号",
+    "签署方式",
+]
+SUMMARY_HEADER = ["部门", "应签署", "已签署", "未签署", "完成率(%)"]
 
 
 def register(router: Router) -> None:

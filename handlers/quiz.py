@@ -15,11 +15,11 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from bot.context import Context
 from bot.messages import IncomingMessage, Reply
-from bot.models import Question, QuizAnswer, QuizDailySet
+from bot.models import Question, QuizDailySet
 from bot.quiz import daily, scoring
 from bot.quiz.answers import (
     LETTERS,
@@ -36,7 +36,6 @@ from bot.quiz.answers import (
 from bot.quiz.bank import ensure_bank, theme_titles
 from bot.router import Router
 from bot.snapshot import snapshot
-from bot.stats import count_rows, stat
 from bot.text import normalize
 
 FLOW = "quiz"
@@ -73,16 +72,6 @@ def feedback_text(
     if question.source:
         lines.append(ctx.t("quiz.source", text=question.source))
     return "\n".join(lines)
-
-
-def _router(ctx: Context) -> Router | None:
-    runtime = ctx.services.get("runtime")
-    return getattr(runtime, "router", None)
-
-
-def is_other_command(ctx: Context, text: str) -> bool:
-    router = _router(ctx)
-    return bool(router and router.match_command(text))
 
 
 def vote_card(
@@ -204,23 +193,15 @@ def answer_daily_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | 
     day_set = ctx.session.get(QuizDailySet, ctx.conversation.data.get("set_id"))
     if day_set is None or day_set.userid != ctx.userid or day_set.day != ctx.today:
         # Yesterday's quiz is over: start today's instead of scoring an old question.
-        if is_other_command(ctx, text):
-            return None
         ctx.end_flow()
         return handle_quiz(msg, ctx)
     index = daily.next_index(ctx.session, day_set)
     if index is None:
         ctx.end_flow()
-        return (
-            None
-            if is_other_command(ctx, text)
-            else Reply.text(day_done_text(ctx, day_set, "quiz.day_already_done"))
-        )
+        return Reply.text(day_done_text(ctx, day_set, "quiz.day_already_done"))
     question = _question(ctx, day_set.question_ids[index])
     shown = parse_answer(text, question.type, len(question.options))
     if shown is None:
-        if is_other_command(ctx, text):
-            return None
         return Reply.text(format_hint(question))
     outcome = daily.score_answer(ctx.session, day_set, index, shown, ctx.now)
     if outcome.status == "already":
@@ -420,7 +401,7 @@ def answer_practice_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply
         return None
     shown = parse_answer(text, question.type, len(question.options))
     if shown is None:
-        return None if is_other_command(ctx, text) else Reply.text(format_hint(question))
+        return Reply.text(format_hint(question))
     perm = data["perm"]
     correct = to_stored(shown, perm, question.type) == question.answer
     scoring.record_result(ctx.session, ctx.userid, question.id, correct, ctx.today, ctx.now)
@@ -588,36 +569,6 @@ def _ranking_text(ctx: Context) -> str:
 
 
 # -- stats, jobs, CLI, registration ---------------------------------------------------------------
-@stat("quiz_answers")
-def count_quiz_answers(session, now) -> int:
-    return count_rows(session, QuizAnswer)
-
-
-@stat("quiz_correct_rate")
-def quiz_correct_rate(session, now) -> float:
-    # One scan (of a covering index) instead of two counts.
-    total, correct = session.execute(
-        select(
-            func.count(), func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0))
-        ).select_from(QuizAnswer)
-    ).one()
-    if not total:
-        return 0.0
-    return round(int(correct or 0) / total, 4)
-
-
-def job_specs(settings) -> list:
-    from handlers.quiz_contest import job_specs as contest_jobs
-
-    return contest_jobs(settings)
-
-
-def register_cli(subparsers) -> None:
-    from handlers.quiz_cli import register_cli as register
-
-    register(subparsers)
-
-
 def register(router: Router) -> None:
     from handlers import quiz_contest
 
@@ -626,7 +577,7 @@ def register(router: Router) -> None:
     router.command("排行", "排行榜", "排名", exact=True)(handle_ranking)
     router.command("错题", "错题本", "错题复习", exact=True)(handle_review)
     router.command("练习")(handle_practice)
-    router.flow(FLOW)(handle_flow)
+    router.flow(FLOW, interrupt="any")(handle_flow)  # any command leaves a pending question
     router.card(START_KEY)(handle_start_card)
     router.card(TASK_PREFIX)(handle_quiz_card)
     quiz_contest.register(router)

@@ -10,11 +10,10 @@ import math
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.context import Context
+from bot.directory import officer_ids
 from bot.messages import IncomingMessage, Reply
-from bot.models import Contest, ContestAttempt, Question, RoleAssignment
+from bot.models import Contest, ContestAttempt, Question
 from bot.outbox import enqueue
 from bot.quiz import contest as contests
 from bot.quiz.answers import answer_label, format_hint, format_question, parse_answer
@@ -238,15 +237,13 @@ def stop_text(ctx: Context) -> str:
 
 
 def answer_contest_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | None:
-    from handlers.quiz import is_other_command
-
     attempt = ctx.session.get(ContestAttempt, ctx.conversation.data.get("attempt_id"))
     if attempt is None or attempt.userid != ctx.userid:
         ctx.end_flow()
         return None
     if attempt.finished_at is not None:
         ctx.end_flow()
-        return None if is_other_command(ctx, text) else Reply.text(finished_text(ctx, attempt))
+        return Reply.text(finished_text(ctx, attempt))
     index = contests.next_index(ctx.session, attempt)
     if index is None:
         contests.finish_attempt(ctx.session, attempt, ctx.now)
@@ -255,8 +252,6 @@ def answer_contest_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply 
     question = ctx.session.get(Question, attempt.question_ids[index])
     shown = parse_answer(text, question.type, len(question.options))
     if shown is None:
-        if is_other_command(ctx, text):
-            return None
         if ctx.now > attempt.deadline:  # time is up whatever was typed
             contests.finish_attempt(ctx.session, attempt, attempt.deadline)
             ctx.end_flow()
@@ -337,18 +332,6 @@ def results_text(ctx: Context, rest: str) -> str:
     )
 
 
-def admin_userids(session, settings) -> list[str]:
-    ids = set(settings.admins)
-    ids.update(
-        session.scalars(
-            select(RoleAssignment.userid).where(
-                RoleAssignment.role.in_(("admin", "safety_officer"))
-            )
-        )
-    )
-    return sorted(ids)
-
-
 def close_contests(session, runtime, now: datetime) -> str:
     """Every minute: close due contests once, push each participant's result and the ranking
     to the admins (dedup keys make a re-run enqueue nothing twice)."""
@@ -391,19 +374,13 @@ def close_contests(session, runtime, now: datetime) -> str:
             text = texts.get("quiz.contest.result_none", id=contest.id, name=contest.name)
         enqueue(
             session,
-            admin_userids(session, runtime.settings),
+            officer_ids(session, runtime.settings),
             {"msgtype": "text", "text": {"content": text}},
             source=f"contest:{contest.id}",
             now=now,
             dedup_key=f"contest:{contest.id}:ranking",
         )
     return f"closed {len(closed)} contests" if closed else "no contest due"
-
-
-def job_specs(settings) -> list:
-    from scheduler.registry import JobSpec
-
-    return [JobSpec("contest_close", close_contests, {"minute": "*"})]
 
 
 def register(router: Router) -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from bot.context import Context
-from bot.hazard.people import department_name, display, officer_ids
+from bot.directory import officer_ids
+from bot.hazard.people import department_name, display
 from bot.hazard.tickets import next_ticket, parse_ticket
 from bot.messages import IncomingMessage, Reply
 from bot.models import Suggestion, SuggestionReply
 from bot.router import Router
-from bot.stats import count_rows, stat
 from bot.text import normalize
 
 FLOW = "suggestion"
@@ -52,7 +50,7 @@ def record_suggestion(ctx: Context, content: str) -> Reply:
 
 def handle_suggest(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     if args:
-        return record_suggestion(ctx, raw_args(msg, ("安全建议", "建议")) or args)
+        return record_suggestion(ctx, " ".join(ctx.raw_args.split()) or args)
     ctx.start_flow(FLOW, "content", {})
     return Reply.text(ctx.t("suggestion.ask_content"))
 
@@ -64,27 +62,14 @@ def flow_suggestion(msg: IncomingMessage, ctx: Context) -> Reply | None:
     if text in CANCEL_WORDS:
         ctx.end_flow()
         return Reply.text(ctx.t("suggestion.cancelled"))
-    runtime = ctx.services.get("runtime")
-    found = runtime.router.match_command(text) if runtime else None
-    if found is not None and found[1] == "":  # a bare command ("帮助", "答题"): not the content
-        return None
     if not text:
         return Reply.text(ctx.t("suggestion.ask_content"))
     ctx.end_flow()
     return record_suggestion(ctx, " ".join(msg.content.split()))
 
 
-def raw_args(msg: IncomingMessage, keywords: tuple[str, ...]) -> str:
-    """The arguments as typed (NFKC would turn Chinese punctuation into ASCII)."""
-    text = " ".join((msg.content or "").split())
-    for keyword in keywords:
-        if text.startswith(keyword):
-            return text[len(keyword) :].lstrip(" :：,，")
-    return ""
-
-
 def handle_reply(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    ticket_text, _, content = (raw_args(msg, ("回复",)) or args).partition(" ")
+    ticket_text, _, content = (" ".join(ctx.raw_args.split()) or args).partition(" ")
     ticket = parse_ticket(ticket_text, PREFIX)
     content = content.strip()
     if ticket is None or not content:
@@ -149,13 +134,8 @@ def handle_mine(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     return Reply.text("\n".join(lines))
 
 
-@stat("suggestions")
-def count_suggestions(session, now: datetime) -> int:
-    return count_rows(session, Suggestion)
-
-
 def register(router: Router) -> None:
     router.command("建议", "安全建议")(handle_suggest)
     router.command("我的建议", exact=True)(handle_mine)
     router.command("回复", admin=True)(handle_reply)
-    router.flow(FLOW)(flow_suggestion)
+    router.flow(FLOW, interrupt="bare")(flow_suggestion)  # "帮助" alone is not a suggestion

@@ -15,14 +15,12 @@ import logging
 import re
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot import stats as stats_mod
 from bot.context import Context
 from bot.messages import IncomingMessage, Reply
-from bot.models import CapAlert, Department, RiskWarning, User, WarningAck
+from bot.models import Department, RiskWarning, User, WarningAck
 from bot.router import Router
-from bot.text import normalize
 from bot.warnings import service
 from bot.warnings.templates import match_template, render_template, render_typed, warning_templates
 
@@ -49,17 +47,6 @@ def _split_options(args: str) -> tuple[list[str], bool | None, int | None, str]:
     text = _ACK.sub(" ", text)
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return departments, require_ack, minutes, "\n".join(lines).strip()
-
-
-def _original_args(msg: IncomingMessage, keyword: str, args: str) -> str:
-    """The arguments as typed: the router hands over NFKC-normalised text, which would turn
-    the admin's Chinese punctuation (，。：) into ASCII and drop the line breaks."""
-    raw = (msg.content or "").strip()
-    if raw.startswith(keyword):
-        rest = raw[len(keyword) :].lstrip(" :：,，\u3000\t")
-        if normalize(rest) == args:
-            return rest
-    return args
 
 
 def _scope(ctx: Context, names: list[str]) -> tuple[list[int], str, Reply | None]:
@@ -94,7 +81,7 @@ def handle_warning(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         return _subcommand(ctx, sub.group(1) or sub.group(2), sub.group(3) or "")
     if args.startswith(("批准", "忽略", "状态")):  # never broadcast a mistyped sub-command
         return Reply.text(ctx.t("warning.cap.need_number"))
-    names, require_ack, minutes, text = _split_options(_original_args(msg, "预警", args))
+    names, require_ack, minutes, text = _split_options(ctx.raw_args or args)
     ids, scope_label, error = _scope(ctx, names)
     if error:
         return error
@@ -219,7 +206,7 @@ def _status(ctx: Context, warning_id: int) -> Reply:
 
 
 def handle_broadcast(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    names, _, _, text = _split_options(_original_args(msg, "广播", args.strip()))
+    names, _, _, text = _split_options(ctx.raw_args or args.strip())
     if not text:
         return Reply.text(ctx.t("warning.broadcast_usage"))
     ids, scope_label, error = _scope(ctx, names)
@@ -297,95 +284,6 @@ def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
     )
     reply.card_update = service.ack_card(warning, ctx.now, acked_at=acked_at, tz=ctx.settings.tz)
     return reply
-
-
-# -- figures ------------------------------------------------------------------------------------
-@stats_mod.stat("warnings")
-def count_warnings(session: Session, now) -> int:
-    return stats_mod.count_rows(session, RiskWarning, RiskWarning.kind == "warning")
-
-
-@stats_mod.stat("broadcasts")
-def count_broadcasts(session: Session, now) -> int:
-    return stats_mod.count_rows(session, RiskWarning, RiskWarning.kind == "broadcast")
-
-
-@stats_mod.stat("warning_acks")
-def count_acks(session: Session, now) -> int:
-    return stats_mod.count_rows(session, WarningAck)
-
-
-@stats_mod.stat("cap_pending")
-def count_cap_pending(session: Session, now) -> int:
-    return stats_mod.count_rows(session, CapAlert, CapAlert.status == "pending")
-
-
-# -- jobs ---------------------------------------------------------------------------------------
-def warning_followup_job(session: Session, runtime, now) -> str:
-    return service.run_followups(session, runtime.settings, now)
-
-
-def cap_prefetch(runtime, now):
-    from bot.warnings.feed import fetch_feed
-
-    return fetch_feed(runtime.settings.cap_url, timeout=runtime.settings.api_timeout)
-
-
-def cap_poll_job(session: Session, runtime, now, fetched) -> str:
-    """Process what cap_prefetch fetched; one bad alert is logged and skipped, never raised."""
-    totals: dict[str, int] = {}
-    failed = 0
-    for alert in fetched.alerts:
-        try:
-            with session.begin_nested():
-                counts = service.process_alerts(session, runtime.settings, [alert], now)
-        except Exception:  # noqa: BLE001 - a scheduler job must survive any one alert
-            log.exception("CAP alert %r could not be processed", alert.identifier)
-            failed += 1
-            continue
-        for key, n in counts.items():
-            totals[key] = totals.get(key, 0) + n
-    parts = [f"{k} {v}" for k, v in sorted(totals.items())]
-    if fetched.errors or failed:
-        parts.append(f"skipped {len(fetched.errors) + failed}")
-    return "cap: " + (", ".join(parts) or "nothing new")
-
-
-def job_specs(settings) -> list:
-    from scheduler.registry import JobSpec
-
-    specs = [JobSpec("warning_followup", warning_followup_job, {"minute": "*"})]
-    if settings.cap_url:
-        specs.append(JobSpec("cap_feed", cap_poll_job, {"minute": "*/5"}, prefetch=cap_prefetch))
-    return specs
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-def cmd_cap_poll(args) -> int:
-    from bot.cli import _runtime
-    from bot.db import transaction
-
-    rt = _runtime(args)
-    if not rt.settings.cap_url:
-        print("SAFETYBOT_CAP_URL is not set")
-        rt.close()
-        return 2
-    now = rt.clock()
-    fetched = cap_prefetch(rt, now)
-    with transaction(rt.factory) as s:
-        print(cap_poll_job(s, rt, now, fetched))
-    for error in fetched.errors:
-        print("skipped:", error)
-    if not args.no_send:
-        rt.sender.drain()
-    rt.close()
-    return 0
-
-
-def register_cli(sub) -> None:
-    p = sub.add_parser("cap-poll", help="poll the CAP feed (SAFETYBOT_CAP_URL) once now")
-    p.add_argument("--no-send", action="store_true", help="only queue; the running sender delivers")
-    p.set_defaults(func=cmd_cap_poll)
 
 
 def register(router: Router) -> None:

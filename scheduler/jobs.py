@@ -15,6 +15,7 @@ from bot import content, directory
 from bot.content import texts
 from bot.models import Conversation, InboundMessage, JobRun, MemberSendCount
 from bot.outbox import enqueue
+from handlers.quiz import quiz_push_message  # moves to bot.quiz
 
 
 def active_members(session: Session) -> list[str]:
@@ -53,28 +54,13 @@ def push_daily_tip(session: Session, runtime, now: datetime) -> str:
     return f"tip to {len(members)} members" if mid else "tip already queued today"
 
 
-def quiz_message(session: Session, runtime, now: datetime) -> dict[str, Any]:
-    """The daily quiz push. The quiz feature may provide a richer one (a card)."""
-    builder = runtime.extras.get("quiz_push_builder")
-    if builder is not None:
-        return builder(session, now)
-    import handlers
-
-    if "handlers.quiz" in handlers.FEATURES:
-        from handlers.quiz import quiz_push_message
-
-        return quiz_push_message(session, runtime, now)
-    text = texts.get("push.quiz_invite", count=runtime.settings.quiz_per_day)
-    return {"msgtype": "text", "text": {"content": text}}
-
-
 def push_daily_quiz(session: Session, runtime, now: datetime) -> str:
     local = now.astimezone(runtime.settings.tz)
     members = active_members(session)
     mid = enqueue(
         session,
         members,
-        quiz_message(session, runtime, now),
+        quiz_push_message(session, runtime, now),
         source="push:quiz",
         now=now,
         dedup_key=f"push:quiz:{local.date().isoformat()}",

@@ -18,6 +18,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session
 
+from bot.hazard.ledger import remind_overdue
+from bot.hazard.photos import retry_pending as retry_pending_photos
+from bot.warnings.jobs import fetch_cap_feed, process_cap_feed, warning_followups
+from handlers.checkin import drill_surveys  # moves to bot.checkin
+from handlers.pledge import pledge_reminders  # moves to bot.pledge
+from handlers.quiz_contest import close_contests  # moves to bot.quiz
 from scheduler import jobs
 from scheduler.ledger import already_ran, run_once
 
@@ -40,30 +46,31 @@ class JobSpec:
 
 
 def job_specs(settings) -> list[JobSpec]:
+    """Every scheduled job, listed here and nowhere else: (id, the function it runs, when)."""
     tip_h, tip_m = (int(x) for x in settings.tip_time.split(":"))
     quiz_h, quiz_m = (int(x) for x in settings.quiz_time.split(":"))
     specs = [
         JobSpec("daily_tip", jobs.push_daily_tip, {"hour": tip_h, "minute": tip_m}),
         JobSpec("daily_quiz", jobs.push_daily_quiz, {"hour": quiz_h, "minute": quiz_m}),
         JobSpec("housekeeping", jobs.housekeeping, {"hour": 3, "minute": 30}),
+        # Knowledge contests: close the due ones, push results (idempotent per contest).
+        JobSpec("contest_close", close_contests, {"minute": "*"}),
+        # 责任书 rounds: reminders on days 1 and 2, the department head on day 3.
+        JobSpec("pledge_reminders", pledge_reminders, {"minute": 7}),
+        # After-drill questionnaires, sent once an event with a survey has ended.
+        JobSpec("drill_surveys", drill_surveys, {"minute": "*/10"}),
+        # Daily reminders and escalation for overdue fixes (idempotent per item per day).
+        JobSpec("hazard_overdue", remind_overdue, {"hour": 10, "minute": 0}),
+        # Photos whose download failed inside the callback (media ids live 3 days).
+        JobSpec("hazard_photo_retry", retry_pending_photos, {"minute": "*"}),
+        # 收到 follow-ups and escalation of unacknowledged warnings.
+        JobSpec("warning_followup", warning_followups, {"minute": "*"}),
     ]
-    specs.extend(extra_job_specs(settings))
+    if settings.cap_url:
+        specs.append(
+            JobSpec("cap_feed", process_cap_feed, {"minute": "*/5"}, prefetch=fetch_cap_feed)
+        )
     return specs
-
-
-def extra_job_specs(settings) -> list[JobSpec]:
-    """Jobs contributed by feature modules: a module in handlers.FEATURES may define
-    `job_specs(settings) -> list[JobSpec]`."""
-    import importlib
-
-    import handlers
-
-    out: list[JobSpec] = []
-    for name in handlers.FEATURES:
-        module = importlib.import_module(name)
-        if hasattr(module, "job_specs"):
-            out.extend(module.job_specs(settings))
-    return out
 
 
 def trigger_for(spec: JobSpec, tz) -> CronTrigger:

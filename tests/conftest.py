@@ -186,3 +186,22 @@ def wecom(app, runtime) -> CallbackDriver:
 def session(runtime):
     with transaction(runtime.factory) as s:
         yield s
+
+
+@pytest.fixture
+def cli_runtime(monkeypatch):
+    """Run `safetybot` sub-commands on a runtime the test built (its clock, its fake WeCom):
+    `cli_runtime(rt)` makes `open_runtime` hand out `rt` and leave it open for the test."""
+    import bot.runtime
+
+    def use(rt) -> None:
+        class KeepOpen:
+            def __getattr__(self, name):
+                return getattr(rt, name)
+
+            def close(self) -> None:
+                pass
+
+        monkeypatch.setattr(bot.runtime, "build_runtime", lambda settings, **kw: KeepOpen())
+
+    return use

@@ -25,15 +25,6 @@ from scheduler.registry import job_specs, previous_fire_time, run_job
 ALL = [u[0] for u in USERS]
 
 
-@pytest.fixture(autouse=True)
-def only_this_feature(monkeypatch):
-    """Other features are built in the same tree at the same time; these tests load only
-    help + warning, so a half-finished module elsewhere cannot break or skew them."""
-    import handlers
-
-    monkeypatch.setattr(handlers, "FEATURES", ["handlers.help", "handlers.warning"])
-
-
 def alert_xml(
     identifier="CN-SH-2026-0605-001",
     *,

@@ -164,7 +164,7 @@ def test_drill_survey_sent_at_end_and_answered(wecom, runtime, fake, clock):
     assert "已经发送过" in wecom.text("wangfang", f"活动 问卷 {code}").text
 
 
-def test_stats_and_attendance_export(wecom, runtime, clock, tmp_path, monkeypatch):
+def test_stats_and_attendance_export(wecom, runtime, clock, tmp_path, cli_runtime):
     clock.set_local("2026-06-10 14:10")
     wecom.text("liuyang", "打卡")
     wecom.text("zhaolei", "打卡")
@@ -185,14 +185,7 @@ def test_stats_and_attendance_export(wecom, runtime, clock, tmp_path, monkeypatc
     args = build_parser().parse_args(["export", "attendance", code, str(out)])
     args.settings = runtime.settings
 
-    class Keep:
-        def __getattr__(self, name):
-            return getattr(runtime, name)
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr("bot.cli._runtime", lambda a: Keep())
+    cli_runtime(runtime)
     assert args.func(args) == 0
     wb = load_workbook(out)
     rows = [[c.value for c in r] for r in wb["签到明细"].iter_rows()]

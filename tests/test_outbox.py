@@ -18,15 +18,6 @@ from bot.sender import OutboxSender
 SEED = [u[0] for u in USERS]
 
 
-@pytest.fixture(autouse=True)
-def only_this_feature(monkeypatch):
-    """Other features are built in the same tree at the same time; these tests load only
-    help + warning, so a half-finished module elsewhere cannot break or skew them."""
-    import handlers
-
-    monkeypatch.setattr(handlers, "FEATURES", ["handlers.help", "handlers.warning"])
-
-
 class ProcessKilled(BaseException):
     """Not an Exception: the sender's error handling must not see it, as with a SIGKILL."""
 

@@ -243,7 +243,7 @@ def test_member_rate_limit_defers_not_drops(runtime, fake, clock):
     assert c["sent"] == 40 and c["pending"] == 0 and c["dead"] == 0
 
 
-def test_stats_and_export(wecom, runtime, tmp_path, clock, monkeypatch):
+def test_stats_and_export(wecom, runtime, tmp_path, clock, cli_runtime):
     clock.set_local("2026-06-05 09:12")
     wecom.text("liuyang", "确认签署")
     wecom.text("liqiang", "确认签署")
@@ -258,7 +258,7 @@ def test_stats_and_export(wecom, runtime, tmp_path, clock, monkeypatch):
     out = tmp_path / "pledges.xlsx"
     args = build_parser().parse_args(["export", "pledges", str(out)])
     args.settings = runtime.settings
-    monkeypatch.setattr("bot.cli._runtime", lambda a: _NoClose(runtime))
+    cli_runtime(runtime)
     assert args.func(args) == 0
     wb = load_workbook(out)
     ws = wb["签署明细"]
@@ -278,17 +278,6 @@ def test_stats_and_export(wecom, runtime, tmp_path, clock, monkeypatch):
     assert by_user["chenjing"][3] == "否" and by_user["chenjing"][4] is None
     summary = {r[0].value: [c.value for c in r] for r in wb["部门汇总"].iter_rows(min_row=2)}
     assert summary["生产一车间"][1:] == [3, 2, 1, pytest.approx(66.7)]
-
-
-class _NoClose:
-    def __init__(self, rt):
-        self._rt = rt
-
-    def __getattr__(self, name):
-        return getattr(self._rt, name)
-
-    def close(self):
-        pass
 
 
 def test_reminders_skip_rounds_older_than_window(runtime, clock):

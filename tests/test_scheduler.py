@@ -34,15 +34,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def only_this_feature(monkeypatch):
-    """Other features are built in the same tree at the same time; these tests load only
-    help + warning, so a half-finished module elsewhere cannot break or skew them."""
-    import handlers
-
-    monkeypatch.setattr(handlers, "FEATURES", ["handlers.help", "handlers.warning"])
-
-
 def push_kind(body: dict) -> str | None:
     text = (body.get("text") or {}).get("content", "")
     if text.startswith("【每日安全提示"):
@@ -147,7 +138,8 @@ def test_a_process_back_after_more_than_an_hour_does_not_send_stale_pushes(
 
 def test_push_cli_goes_through_the_outbox_once(settings, clock, fake, monkeypatch):
     """`safetybot push tip` twice on one day: queued once (dedup key), sent once."""
-    from bot import cli
+    import bot.runtime
+    from bot.cli import core as cli
 
     rt = build_runtime(settings, clock=clock, client_sleep=lambda _s: None)
     upgrade(rt.engine)
@@ -155,7 +147,11 @@ def test_push_cli_goes_through_the_outbox_once(settings, clock, fake, monkeypatc
         sync_directory(s, rt.client, clock())
     rt.close()
     fake.reset()
-    monkeypatch.setattr(cli, "_runtime", lambda args, **kw: _migrated(settings, clock))
+    monkeypatch.setattr(
+        bot.runtime,
+        "build_runtime",
+        lambda s, **kw: build_runtime(settings, clock=clock, client_sleep=lambda _s: None),
+    )
     args = type("Args", (), {"settings": settings, "what": "tip", "no_send": False})()
     assert cli.cmd_push(args) == 0 and cli.cmd_push(args) == 0
     seen = sends_per_member_per_push(fake)
@@ -179,8 +175,6 @@ def _migrated(settings, clock):
 WORKER = r"""
 import json, os, sys, time
 from datetime import datetime
-import handlers
-handlers.FEATURES = ["handlers.help", "handlers.warning"]
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from scheduler.registry import catch_up

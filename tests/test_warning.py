@@ -19,15 +19,6 @@ ALL = [u[0] for u in USERS]
 DEPT3 = ["liqiang", "liuyang", "chenjing"]
 
 
-@pytest.fixture(autouse=True)
-def only_this_feature(monkeypatch):
-    """Other features are built in the same tree at the same time; these tests load only
-    help + warning, so a half-finished module elsewhere cannot break or skew them."""
-    import handlers
-
-    monkeypatch.setattr(handlers, "FEATURES", ["handlers.help", "handlers.warning"])
-
-
 def _texts(fake, userid):
     return fake.texts_for(userid)
 

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.serving import serve_until_signal
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,6 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
 
 
 def run_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = None) -> int:
-    from bot.cli import _serve_until_signal
-
     demo = start_demo(host, port, database_url)
     print(
         f"safetybot demo: open {demo.base_url}/ in a browser (fake WeCom API at {demo.fake.url})",
@@ -112,6 +111,6 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None
         flush=True,
     )
     print("Press Ctrl+C to stop.", flush=True)
-    _serve_until_signal(demo.server)
+    serve_until_signal(demo.server)
     demo.stop()
     return 0

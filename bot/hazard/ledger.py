@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.content import texts
+from bot.directory import officer_ids
 from bot.hazard import points, states
-from bot.hazard.people import department_name, display, heads_of, officer_ids
+from bot.hazard.people import department_name, display, heads_of
 from bot.hazard.tickets import next_ticket
 from bot.models import HazardPhoto, HazardReport, HazardTransition, User
 from bot.outbox import enqueue

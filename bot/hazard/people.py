@@ -6,24 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.directory import department_heads
-from bot.models import Department, RoleAssignment, User
-from bot.settings import Settings
-
-OFFICER_ROLES = ("admin", "safety_officer")
-
-
-def officer_ids(session: Session, settings: Settings) -> list[str]:
-    """SAFETYBOT_ADMINS plus everyone granted admin or safety_officer (active members)."""
-    ids = set(settings.admins)
-    ids.update(
-        session.scalars(select(RoleAssignment.userid).where(RoleAssignment.role.in_(OFFICER_ROLES)))
-    )
-    left = set(session.scalars(select(User.userid).where(User.userid.in_(ids), User.status != 1)))
-    return sorted(ids - left)
-
-
-def is_officer(session: Session, settings: Settings, userid: str) -> bool:
-    return userid in officer_ids(session, settings)
+from bot.models import Department, User
 
 
 def find_users(session: Session, who: str) -> list[User]:

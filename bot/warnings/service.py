@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 
 from bot.content import texts
 from bot.db import insert_ignore
-from bot.directory import active_members, department_heads
+from bot.directory import active_members, department_heads, officer_ids
 from bot.models import (
     CapAlert,
     Department,
     RiskWarning,
-    RoleAssignment,
     User,
     WarningAck,
     WarningRecipient,
@@ -67,18 +66,6 @@ def departments_by_name(session: Session, names: Iterable[str]) -> tuple[list[in
         else:
             unknown.append(name)
     return found, unknown
-
-
-def admin_userids(session: Session, settings: Settings) -> list[str]:
-    ids = set(settings.admins)
-    ids.update(
-        session.scalars(
-            select(RoleAssignment.userid).where(
-                RoleAssignment.role.in_(("admin", "safety_officer"))
-            )
-        )
-    )
-    return sorted(ids)
 
 
 # -- publishing ---------------------------------------------------------------------------------
@@ -522,7 +509,7 @@ def process_alerts(
             )
             enqueue(
                 session,
-                admin_userids(session, settings),
+                officer_ids(session, settings),
                 {"msgtype": "text", "text": {"content": text}},
                 source=f"cap:{row.id}",
                 now=now,

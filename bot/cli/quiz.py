@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
+from bot.content import texts
 from bot.db import transaction
+from bot.localtime import LocalTimeError, parse_local, stamp
+from bot.models import Contest
+from bot.quiz import bank
+from bot.quiz import contest as contests
+from bot.runtime import open_runtime
+from handlers.quiz_contest import close_contests, ranking_lines  # moves to bot.quiz
 
 
 def cmd_questions(args) -> int:
-    from bot.cli import _runtime
-    from bot.quiz import bank
-
     if args.action == "check":
         builtin = bank.load_builtin()
         for problem in builtin.problems:
@@ -22,8 +27,7 @@ def cmd_questions(args) -> int:
             f"safetybot questions {args.action}: FILE is required (.csv or .xlsx)", file=sys.stderr
         )
         return 2
-    rt = _runtime(args)
-    try:
+    with open_runtime(args.settings) as rt:
         now = rt.clock()
         if args.action == "sync":
             with transaction(rt.factory) as s:
@@ -56,57 +60,46 @@ def cmd_questions(args) -> int:
             count = bank.export_questions(s, args.file, include_inactive=args.all)
         print(f"exported {count} questions to {args.file}")
         return 0
-    finally:
-        rt.close()
+
+
+def _create_contest(args, rt) -> int:
+    tz = rt.settings.tz
+    now = rt.clock()
+    try:
+        opens = parse_local(args.opens, tz) if args.opens else now
+        closes = parse_local(args.closes, tz) if args.closes else opens + timedelta(days=1)
+        with transaction(rt.factory) as s:
+            c = contests.create_contest(
+                s,
+                name=args.name or "",
+                count=args.count,
+                seconds=args.seconds,
+                themes=[t for t in (args.themes or "").replace("，", ",").split(",") if t],
+                opens_at=opens,
+                closes_at=closes,
+                created_by="cli",
+                now=now,
+            )
+            print(
+                f"created contest #{c.id} {c.name!r}: {c.question_count} questions, "
+                f"{c.seconds}s, themes {','.join(c.themes) or 'all'}, "
+                f"{stamp(c.opens_at, tz)} – {stamp(c.closes_at, tz)}"
+            )
+    except (contests.ContestError, LocalTimeError) as exc:
+        print(f"safetybot contest create: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def cmd_contest(args) -> int:
-    from bot.cli import _runtime
-    from bot.quiz import contest as contests
-    from handlers.quiz_contest import close_contests, ranking_lines
-
-    rt = _runtime(args)
-    tz = rt.settings.tz
-    try:
-        now = rt.clock()
+    with open_runtime(args.settings) as rt:
         if args.action == "create":
-            try:
-                opens = contests.parse_local(args.opens, tz) if args.opens else now
-                closes = (
-                    contests.parse_local(args.closes, tz)
-                    if args.closes
-                    else opens + __import__("datetime").timedelta(days=1)
-                )
-                with transaction(rt.factory) as s:
-                    c = contests.create_contest(
-                        s,
-                        name=args.name or "",
-                        count=args.count,
-                        seconds=args.seconds,
-                        themes=[t for t in (args.themes or "").replace("，", ",").split(",") if t],
-                        opens_at=opens,
-                        closes_at=closes,
-                        created_by="cli",
-                        now=now,
-                    )
-                    print(
-                        f"created contest #{c.id} {c.name!r}: {c.question_count} questions, "
-                        f"{c.seconds}s, themes {','.join(c.themes) or 'all'}, "
-                        f"{c.opens_at.astimezone(tz):%Y-%m-%d %H:%M} – "
-                        f"{c.closes_at.astimezone(tz):%Y-%m-%d %H:%M}"
-                    )
-            except contests.ContestError as exc:
-                print(f"safetybot contest create: {exc}", file=sys.stderr)
-                return 2
-            return 0
+            return _create_contest(args, rt)
         if args.action == "close":
             with transaction(rt.factory) as s:
-                print(close_contests(s, rt, now))
+                print(close_contests(s, rt, rt.clock()))
             rt.sender.drain()
             return 0
-        from bot.content import texts
-        from bot.models import Contest
-
         with rt.factory() as s:
             c = s.get(Contest, args.id) if args.id else None
             if c is None:
@@ -115,38 +108,29 @@ def cmd_contest(args) -> int:
                     file=sys.stderr,
                 )
                 return 2
-            print(
-                "\n".join(
-                    ranking_lines(
-                        texts.get,
-                        c,
-                        contests.ranking(s, c.id),
-                        contests.department_results(s, c.id),
-                        limit=1000,
-                    )
-                )
+            lines = ranking_lines(
+                texts.get,
+                c,
+                contests.ranking(s, c.id),
+                contests.department_results(s, c.id),
+                limit=1000,
             )
+            print("\n".join(lines))
         return 0
-    finally:
-        rt.close()
 
 
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "questions", help="the quiz question bank: sync, import, export, check"
-    )
-    p.add_argument("action", choices=["sync", "import", "export", "check"])
+def add_commands(sub) -> None:
+    p = sub.add_parser("questions", help="the quiz question bank: sync, import, export, check")
+    p.add_argument("action", choices=["sync", "import", "export", "check"], help="what to do")
     p.add_argument("file", nargs="?", help="a .csv or .xlsx file (import / export)")
     p.add_argument("--all", action="store_true", help="export: include inactive questions")
     p.set_defaults(func=cmd_questions)
 
-    p = subparsers.add_parser("contest", help="knowledge contests: create, close due, results")
-    p.add_argument("action", choices=["create", "close", "results"])
-    p.add_argument("--name")
-    p.add_argument(
-        "--themes", default="", help="theme keys or titles, comma separated (default all)"
-    )
-    p.add_argument("--count", type=int, default=10)
+    p = sub.add_parser("contest", help="knowledge contests: create, close due, results")
+    p.add_argument("action", choices=["create", "close", "results"], help="what to do")
+    p.add_argument("--name", help="the contest's name")
+    p.add_argument("--themes", default="", help="theme keys or titles, comma separated (all)")
+    p.add_argument("--count", type=int, default=10, help="questions per attempt")
     p.add_argument("--seconds", type=int, default=150, help="time limit per attempt, seconds")
     p.add_argument("--opens", help="local time, e.g. 2026-06-20T09:00 (default now)")
     p.add_argument("--closes", help="local time (default opens + 24 hours)")

@@ -1,19 +1,14 @@
-"""`safetybot admin create USER` (console accounts) and `safetybot report FILE` (summary).
-
-The console is a web page, not a chat feature: `register` adds nothing to the router.
-"""
+"""`safetybot admin create USER` (console accounts) and `safetybot report FILE` (summary)."""
 
 from __future__ import annotations
 
 import getpass
 import sys
 
+from bot.console.auth import AccountError, create_account
+from bot.console.report import write_report
 from bot.db import transaction
-from bot.router import Router
-
-
-def register(router: Router) -> None:
-    """No chat commands: the console lives at /admin."""
+from bot.runtime import open_runtime
 
 
 def _departments(text: str | None) -> list[int]:
@@ -23,9 +18,6 @@ def _departments(text: str | None) -> list[int]:
 
 
 def cmd_admin(args) -> int:
-    from bot.cli import _runtime
-    from bot.console.auth import AccountError, create_account
-
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -38,9 +30,8 @@ def cmd_admin(args) -> int:
     except ValueError:
         print("--departments takes department ids, e.g. 3,4", file=sys.stderr)
         return 2
-    rt = _runtime(args)
     try:
-        with transaction(rt.factory) as s:
+        with open_runtime(args.settings) as rt, transaction(rt.factory) as s:
             account = create_account(
                 s, args.username, password, role=args.role, departments=departments, now=rt.clock()
             )
@@ -52,34 +43,28 @@ def cmd_admin(args) -> int:
     except AccountError as exc:
         print(f"safetybot admin create: {exc}", file=sys.stderr)
         return 2
-    finally:
-        rt.close()
     return 0
 
 
 def cmd_report(args) -> int:
-    from bot.cli import _runtime
-    from bot.console.report import write_report
-
     if not args.file.lower().endswith((".xlsx", ".html", ".htm")):
         print("safetybot report: FILE must end in .xlsx or .html", file=sys.stderr)
         return 2
-    rt = _runtime(args)
-    try:
-        with rt.factory() as s:
-            path = write_report(s, rt.settings, rt.clock(), args.file)
-    finally:
-        rt.close()
+    with open_runtime(args.settings) as rt, rt.factory() as s:
+        path = write_report(s, rt.settings, rt.clock(), args.file)
     print(f"campaign summary written to {path}")
     return 0
 
 
-def register_cli(sub) -> None:
+def add_commands(sub) -> None:
     p = sub.add_parser("admin", help="console accounts: admin create USER")
-    p.add_argument("action", choices=["create"])
-    p.add_argument("username")
+    p.add_argument("action", choices=["create"], help="what to do")
+    p.add_argument("username", help="the console login name")
     p.add_argument(
-        "--role", choices=["admin", "safety_officer", "department_head"], default="admin"
+        "--role",
+        choices=["admin", "safety_officer", "department_head"],
+        default="admin",
+        help="what the account may see",
     )
     p.add_argument("--departments", help="department ids a department head sees, e.g. 3,4")
     p.add_argument(
@@ -90,5 +75,5 @@ def register_cli(sub) -> None:
     p.set_defaults(func=cmd_admin)
 
     p = sub.add_parser("report", help="campaign summary: FILE.xlsx (workbook) or FILE.html")
-    p.add_argument("file")
+    p.add_argument("file", help="FILE.xlsx or FILE.html")
     p.set_defaults(func=cmd_report)

@@ -1,0 +1,50 @@
+"""The `safetybot` command: one module per area, each adding its sub-commands.
+
+Every sub-command is listed here through its area's `add_commands(subparsers)`, in the order
+`safetybot --help` shows them; a sub-command sets `func(args) -> int` and reads
+`args.settings`. Areas run their work through `bot.runtime.open_runtime`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from bot.cli import checkin, console, core, export, pledge, quiz, warning
+from bot.cli.parser import ArgumentParser
+from bot.settings import Settings
+
+# Every area of the command, in the order of `safetybot --help`.
+AREAS = (core, quiz, pledge, checkin, warning, console, export)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="safetybot", description="安全生产月助手 (WeCom bot)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for area in AREAS:
+        area.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        # APScheduler logs two INFO lines per job run, i.e. several a minute: keep them quiet.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if args.command != "demo":
+        try:
+            args.settings = Settings.from_env()
+        except ValueError as exc:
+            print(f"safetybot: {exc}", file=sys.stderr)
+            return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

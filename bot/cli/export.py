@@ -1,0 +1,64 @@
+"""`safetybot export <what> FILE`: every export, listed once here.
+
+Each export's rows are built in its feature (bot/<feature>/export.py); this module only parses
+the command line and writes the file.
+"""
+
+from __future__ import annotations
+
+from bot.exports import write_xlsx
+from bot.hazard.export import export_hazards
+from bot.runtime import open_runtime
+from handlers.checkin import attendance_sheets, find_event  # moves to bot.checkin
+from handlers.pledge import PLEDGE_SHEET_HEADER, SUMMARY_HEADER, export_rows  # moves to bot.pledge
+
+
+def export_pledges(args) -> int:
+    with open_runtime(args.settings) as rt, rt.factory() as s:
+        rows, summary = export_rows(s, rt.settings.tz, args.round)
+    write_xlsx(
+        args.file,
+        [("签署明细", PLEDGE_SHEET_HEADER, rows), ("部门汇总", SUMMARY_HEADER, summary)],
+    )
+    print(f"wrote {len(rows)} members to {args.file}")
+    return 0
+
+
+def export_attendance(args) -> int:
+    with open_runtime(args.settings) as rt, rt.factory() as s:
+        event = find_event(s, args.event)
+        if event is None:
+            print(f"no event {args.event!r} (use its id or code; `safetybot event list`)")
+            return 1
+        sheets = attendance_sheets(s, event, rt.settings.tz)
+    write_xlsx(args.file, sheets)
+    print(f"wrote {len(sheets[0][2])} attendees of {event.title} to {args.file}")
+    return 0
+
+
+def export_hazard_ledger(args) -> int:
+    with open_runtime(args.settings) as rt, rt.factory() as s:
+        n = export_hazards(s, rt.settings, args.file)
+    print(f"exported {n} hazards to {args.file}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    parser = sub.add_parser("export", help="export campaign records to a file")
+    group = parser.add_subparsers(dest="export", required=True, metavar="WHAT")
+
+    p = group.add_parser(
+        "attendance", help="活动签到名单 (xlsx: attendees, per department, survey)"
+    )
+    p.add_argument("event", help="event id or its 6-digit code")
+    p.add_argument("file", help="output .xlsx file")
+    p.set_defaults(func=export_attendance)
+
+    p = group.add_parser("hazards", help="隐患台账 (xlsx)")
+    p.add_argument("file", help="output .xlsx file")
+    p.set_defaults(func=export_hazard_ledger)
+
+    p = group.add_parser("pledges", help="责任书签署情况 (xlsx: each member + department summary)")
+    p.add_argument("file", help="output .xlsx file")
+    p.add_argument("--round", type=int, help="only the members of this signing round")
+    p.set_defaults(func=export_pledges)

@@ -1,0 +1,26 @@
+"""责任书 figures for `stats`, 统计 and the console."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot import pledge as core
+
+
+def pledges_signed(session: Session, now: datetime) -> int:
+    """Active members who signed the current version of the text that applies to them."""
+    return sum(v["signed"] for v in _completion(session).values())
+
+
+def pledges_by_department(session: Session, now: datetime) -> dict[str, dict[str, int]]:
+    return _completion(session)
+
+
+def _completion(session: Session) -> dict[str, dict[str, int]]:
+    # Both figures come from one computation per session (`stats` asks for both at once).
+    memo = session.info.setdefault("pledge_completion", {})
+    if "value" not in memo:
+        memo["value"] = core.completion_by_department(session)
+    return memo["value"]
