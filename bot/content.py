@@ -1,6 +1,6 @@
 """Loading content files from `content/` (YAML a safety officer can edit without Python).
 
-Reply templates are looked up by dotted key: `texts.get("help.body", name="张三")`.
+Reply templates are looked up by dotted key: `texts.get("quiz.already")`.
 Set SAFETYBOT_CONTENT_DIR to use an organisation's own copy of the content folder.
 """
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.context import Context
-from bot.messages import IncomingMessage, Reply
+from bot.messages import IncomingMessage, Reply, text_message
 from bot.text import normalize, split_command
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ class Router:
         reply = self._dispatch_message(msg, ctx)
         if prefix:
             reply = reply or Reply()
-            reply.messages[:0] = [{"msgtype": "text", "text": {"content": p}} for p in prefix]
+            reply.messages[:0] = [text_message(p) for p in prefix]
         return reply
 
     def _interrupts(self, flow: Flow, msg: IncomingMessage, ctx: Context) -> bool:

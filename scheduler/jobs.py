@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot import content, directory
 from bot.content import texts
+from bot.messages import text_message
 from bot.models import Conversation, InboundMessage, JobRun, MemberSendCount
 from bot.outbox import enqueue
 from handlers.quiz import quiz_push_message  # moves to bot.quiz
@@ -34,7 +35,7 @@ def tip_message(day: datetime) -> dict[str, Any] | None:
         return None
     header = texts.get("push.tip_header", date=f"{day.month}月{day.day}日", title=tip["title"])
     footer = texts.get("push.tip_footer", source=tip["source"])
-    return {"msgtype": "text", "text": {"content": f"{header}\n{tip['text'].strip()}\n{footer}"}}
+    return text_message(f"{header}\n{tip['text'].strip()}\n{footer}")
 
 
 def push_daily_tip(session: Session, runtime, now: datetime) -> str:

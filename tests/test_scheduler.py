@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def push_kind(body: dict) -> str | None:
+    card = body.get("template_card") or {}
+    if str(card.get("task_id", "")).startswith("quizpush-"):
+        return "quiz"  # the daily quiz goes out as a card with a 开始答题 button
     text = (body.get("text") or {}).get("content", "")
     if text.startswith("【每日安全提示"):
         return "tip"
@@ -53,8 +56,7 @@ def sends_per_member_per_push(fake) -> Counter:
         kind = push_kind(call.body)
         if kind is None:
             continue
-        content = call.body["text"]["content"]
-        tag = content.split("】")[0] if kind == "tip" else "quiz"
+        tag = call.body["text"]["content"].split("】")[0] if kind == "tip" else "quiz"
         for userid in call.body["touser"].split("|"):
             seen[(userid, kind, tag)] += 1
     return seen
@@ -131,7 +133,11 @@ def test_a_process_back_after_more_than_an_hour_does_not_send_stale_pushes(
     three_runtimes, clock, fake
 ):
     clock.current = local(5, "10:05")
-    assert catch_up(three_runtimes[0]) == ["warning_followup"]  # only the per-minute job
+    ran = catch_up(three_runtimes[0])
+    # The 08:30 tip and the 09:00 quiz are more than an hour late: neither runs. Jobs due in
+    # the last hour (the per-minute ones, the 10:00 overdue reminders) do, and send nothing.
+    assert "daily_tip" not in ran and "daily_quiz" not in ran
+    assert "warning_followup" in ran and "hazard_overdue" in ran
     three_runtimes[0].sender.drain()
     assert fake.count("message/send") == 0
 
@@ -193,8 +199,13 @@ rt = build_runtime(Settings(**values), clock=clock, client_sleep=lambda s: None)
 ran = []
 while True:
     stop = os.path.exists(cfg["stop_file"])
-    ran += catch_up(rt)
+    seen = clock()
+    ran += catch_up(rt, seen)
     rt.sender.drain()
+    # Tell the test which simulated time this process has caught up to.
+    with open(cfg["seen_file"] + ".tmp", "w") as fh:
+        fh.write(seen.isoformat())
+    os.replace(cfg["seen_file"] + ".tmp", cfg["seen_file"])
     if stop:
         break
     time.sleep(0.03)
@@ -209,10 +220,23 @@ def _set_clock(path: Path, value: datetime) -> None:
     os.replace(tmp, path)  # atomic: a worker never reads half a timestamp
 
 
+def _wait_until_seen(seen_files: list[Path], value: datetime, timeout: float = 60) -> None:
+    """Advance simulated time only once every worker has run catch_up at `value`: a loaded
+    machine makes the workers slow, and a step they never saw would be a missed occurrence
+    that real time (which waits for nobody either, but lasts an hour) would not cause."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(f.exists() and f.read_text() == value.isoformat() for f in seen_files):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"workers did not reach {value} within {timeout} s")
+
+
 @pytest.mark.slow
 def test_three_real_processes_send_each_push_once(settings, clock, fake, tmp_path):
     import dataclasses
-    import time
 
     rt = build_runtime(settings, clock=clock, client_sleep=lambda _s: None)
     upgrade(rt.engine)
@@ -227,18 +251,29 @@ def test_three_real_processes_send_each_push_once(settings, clock, fake, tmp_pat
     script.write_text(WORKER)
     clock_file, stop_file = tmp_path / "clock.txt", tmp_path / "stop"
     _set_clock(clock_file, local(5, "08:20"))
-    cfg = {"settings": values, "clock_file": str(clock_file), "stop_file": str(stop_file)}
+    seen_files = [tmp_path / f"seen-{i}.txt" for i in range(3)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), json.dumps(cfg)],
+            [
+                sys.executable,
+                str(script),
+                json.dumps(
+                    {
+                        "settings": values,
+                        "clock_file": str(clock_file),
+                        "stop_file": str(stop_file),
+                        "seen_file": str(seen_files[i]),
+                    }
+                ),
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(3)
+        for i in range(3)
     ]
     try:
         steps = [
@@ -257,7 +292,7 @@ def test_three_real_processes_send_each_push_once(settings, clock, fake, tmp_pat
         for day in (5, 6):
             for hhmm in steps:
                 _set_clock(clock_file, local(day, hhmm))
-                time.sleep(0.4)
+                _wait_until_seen(seen_files, local(day, hhmm))
             fake._recent.clear()  # WeCom's per-minute window is real time; a day has passed
         stop_file.touch()
         ran = []
