@@ -2,13 +2,16 @@
 
 Claim, send, record are three steps so that no database lock is held during an HTTP call
 (on SQLite that would stall every incoming message):
-1. claim: pending deliveries that are due get a lease (PostgreSQL: FOR UPDATE SKIP LOCKED,
-   so several senders never claim the same rows); members over WeCom's 30 messages/minute
-   are deferred to the next minute instead of being silently dropped by WeCom;
-2. send: grouped by message, at most 1000 recipients per message/send call, with
-   enable_duplicate_check so a batch resent after a crash is not delivered twice;
-3. record: sent / pending with backoff / dead with the reason.
-A sender killed between 1 and 3 leaves leased rows that are claimed again when the lease runs out.
+1. claim: new due deliveries are formed into batches (OutboxBatch: at most 1000 recipients
+   of one message, in order) once; members over WeCom's 30 messages/minute are deferred to
+   the next minute before that, instead of being silently dropped by WeCom. Due batches get a
+   lease (PostgreSQL: FOR UPDATE SKIP LOCKED, so several senders never claim the same rows);
+2. send: one message/send call per batch, with enable_duplicate_check. A batch is never
+   re-formed, so every retry is the byte-identical request JSON that WeCom's duplicate
+   check recognises: a member who got it the first time does not get it again;
+3. record: sent (less invaliduser/unlicenseduser) / pending with backoff / dead with the reason.
+A sender killed between 1 and 3 leaves leased batches that are claimed again when the lease
+runs out, and resent identical.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ import random
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import is_postgres, transaction, upsert_insert
-from bot.models import MemberSendCount, OutboundMessage, OutboxDelivery
+from bot.models import MemberSendCount, OutboundMessage, OutboxBatch, OutboxDelivery
 from bot.wecom.client import MAX_RECIPIENTS, TOKEN_ERRORS, WeComAPIError, WeComClient
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,25 @@ log = logging.getLogger(__name__)
 MEMBER_LIMIT_PER_MINUTE = 30  # WeCom: 每应用对同一个成员不可超过30次/分，超过部分会被丢弃
 ROBOT_LIMIT_PER_MINUTE = 20  # group robot webhook: 20 messages/minute
 MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased batch: its recipients in the order they are sent, and the attempt number."""
+
+    batch_id: int
+    message_id: int
+    recipients: list[str]
+    attempts: int
+
+
+@dataclass
+class Outcome:
+    batch: Claimed
+    status: str  # sent | retry | dead
+    error: str | None = None
+    # recipients WeCom reported as not delivered (invaliduser / unlicenseduser) -> reason
+    undelivered: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -67,51 +89,102 @@ class OutboxSender:
         self.lease = lease
 
     # -- 1. claim ------------------------------------------------------------------------
-    def _claim(self, now: datetime) -> tuple[list[tuple[int, int, str, int]], int]:
-        """(claimed deliveries with their new attempt count, how many were deferred)."""
+    def _claim(self, now: datetime) -> tuple[list[Claimed], int]:
+        """Form batches from new deliveries, then lease the batches that are due.
+
+        (leased batches with their new attempt count, how many deliveries were deferred)."""
         with transaction(self.factory) as s:
+            deferred = self._form_batches(s, now)
             q = (
                 select(
-                    OutboxDelivery.id,
-                    OutboxDelivery.message_id,
-                    OutboxDelivery.userid,
-                    OutboxDelivery.attempts,
+                    OutboxBatch.id,
+                    OutboxBatch.message_id,
+                    OutboxBatch.recipients,
+                    OutboxBatch.attempts,
                 )
                 .where(
-                    OutboxDelivery.status == "pending",
-                    OutboxDelivery.next_attempt_at <= now,
-                    or_(OutboxDelivery.lease_until.is_(None), OutboxDelivery.lease_until < now),
+                    OutboxBatch.status == "pending",
+                    OutboxBatch.next_attempt_at <= now,
+                    or_(OutboxBatch.lease_until.is_(None), OutboxBatch.lease_until < now),
                 )
-                .order_by(OutboxDelivery.id)
-                .limit(self.claim_limit)
+                .order_by(OutboxBatch.id)
+                .limit(max(1, self.claim_limit // 100))
             )
             if is_postgres(s):
                 q = q.with_for_update(skip_locked=True)
-            rows = [tuple(r) for r in s.execute(q)]
-            if not rows:
-                return [], 0
-            kinds = dict(
+            batches = [Claimed(i, m, list(r), a + 1) for i, m, r, a in s.execute(q)]
+            for chunk in _chunks([b.batch_id for b in batches], 1000):
                 s.execute(
-                    select(OutboundMessage.id, OutboundMessage.kind).where(
-                        OutboundMessage.id.in_({r[1] for r in rows})
-                    )
-                ).all()
+                    update(OutboxBatch)
+                    .where(OutboxBatch.id.in_(chunk))
+                    .values(lease_until=now + self.lease, attempts=OutboxBatch.attempts + 1)
+                )
+            return batches, deferred
+
+    def _form_batches(self, s: Session, now: datetime) -> int:
+        """New due deliveries become batches of at most 1000 recipients per message, in
+        delivery order. The per-member limit is applied here, before the first attempt: a
+        batch that may already have been delivered is never split afterwards."""
+        q = (
+            select(
+                OutboxDelivery.id,
+                OutboxDelivery.message_id,
+                OutboxDelivery.userid,
+                OutboxDelivery.attempts,
             )
-            allowed, deferred = self._apply_rate_limit(s, rows, kinds, now)
-            window_end = _minute(now) + timedelta(minutes=1)
-            for chunk in _chunks([r[0] for r in deferred], 1000):
+            .where(
+                OutboxDelivery.status == "pending",
+                OutboxDelivery.batch_id.is_(None),
+                OutboxDelivery.next_attempt_at <= now,
+            )
+            .order_by(OutboxDelivery.id)
+            .limit(self.claim_limit)
+        )
+        if is_postgres(s):
+            q = q.with_for_update(skip_locked=True)
+        rows = [tuple(r) for r in s.execute(q)]
+        if not rows:
+            return 0
+        kinds = dict(
+            s.execute(
+                select(OutboundMessage.id, OutboundMessage.kind).where(
+                    OutboundMessage.id.in_({r[1] for r in rows})
+                )
+            ).all()
+        )
+        allowed, deferred = self._apply_rate_limit(s, rows, kinds, now)
+        window_end = _minute(now) + timedelta(minutes=1)
+        for chunk in _chunks([r[0] for r in deferred], 1000):
+            s.execute(
+                update(OutboxDelivery)
+                .where(OutboxDelivery.id.in_(chunk))
+                .values(next_attempt_at=window_end)
+            )
+        by_message: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for delivery_id, message_id, userid, _ in allowed:
+            by_message[message_id].append((delivery_id, userid))
+        for message_id, items in by_message.items():
+            # Each robot key is its own webhook: one post per key.
+            size = 1 if kinds.get(message_id) == "robot" else MAX_RECIPIENTS
+            for batch in _chunks(items, size):
+                batch_id = s.execute(
+                    insert(OutboxBatch)
+                    .values(
+                        message_id=message_id,
+                        recipients=[u for _, u in batch],
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                    .returning(OutboxBatch.id)
+                ).scalar_one()
                 s.execute(
                     update(OutboxDelivery)
-                    .where(OutboxDelivery.id.in_(chunk))
-                    .values(next_attempt_at=window_end)
+                    .where(OutboxDelivery.id.in_([d for d, _ in batch]))
+                    .values(batch_id=batch_id)
                 )
-            for chunk in _chunks([r[0] for r in allowed], 1000):
-                s.execute(
-                    update(OutboxDelivery)
-                    .where(OutboxDelivery.id.in_(chunk))
-                    .values(lease_until=now + self.lease, attempts=OutboxDelivery.attempts + 1)
-                )
-            return [(i, m, u, a + 1) for i, m, u, a in allowed], len(deferred)
+        return len(deferred)
 
     def _apply_rate_limit(self, s: Session, rows, kinds, now: datetime):
         window = _minute(now)
@@ -155,96 +228,127 @@ class OutboxSender:
         now = self.clock()
         stats = DrainStats()
         claimed, stats.deferred = self._claim(now)
-        stats.claimed = len(claimed)
+        stats.claimed = sum(len(b.recipients) for b in claimed)
         if not claimed:
             return stats
-        by_message: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-        for delivery_id, message_id, userid, attempts in claimed:
-            by_message[message_id].append((delivery_id, userid, attempts))
         with self.factory() as s:
             messages = {
                 m.id: m
                 for m in s.scalars(
-                    select(OutboundMessage).where(OutboundMessage.id.in_(list(by_message)))
+                    select(OutboundMessage).where(
+                        OutboundMessage.id.in_({b.message_id for b in claimed})
+                    )
                 )
             }
-        outcomes: list[tuple[list[tuple[int, int]], str, str | None]] = []
-        for message_id, deliveries in by_message.items():
-            message = messages[message_id]
-            for batch in _chunks(deliveries, MAX_RECIPIENTS):
-                outcomes.extend(self._send_batch(message, batch, stats))
+        outcomes = [self._send_batch(messages[b.message_id], b, stats) for b in claimed]
         self._record(outcomes, stats)
         if random.random() < 0.05:
             self._prune_counters(now)
         return stats
 
-    def _send_batch(self, message: OutboundMessage, batch, stats: DrainStats):
-        """Returns [(deliveries [(id, attempts)], status, error)]."""
-        ids = [(d, a) for d, _, a in batch]
-        users = [u for _, u, _ in batch]
+    def _send_batch(self, message: OutboundMessage, batch: Claimed, stats: DrainStats) -> Outcome:
+        """Send one batch: the same request every time it is tried."""
+        users = batch.recipients
         stats.api_calls += 1
         try:
             if message.kind == "update_card":
                 payload = message.payload
                 self.client.update_template_card(payload["response_code"], payload["card"], users)
-                return [(ids, "sent", None)]
+                return Outcome(batch, "sent")
             if message.kind == "robot":
-                results = []
-                for (d, a), key in zip(ids, users, strict=True):
-                    self.client.robot_send(key, message.payload)
-                    results.append(([(d, a)], "sent", None))
-                return results
+                self.client.robot_send(users[0], message.payload)
+                return Outcome(batch, "sent")
             result = self.client.send_message(
                 message.payload, users, duplicate_check=message.duplicate_check
             )
         except WeComAPIError as exc:
             reason = f"{exc.errcode}: {exc.errmsg}"[:500]
+            if exc.outcome_unknown:
+                log.warning("outbox message %s: %s (%s)", message.id, exc.errmsg, users[0])
+                return Outcome(batch, "dead", "outcome unknown: " + reason)
             # A token error that survived the client's one refresh (40014/42001 again) says
             # nothing about the message: retry later rather than lose it.
             transient = exc.transient or exc.errcode in TOKEN_ERRORS
-            return [(ids, "retry" if transient else "dead", reason)]
+            return Outcome(batch, "retry" if transient else "dead", reason)
         except Exception as exc:  # noqa: BLE001 - a bug in one batch must not stop the others
             log.exception("sending outbox message %s failed", message.id)
-            return [(ids, "retry", f"error: {exc!r}"[:500])]
-        invalid = set(result.invalid_users)
-        ok = [(d, a) for (d, a), u in zip(ids, users, strict=True) if u not in invalid]
-        bad = [(d, a) for (d, a), u in zip(ids, users, strict=True) if u in invalid]
-        out = [(ok, "sent", None)]
-        if bad:
-            out.append((bad, "dead", "invaliduser: not a member visible to this app"))
-        return out
+            return Outcome(batch, "retry", f"error: {exc!r}"[:500])
+        # WeCom reports userids lower-cased: compare without case.
+        invalid = {u.lower() for u in result.invalid_users}
+        unlicensed = {u.lower() for u in result.unlicensed_users}
+        return Outcome(
+            batch,
+            "sent",
+            undelivered={
+                u: (
+                    "invaliduser: not a member visible to this app"
+                    if u.lower() in invalid
+                    else "unlicenseduser: the member has no licence for this app"
+                )
+                for u in users
+                if u.lower() in invalid or u.lower() in unlicensed
+            },
+        )
 
-    def _record(self, outcomes, stats: DrainStats) -> None:
+    def _record(self, outcomes: list[Outcome], stats: DrainStats) -> None:
         now = self.clock()
         with transaction(self.factory) as s:
-            for deliveries, status, error in outcomes:
-                if not deliveries:
-                    continue
-                if status == "sent":
-                    stats.sent += len(deliveries)
-                    for chunk in _chunks([d for d, _ in deliveries], 1000):
-                        s.execute(
-                            update(OutboxDelivery)
-                            .where(OutboxDelivery.id.in_(chunk))
-                            .values(status="sent", sent_at=now, lease_until=None, last_error=None)
-                        )
-                    continue
-                for delivery_id, attempts in deliveries:
-                    if status == "dead" or attempts >= MAX_ATTEMPTS:
-                        stats.dead += 1
-                        values = {"status": "dead", "lease_until": None, "last_error": error}
-                    else:
-                        stats.retried += 1
-                        values = {
-                            "status": "pending",
-                            "lease_until": None,
-                            "last_error": error,
-                            "next_attempt_at": now + backoff(attempts),
-                        }
+            for out in outcomes:
+                batch, n = out.batch, len(out.batch.recipients)
+                in_batch = OutboxDelivery.batch_id == batch.batch_id
+                if out.status == "sent":
+                    s.execute(
+                        update(OutboxBatch)
+                        .where(OutboxBatch.id == batch.batch_id)
+                        .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+                    )
                     s.execute(
                         update(OutboxDelivery)
-                        .where(OutboxDelivery.id == delivery_id)
-                        .values(**values)
+                        .where(in_batch, OutboxDelivery.userid.not_in(list(out.undelivered)))
+                        .values(
+                            status="sent",
+                            sent_at=now,
+                            attempts=batch.attempts,
+                            lease_until=None,
+                            last_error=None,
+                        )
+                    )
+                    for userid, reason in out.undelivered.items():
+                        s.execute(
+                            update(OutboxDelivery)
+                            .where(in_batch, OutboxDelivery.userid == userid)
+                            .values(status="dead", attempts=batch.attempts, last_error=reason)
+                        )
+                    stats.sent += n - len(out.undelivered)
+                    stats.dead += len(out.undelivered)
+                elif out.status == "dead" or batch.attempts >= MAX_ATTEMPTS:
+                    stats.dead += n
+                    values = {"status": "dead", "lease_until": None, "last_error": out.error}
+                    s.execute(
+                        update(OutboxBatch).where(OutboxBatch.id == batch.batch_id).values(**values)
+                    )
+                    s.execute(
+                        update(OutboxDelivery)
+                        .where(in_batch)
+                        .values(attempts=batch.attempts, **values)
+                    )
+                else:
+                    # The whole batch is tried again, byte-identical, after the backoff.
+                    stats.retried += n
+                    s.execute(
+                        update(OutboxBatch)
+                        .where(OutboxBatch.id == batch.batch_id)
+                        .values(
+                            status="pending",
+                            lease_until=None,
+                            last_error=out.error,
+                            next_attempt_at=now + backoff(batch.attempts),
+                        )
+                    )
+                    s.execute(
+                        update(OutboxDelivery)
+                        .where(in_batch)
+                        .values(attempts=batch.attempts, last_error=out.error)
                     )
 
     def _prune_counters(self, now: datetime) -> None:

@@ -5,9 +5,9 @@
 - Every other API checks the token: unknown 40014, expired 42001.
 - message/send: touser "a|b|…" (at most 1000, else 40058 like WeCom's "参数错误"); unknown users come
   back in `invaliduser` (if none is valid: 81013); WeCom's 30 messages/minute/member limit
-  drops the excess silently; enable_duplicate_check suppresses the same content to the same
-  member within duplicate_check_interval. Template cards with buttons/votes get a
-  response_code.
+  drops the excess silently; enable_duplicate_check suppresses an identical request (the
+  whole JSON, recipients included) within duplicate_check_interval: accepted, delivered
+  once. Template cards with buttons/votes get a response_code.
 - message/update_template_card, media/get (bytes, or JSON errors with HTTP 200 — 40007 for
   an unknown/expired media id), department/list, user/list, user/get, webhook/send (group
   robots: 20 messages/minute, 45009 beyond).
@@ -108,7 +108,7 @@ class FakeWeCom:
         self._injections: list[Injection] = []
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._robot_recent: dict[str, deque[float]] = defaultdict(deque)
-        self._dup: dict[tuple[str, str], float] = {}
+        self._dup: dict[str, float] = {}  # request digest -> when first accepted
         self._response_codes: dict[str, str] = {}  # response_code -> userid
         self._lock = threading.Lock()
         self._server = None
@@ -335,8 +335,10 @@ class FakeWeCom:
                 "duplicate_check_interval",
             )
         }
+        # WeCom's duplicate check compares the whole request (recipients included): the same
+        # text to a member inside another batch is NOT suppressed, only an identical request.
         digest = hashlib.sha1(
-            json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+            json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()
         check = bool(body.get("enable_duplicate_check"))
         interval = min(int(body.get("duplicate_check_interval") or 1800), 4 * 3600)
@@ -352,9 +354,10 @@ class FakeWeCom:
                 "multiple_interaction",
             ):
                 response_code = secrets.token_hex(16)
-            for userid in valid:
-                if check and now - self._dup.get((userid, digest), -1e12) < interval:
-                    continue
+            duplicate = check and now - self._dup.get(digest, -1e12) < interval
+            if check and not duplicate:
+                self._dup[digest] = now
+            for userid in valid if not duplicate else []:
                 recent = self._recent[userid]
                 while recent and now - recent[0] >= 60:
                     recent.popleft()
@@ -363,7 +366,6 @@ class FakeWeCom:
                     self.dropped.append(item)
                     continue
                 recent.append(now)
-                self._dup[(userid, digest)] = now
                 self.delivered[userid].append(item)
                 if response_code:
                     self._response_codes[response_code + ":" + userid] = userid

@@ -132,8 +132,33 @@ class OutboundMessage(Base):
     deliveries: Mapped[list[OutboxDelivery]] = relationship(back_populates="message")
 
 
+class OutboxBatch(Base):
+    """One message/send call, formed once: its recipients in order. Every retry of the batch
+    sends the byte-identical request JSON, which is what WeCom's duplicate check
+    (enable_duplicate_check) recognises; a batch is never split or re-formed after its first
+    attempt, so a member is never in two different requests for one message.
+    status: pending | sent | dead."""
+
+    __tablename__ = "outbox_batches"
+    __table_args__ = (Index("ix_outbox_batches_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="CASCADE"), index=True
+    )
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+
 class OutboxDelivery(Base):
-    """One recipient of one outbound message. status: pending | sent | dead."""
+    """One recipient of one outbound message. status: pending | sent | dead. Once a batch
+    holds it (batch_id), the batch's fate is its fate."""
 
     __tablename__ = "outbox_deliveries"
     __table_args__ = (
@@ -144,6 +169,9 @@ class OutboxDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("outbound_messages.id", ondelete="CASCADE"))
     userid: Mapped[str] = mapped_column(String(191))
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_batches.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]

@@ -45,12 +45,16 @@ class WeComAPIError(Exception):
         errmsg: str,
         *,
         transient: bool = False,
+        outcome_unknown: bool = False,
         http_status: int | None = None,
     ) -> None:
         super().__init__(f"WeCom API error {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
         self.transient = transient
+        # The request may have been carried out (a timeout after sending): not safe to repeat
+        # where WeCom has no duplicate check (group robots).
+        self.outcome_unknown = outcome_unknown
         self.http_status = http_status
 
 
@@ -76,6 +80,8 @@ class MemoryTokenStore:
 @dataclass
 class SendResult:
     invalid_users: list[str] = field(default_factory=list)
+    # Members without a licence (unlicenseduser): not delivered either.
+    unlicensed_users: list[str] = field(default_factory=list)
     msgid: str = ""
     response_code: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -206,8 +212,10 @@ class WeComClient(WeChatClient):
             data["duplicate_check_interval"] = duplicate_interval
         result = self.post("message/send", data=data)
         invalid = [u for u in (result.get("invaliduser") or "").split("|") if u]
+        unlicensed = [u for u in (result.get("unlicenseduser") or "").split("|") if u]
         return SendResult(
             invalid_users=invalid,
+            unlicensed_users=unlicensed,
             msgid=result.get("msgid", ""),
             response_code=result.get("response_code", ""),
             raw=result,
@@ -276,14 +284,26 @@ class WeComClient(WeChatClient):
 
     # -- group robots -------------------------------------------------------------------------
     def robot_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Group robot webhook (no access token; limit 20 messages/minute per robot)."""
+        """Group robot webhook (no access token; limit 20 messages/minute per robot).
+
+        Robots have no duplicate check: a post that timed out may have reached the group, so
+        it is never repeated (at most once); the error says the outcome is unknown. A refused
+        connection or an errcode (-1, 45009) means nothing was posted, and is retried."""
         url = self.API_BASE_URL + "webhook/send"
         for attempt in range(1, self.max_attempts + 1):
             try:
                 res = self._http.post(url, params={"key": key}, json=body, timeout=self.timeout)
                 data = res.json() if res.status_code == 200 else {"errcode": None}
-            except (requests.Timeout, requests.ConnectionError, ValueError):
-                data = {"errcode": None, "errmsg": "network"}
+            except requests.ConnectTimeout:
+                data = {"errcode": None, "errmsg": "network: connect timeout"}  # never sent
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                if not _never_sent(exc):
+                    raise WeComAPIError(
+                        None, "timeout: outcome unknown, not re-posted", outcome_unknown=True
+                    ) from exc
+                data = {"errcode": None, "errmsg": "network: connection refused"}
+            except ValueError:
+                data = {"errcode": None, "errmsg": "robot answer is not JSON"}
             errcode = data.get("errcode")
             if errcode == 0:
                 return data
@@ -294,3 +314,9 @@ class WeComClient(WeChatClient):
                 )
             self._sleep(self.backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
         raise WeComAPIError(None, "robot send failed")
+
+
+def _never_sent(exc: Exception) -> bool:
+    """A connection that was never established: the request cannot have been carried out."""
+    text = repr(exc)
+    return "NewConnectionError" in text or "Failed to establish a new connection" in text
