@@ -62,6 +62,11 @@ def department_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     )
 
 
+def recent_warnings(session: Session, limit: int = 20) -> list[RiskWarning]:
+    """The latest warnings and broadcasts, newest first."""
+    return list(session.scalars(select(RiskWarning).order_by(RiskWarning.id.desc()).limit(limit)))
+
+
 # -- publishing ---------------------------------------------------------------------------------
 def publish(
     session: Session,

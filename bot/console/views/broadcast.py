@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from bot.console import data
-from bot.console.views.common import actor, audit, bp, now, officer_only, services
+from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
+from bot.content import texts
 from bot.localtime import stamp
-from bot.models import RiskWarning
 from bot.warnings import acks, cap_alerts, publish
 
 
@@ -47,12 +46,22 @@ def broadcast():
                 when = (
                     ""
                     if draft.send_at <= now()
-                    else f"，将于 {stamp(draft.send_at, services().settings.tz)} 发送"
+                    else texts.get(
+                        "console.broadcast.scheduled",
+                        time=stamp(draft.send_at, services().settings.tz),
+                    )
                 )
-                flash(f"已提交 #{warning.id}：{warning.recipients_total} 人{when}。")
+                flash(
+                    texts.get(
+                        "console.broadcast.submitted",
+                        id=warning.id,
+                        count=warning.recipients_total,
+                        when=when,
+                    )
+                )
                 return redirect(url_for("console.broadcast"))
             preview = draft
-    recent = list(g.db.scalars(select(RiskWarning).order_by(RiskWarning.id.desc()).limit(20)))
+    recent = publish.recent_warnings(g.db)
     acked = {w.id: acks.ack_count(g.db, w.id) for w in recent}
     return render_template(
         "console/broadcast.html",
@@ -61,7 +70,7 @@ def broadcast():
         recent=recent,
         acks=acked,
         pending=cap_alerts.pending_alerts(g.db),
-        departments=data.departments_in(g.db, g.scope),
+        departments=data.departments_in(g.db, scope()),
         chosen=set(request.form.getlist("departments")),
         tz=services().settings.tz,
         labels=publish.labels(),
@@ -76,9 +85,10 @@ def cap_decide(alert_id: int):
         g.db, services().settings, now(), alert_id, approve=approve, by=actor()
     )
     if row is None:
-        flash("该预警已被处理。", "error")
+        flash(texts.get("console.cap.already_decided"), "error")
     else:
         audit("console:cap-" + ("approve" if approve else "ignore"), f"{alert_id} {row.event}")
         services().kick_sender()
-        flash(f"预警 {row.event or alert_id} 已{'发送' if approve else '忽略'}。")
+        key = "console.cap.approved" if approve else "console.cap.ignored"
+        flash(texts.get(key, event=row.event or alert_id))
     return redirect(url_for("console.broadcast"))

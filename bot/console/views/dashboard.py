@@ -8,22 +8,22 @@ from pathlib import Path
 from flask import Response, g, render_template, url_for
 
 from bot.console import charts, data
-from bot.console.views.common import audit, bp, now, people_names, services, today
+from bot.console.views.common import audit, bp, now, people_names, scope, services, today
 
 
 @bp.get("/")
 def dashboard():
-    s, scope, settings = g.db, g.scope, services().settings
-    participation = data.fill_days(data.participation_by_day(s, scope, now(), settings.tz))
-    checkins = data.fill_days(data.checkins_by_day(s, scope))
-    pledges = data.pledge_by_department(s, scope)
-    quiz = data.quiz_by_theme(s, scope)
-    counts = data.hazard_counts(s, scope)
+    s, sc, settings = g.db, scope(), services().settings
+    participation = data.fill_days(data.participation_by_day(s, sc, now(), settings.tz))
+    checkins = data.fill_days(data.checkins_by_day(s, sc))
+    pledges = data.pledge_by_department(s, sc)
+    quiz = data.quiz_by_theme(s, sc)
+    counts = data.hazard_counts(s, sc)
     t = today()
-    ledger = data.hazards(s, scope, t, limit=10)
+    ledger = data.hazards(s, sc, t, limit=10)
     return render_template(
         "console/dashboard.html",
-        overview=data.overview(s, scope, t),
+        overview=data.overview(s, sc, t),
         charts=dashboard_charts(participation, checkins, pledges, quiz, counts),
         ledger=ledger,
         today=t,
@@ -51,7 +51,7 @@ def dashboard_charts(participation, checkins, pledges, quiz, counts) -> list:
 def report_page():
     from bot.console.report import build_summary, render_html
 
-    summary = build_summary(g.db, services().settings, now(), g.scope)
+    summary = build_summary(g.db, services().settings, now(), scope())
     return render_html(summary, download=url_for("console.report_xlsx"))
 
 
@@ -59,7 +59,7 @@ def report_page():
 def report_xlsx():
     from bot.console.report import build_summary, write_xlsx
 
-    summary = build_summary(g.db, services().settings, now(), g.scope)
+    summary = build_summary(g.db, services().settings, now(), scope())
     with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as fh:
         path = Path(fh.name)
     try:

@@ -6,7 +6,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from bot.console import data
-from bot.console.views.common import actor, audit, bp, now, officer_only, services
+from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
 from bot.models import CheckinEvent, EventAttendance
 
 
@@ -18,7 +18,7 @@ def events():
             select(func.count())
             .select_from(EventAttendance)
             .where(
-                EventAttendance.event_id == event.id, g.scope.filter(EventAttendance.department_id)
+                EventAttendance.event_id == event.id, scope().filter(EventAttendance.department_id)
             )
         )
         rows.append((event, n or 0))
@@ -34,7 +34,7 @@ def event_detail(event_id: int):
         g.db.scalars(
             select(EventAttendance)
             .where(
-                EventAttendance.event_id == event.id, g.scope.filter(EventAttendance.department_id)
+                EventAttendance.event_id == event.id, scope().filter(EventAttendance.department_id)
             )
             .order_by(EventAttendance.checked_at)
         )

@@ -16,6 +16,7 @@ from bot.console.views.common import (
     now,
     officer_only,
     people_names,
+    scope,
     services,
     today,
 )
@@ -24,7 +25,7 @@ from bot.models import HazardPhoto, HazardReport, User
 
 def hazard_in_scope(ticket: str) -> HazardReport:
     hazard = g.db.scalar(select(HazardReport).where(HazardReport.ticket == ticket))
-    if hazard is None or not g.scope.allows(hazard.department_id):
+    if hazard is None or not scope().allows(hazard.department_id):
         abort(404)
     return hazard
 
@@ -33,14 +34,14 @@ def hazard_in_scope(ticket: str) -> HazardReport:
 def hazards():
     status = request.args.get("status") or None
     t = today()
-    rows = data.hazards(g.db, g.scope, t, status=status)
+    rows = data.hazards(g.db, scope(), t, status=status)
     return render_template(
         "console/hazards.html",
         rows=rows,
         status=status,
         today=t,
         is_overdue=data.is_overdue,
-        counts=data.hazard_counts(g.db, g.scope),
+        counts=data.hazard_counts(g.db, scope()),
         names=data.department_names(g.db),
         people=people_names(),
     )
@@ -163,7 +164,7 @@ def photo(photo_id: int):
     if row is None or row.status != "stored" or not row.path:
         abort(404)
     hazard = g.db.get(HazardReport, row.hazard_id)
-    if hazard is None or not g.scope.allows(hazard.department_id):
+    if hazard is None or not scope().allows(hazard.department_id):
         abort(404)
     root = Path(services().settings.files_dir).resolve()
     target = (root / row.path).resolve()

@@ -6,7 +6,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from bot.console import data
-from bot.console.views.common import actor, audit, bp, now, officer_only, services
+from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
 from bot.models import PledgeRound, PledgeText
 
 
@@ -36,8 +36,8 @@ def pledges():
             g.db.scalars(select(PledgeText).order_by(PledgeText.key, PledgeText.id.desc()))
         ),
         rounds=rounds,
-        completion=data.pledge_by_department(g.db, g.scope),
-        departments=data.departments_in(g.db, g.scope),
+        completion=data.pledge_by_department(g.db, scope()),
+        departments=data.departments_in(g.db, scope()),
     )
 
 

@@ -7,7 +7,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bot.console import data
-from bot.console.views.common import actor, audit, bp, now, officer_only, people_names, services
+from bot.console.views.common import (
+    actor,
+    audit,
+    bp,
+    now,
+    officer_only,
+    people_names,
+    scope,
+    services,
+)
 from bot.messages import text_message
 from bot.models import Suggestion, SuggestionReply
 
@@ -18,7 +27,7 @@ def suggestions():
         g.db.scalars(
             select(Suggestion)
             .options(selectinload(Suggestion.replies))
-            .where(g.scope.filter(Suggestion.department_id))
+            .where(scope().filter(Suggestion.department_id))
             .order_by(Suggestion.id.desc())
             .limit(200)
         )
