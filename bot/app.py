@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(callback_bp)
     from bot.console import register_console
 
-    register_console(app, runtime)
+    register_console(app, runtime)  # the console sees it as bot.services.Services
 
     @app.get("/healthz")
     def healthz():

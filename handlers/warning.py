@@ -14,14 +14,12 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlalchemy import select
-
 from bot import stats as stats_mod
 from bot.context import Context
+from bot.localtime import stamp
 from bot.messages import IncomingMessage, Reply
-from bot.models import Department, RiskWarning, User, WarningAck
 from bot.router import Router
-from bot.warnings import service
+from bot.warnings import acks, cap_alerts, publish
 from bot.warnings.templates import match_template, render_template, render_typed, warning_templates
 
 log = logging.getLogger(__name__)
@@ -52,14 +50,10 @@ def _split_options(args: str) -> tuple[list[str], bool | None, int | None, str]:
 def _scope(ctx: Context, names: list[str]) -> tuple[list[int], str, Reply | None]:
     if not names:
         return [], ctx.t("warning.scope_all"), None
-    ids, unknown = service.departments_by_name(ctx.session, names)
+    ids, unknown = publish.departments_by_name(ctx.session, names)
     if unknown:
         return [], "", Reply.text(ctx.t("warning.unknown_departments", names="、".join(unknown)))
-    dept_names = dict(
-        ctx.session.execute(
-            select(Department.id, Department.name).where(Department.id.in_(ids))
-        ).all()
-    )
+    dept_names = publish.department_names(ctx.session, ids)
     return (
         ids,
         ctx.t("warning.scope_departments", names="、".join(dept_names[i] for i in ids)),
@@ -96,9 +90,9 @@ def handle_warning(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         if not text:
             return Reply.text(ctx.t("warning.need_text"))
         rendered = render_typed(text)
-    if not service.recipients_for(ctx.session, ids):
+    if not publish.recipients_for(ctx.session, ids):
         return Reply.text(ctx.t("warning.no_recipients"))
-    warning = service.publish(
+    warning = publish.publish(
         ctx.session,
         ctx.settings,
         ctx.now,
@@ -136,7 +130,7 @@ def _subcommand(ctx: Context, word: str, rest: str) -> Reply:
     if word == "状态":
         return _status(ctx, n)
     approve = word == "批准"
-    row, warning = service.decide_cap(
+    row, warning = cap_alerts.decide_cap(
         ctx.session, ctx.settings, ctx.now, n, approve=approve, by=ctx.userid
     )
     if row is None:
@@ -150,7 +144,7 @@ def _subcommand(ctx: Context, word: str, rest: str) -> Reply:
 
 
 def _list_pending(ctx: Context) -> Reply:
-    rows = service.pending_alerts(ctx.session)
+    rows = cap_alerts.pending_alerts(ctx.session)
     if not rows:
         return Reply.text(ctx.t("warning.cap.pending_empty"))
     lines = [ctx.t("warning.cap.pending_title")]
@@ -170,7 +164,7 @@ def _list_pending(ctx: Context) -> Reply:
 
 
 def _status(ctx: Context, warning_id: int) -> Reply:
-    warning = ctx.session.get(RiskWarning, warning_id)
+    warning = acks.find_warning(ctx.session, warning_id)
     if warning is None:
         return Reply.text(ctx.t("warning.status_unknown", id=warning_id))
     if not warning.require_ack:
@@ -182,8 +176,8 @@ def _status(ctx: Context, warning_id: int) -> Reply:
                 total=warning.recipients_total,
             )
         )
-    pending = service.unacknowledged(ctx.session, warning.id)
-    acked = service.ack_count(ctx.session, warning.id)
+    pending = acks.unacknowledged(ctx.session, warning.id)
+    acked = acks.ack_count(ctx.session, warning.id)
     text = ctx.t(
         "warning.status",
         title=warning.title,
@@ -193,11 +187,7 @@ def _status(ctx: Context, warning_id: int) -> Reply:
         pending=len(pending),
     )
     if pending:
-        names = dict(
-            ctx.session.execute(
-                select(User.userid, User.name).where(User.userid.in_([u for u, _ in pending[:100]]))
-            ).all()
-        )
+        names = acks.people_names(ctx.session, [u for u, _ in pending[:100]])
         shown = "、".join(names.get(u) or u for u, _ in pending[:100])
         if len(pending) > 100:
             shown += "…"
@@ -212,10 +202,10 @@ def handle_broadcast(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     ids, scope_label, error = _scope(ctx, names)
     if error:
         return error
-    if not service.recipients_for(ctx.session, ids):
+    if not publish.recipients_for(ctx.session, ids):
         return Reply.text(ctx.t("warning.no_recipients"))
     rendered = render_typed(text, prefix=ctx.t("warning.broadcast_prefix"))
-    warning = service.publish(
+    warning = publish.publish(
         ctx.session,
         ctx.settings,
         ctx.now,
@@ -243,7 +233,7 @@ def handle_stats(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     # Labelled figures first, in the order of the labels; the rest by key.
     order = {key: i for i, key in enumerate(labels)}
     keys = sorted(figures, key=lambda k: (order.get(k, len(order)), k))
-    lines = [ctx.t("stats.title", date=ctx.now.strftime("%Y-%m-%d %H:%M"))]
+    lines = [ctx.t("stats.title", date=stamp(ctx.now, ctx.settings.tz))]
     for key in keys:
         lines.append(ctx.t("stats.line", label=labels.get(key, key), value=_figure(figures[key])))
     return Reply.text("\n".join(lines))
@@ -265,24 +255,17 @@ def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
     """The 收到 button: record the acknowledgement once, turn the card into 已收到."""
     parts = msg.event_key.split(":")
     warning_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
-    warning = ctx.session.get(RiskWarning, warning_id) if warning_id is not None else None
+    warning = acks.find_warning(ctx.session, warning_id)
     if warning is None:
         return Reply.text(ctx.t("warning.ack_unknown"))
-    recorded = service.record_ack(ctx.session, warning.id, ctx.userid, ctx.now)
+    recorded = acks.record_ack(ctx.session, warning.id, ctx.userid, ctx.now)
     if recorded is None:
         return Reply.text(ctx.t("warning.ack_not_recipient"))
-    acked_at = (
-        ctx.session.scalar(
-            select(WarningAck.acked_at).where(
-                WarningAck.warning_id == warning.id, WarningAck.userid == ctx.userid
-            )
-        )
-        or ctx.now
-    )
+    acked_at = acks.acked_at(ctx.session, warning.id, ctx.userid) or ctx.now
     reply = Reply.text(
         ctx.t("warning.ack_thanks" if recorded else "warning.ack_again", title=warning.title)
     )
-    reply.card_update = service.ack_card(warning, ctx.now, acked_at=acked_at, tz=ctx.settings.tz)
+    reply.card_update = acks.ack_card(warning, ctx.now, acked_at=acked_at, tz=ctx.settings.tz)
     return reply
 
 

@@ -18,8 +18,8 @@ from bot.models import CapAlert as CapAlertRow
 from bot.models import RiskWarning
 from bot.runtime import build_runtime
 from bot.warnings import cap
+from bot.warnings.cap_alerts import map_hazard
 from bot.warnings.feed import fetch_feed
-from bot.warnings.service import map_hazard
 from scheduler.registry import job_specs, previous_fire_time, run_job
 
 ALL = [u[0] for u in USERS]
@@ -407,7 +407,7 @@ def wecom_for_cap(cap_runtime):
 
 def test_timezone_of_expiry_is_respected():
     from bot.settings import Settings
-    from bot.warnings.service import classify
+    from bot.warnings.cap_alerts import classify
 
     now = datetime(2026, 6, 5, 1, 0, tzinfo=timezone.utc)
     alert = cap.parse_alert(alert_xml(expires="2026-06-05T09:30:00+08:00"))  # 01:30 UTC

@@ -235,7 +235,7 @@ def test_followup_reminds_once_then_tells_department_heads(runtime, fake, clock,
     # Running the job again (another process, a rerun) sends nothing more.
     fake.reset()
     with transaction(runtime.factory) as s:
-        from bot.warnings.service import run_followups
+        from bot.warnings.acks import run_followups
 
         run_followups(s, runtime.settings, clock())
     assert run_job(runtime, spec, clock().replace(second=0, microsecond=0)) is False
@@ -281,7 +281,7 @@ def test_robot_rate_limit_defers_instead_of_dropping(settings, clock, fake):
     """21 warnings in one minute: the 21st robot message waits for the next minute."""
     from bot.directory import sync_directory
     from bot.migrate import upgrade
-    from bot.warnings import service
+    from bot.warnings import publish
     from bot.warnings.templates import render_typed
 
     settings = settings.replace(robot_keys=("robot-a",))
@@ -290,7 +290,7 @@ def test_robot_rate_limit_defers_instead_of_dropping(settings, clock, fake):
     with transaction(rt.factory) as s:
         sync_directory(s, rt.client, clock())
         for i in range(21):
-            service.publish(
+            publish.publish(
                 s,
                 settings,
                 clock(),

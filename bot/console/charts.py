@@ -7,7 +7,8 @@ the SVG itself. Used by the dashboard and the printable campaign summary alike.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -112,6 +113,98 @@ def column_chart(
             )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+# -- the campaign's charts: one builder for the dashboard and the printable summary ------------
+# `figures` has one shape for both: participation and checkins are [(YYYY-MM-DD, n)], pledges
+# and quiz are the rows of bot.console.data (name/title and rate), hazard_counts maps a status
+# to a count and status_labels names the statuses.
+DASHBOARD_ORDER = ("participation", "checkins", "pledges", "quiz", "hazards")
+SUMMARY_ORDER = ("participation", "pledges", "quiz", "checkins", "hazards")
+
+
+def campaign_charts(
+    figures: Mapping[str, Any],
+    *,
+    order: Sequence[str] = DASHBOARD_ORDER,
+    prefix: str = "chart",
+    width: int = 560,
+) -> list[Markup]:
+    """The campaign charts in `order`, with ids `{prefix}-{name}` and the given width."""
+    return [_CAMPAIGN[name](f"{prefix}-{name}", figures, width) for name in order]
+
+
+def _participation(chart_id: str, f: Mapping[str, Any], width: int) -> Markup:
+    days = f["participation"]
+    return column_chart(
+        chart_id,
+        "每日参与人数",
+        [d[5:] for d, _ in days],
+        [n for _, n in days],
+        unit="人",
+        width=width,
+    )
+
+
+def _checkins(chart_id: str, f: Mapping[str, Any], width: int) -> Markup:
+    days = f["checkins"]
+    return column_chart(
+        chart_id,
+        "每日打卡人数",
+        [d[5:] for d, _ in days],
+        [n for _, n in days],
+        unit="人",
+        width=width,
+        colour=PALETTE[2],
+    )
+
+
+def _pledges(chart_id: str, f: Mapping[str, Any], width: int) -> Markup:
+    return bar_chart(
+        chart_id,
+        "责任书签订率（按部门）",
+        [p["name"] for p in f["pledges"]],
+        [round(p["rate"] * 100, 1) for p in f["pledges"]],
+        unit="%",
+        max_value=100,
+        width=width,
+        colour=PALETTE[1],
+    )
+
+
+def _quiz(chart_id: str, f: Mapping[str, Any], width: int) -> Markup:
+    return bar_chart(
+        chart_id,
+        "答题正确率（按主题）",
+        [q["title"] for q in f["quiz"]],
+        [round(q["rate"] * 100, 1) for q in f["quiz"]],
+        unit="%",
+        max_value=100,
+        width=width,
+        colour=PALETTE[4],
+    )
+
+
+def _hazards(chart_id: str, f: Mapping[str, Any], width: int) -> Markup:
+    counts, names = f["hazard_counts"], f["status_labels"]
+    return bar_chart(
+        chart_id,
+        "隐患状态分布",
+        [names[k] for k in counts],
+        list(counts.values()),
+        unit="项",
+        width=width,
+        colour=PALETTE[3],
+    )
+
+
+_CAMPAIGN = {
+    "participation": _participation,
+    "checkins": _checkins,
+    "pledges": _pledges,
+    "quiz": _quiz,
+    "hazards": _hazards,
+}
 
 
 def _open(chart_id: str, title: str, width: int, height: int) -> str:

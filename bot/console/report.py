@@ -115,55 +115,9 @@ def build_summary(
 
 
 def summary_charts(summary: dict[str, Any]) -> list:
-    counts = summary["overview"]["hazard_counts"]
-    return [
-        charts.column_chart(
-            "r-participation",
-            "每日参与人数",
-            [d[5:] for d, _ in summary["participation"]],
-            [n for _, n in summary["participation"]],
-            unit="人",
-            width=680,
-        ),
-        charts.bar_chart(
-            "r-pledges",
-            "责任书签订率（按部门）",
-            [p["name"] for p in summary["pledges"]],
-            [round(p["rate"] * 100, 1) for p in summary["pledges"]],
-            unit="%",
-            max_value=100,
-            width=680,
-            colour=charts.PALETTE[1],
-        ),
-        charts.bar_chart(
-            "r-quiz",
-            "答题正确率（按主题）",
-            [q["title"] for q in summary["quiz"]],
-            [round(q["rate"] * 100, 1) for q in summary["quiz"]],
-            unit="%",
-            max_value=100,
-            width=680,
-            colour=charts.PALETTE[4],
-        ),
-        charts.column_chart(
-            "r-checkins",
-            "每日打卡人数",
-            [d[5:] for d, _ in summary["checkins"]],
-            [n for _, n in summary["checkins"]],
-            unit="人",
-            width=680,
-            colour=charts.PALETTE[2],
-        ),
-        charts.bar_chart(
-            "r-hazards",
-            "隐患状态分布",
-            [data.STATUS_LABELS[k] for k in counts],
-            list(counts.values()),
-            unit="项",
-            width=680,
-            colour=charts.PALETTE[3],
-        ),
-    ]
+    figures = {**summary, "hazard_counts": summary["overview"]["hazard_counts"]}
+    figures["status_labels"] = data.STATUS_LABELS
+    return charts.campaign_charts(figures, order=charts.SUMMARY_ORDER, prefix="r", width=680)
 
 
 def render_html(summary: dict[str, Any], download: str | None = None) -> str:

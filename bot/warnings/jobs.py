@@ -8,14 +8,15 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.services import Services
-from bot.warnings import service
+from bot.warnings.acks import run_followups
+from bot.warnings.cap_alerts import process_alerts
 from bot.warnings.feed import FetchResult, fetch_feed
 
 log = logging.getLogger(__name__)
 
 
 def warning_followups(session: Session, services: Services, now: datetime) -> str:
-    return service.run_followups(session, services.settings, now)
+    return run_followups(session, services.settings, now)
 
 
 def fetch_cap_feed(services: Services, now: datetime) -> FetchResult:
@@ -30,7 +31,7 @@ def process_cap_feed(session: Session, services: Services, now: datetime, fetche
     for alert in fetched.alerts:
         try:
             with session.begin_nested():
-                counts = service.process_alerts(session, services.settings, [alert], now)
+                counts = process_alerts(session, services.settings, [alert], now)
         except Exception:  # noqa: BLE001 - a scheduler job must survive any one alert
             log.exception("CAP alert %r could not be processed", alert.identifier)
             failed += 1

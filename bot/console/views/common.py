@@ -1,0 +1,166 @@
+"""What every console page shares: the blueprint, the request's transaction and login check,
+the process's services, audit rows, and the template filters."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, g, redirect, request, session, url_for
+from sqlalchemy import select
+
+from bot.console import SERVICES_KEY, auth, data
+from bot.localtime import stamp
+from bot.models import AuditLog, User
+from bot.services import Services
+
+# Templates and static files live beside the package, in bot/console/.
+bp = Blueprint(
+    "console",
+    "bot.console.views",
+    url_prefix="/admin",
+    root_path=str(Path(__file__).resolve().parent.parent),
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+PUBLIC_ENDPOINTS = {"console.login", "console.static"}
+UPLOAD_LIMIT = 5 * 1024 * 1024  # question files; everything else keeps the app's 64 KiB
+PAGE = 50
+
+
+def services() -> Services:
+    return current_app.extensions[SERVICES_KEY]
+
+
+def now() -> datetime:
+    return services().clock()
+
+
+def today() -> date:
+    return now().astimezone(services().settings.tz).date()
+
+
+def scope() -> auth.Scope:
+    """The departments the signed-in account may see."""
+    return g.scope
+
+
+# -- request life cycle ---------------------------------------------------------------------------
+@bp.before_request
+def open_request():
+    if request.endpoint == "console.questions_import":
+        request.max_content_length = UPLOAD_LIMIT
+    g.db = services().factory()
+    g.account = auth.load_session(g.db, session.get("sid"), now())
+    if g.account is None and session.get("sid"):
+        session.pop("sid", None)
+    if "csrf" not in session:
+        session["csrf"] = auth.new_csrf_token()
+    if request.method == "POST":
+        given = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
+        if not auth.csrf_ok(session.get("csrf"), given):
+            abort(400, "CSRF token missing or wrong")
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if g.account is None:
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+    g.scope = auth.scope_for(g.db, g.account)
+    return None
+
+
+@bp.after_request
+def finish_request(response: Response) -> Response:
+    db = g.pop("db", None)
+    if db is not None:
+        if response.status_code < 400 or g.get("commit_on_error"):
+            db.commit()
+        else:
+            db.rollback()
+        db.close()
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.teardown_request
+def close_request(_exc):
+    db = g.pop("db", None)
+    if db is not None:
+        db.rollback()
+        db.close()
+
+
+@bp.app_context_processor
+def template_globals():
+    return {
+        "csrf_token": session.get("csrf", ""),
+        "account": g.get("account"),
+        "role_labels": auth.ROLE_LABELS,
+        "status_labels": data.STATUS_LABELS,
+    }
+
+
+def officer_only(fn):
+    """Pages that change the campaign: admins and safety officers, not department heads."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not auth.can_act(g.account):
+            audit("console:denied", request.path, allowed=False)
+            abort(403)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def audit(action: str, detail: str = "", allowed: bool = True) -> None:
+    actor = f"console:{g.account.username}" if g.get("account") else "console:-"
+    row = AuditLog(
+        at=now(), actor=actor[:64], action=action[:64], allowed=allowed, detail=detail[:2000]
+    )
+    g.db.add(row)
+    if not allowed:
+        # A refusal answers with an error status, which would roll the request back.
+        g.commit_on_error = True
+
+
+def actor() -> str:
+    return f"console:{g.account.username}"[:64]
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no //) is followed after login."""
+    if not target:
+        return url_for("console.dashboard")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("console.dashboard")
+    return target
+
+
+def client_ip() -> str:
+    # Behind a reverse proxy, wrap the app in werkzeug's ProxyFix so this is the real address.
+    return request.remote_addr or "-"
+
+
+def people_names() -> dict[str, str]:
+    return {u: n or u for u, n in g.db.execute(select(User.userid, User.name))}
+
+
+@bp.app_template_filter("local")
+def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return stamp(value, services().settings.tz, fmt)
+    return str(value)
+
+
+@bp.app_template_filter("pct")
+def pct(value: float) -> str:
+    return f"{value * 100:.1f}%"

@@ -1,0 +1,78 @@
+"""The dashboard and the campaign summary (活动总结) page and workbook."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import Response, g, render_template, url_for
+
+from bot.console import charts, data
+from bot.console.views.common import audit, bp, now, people_names, scope, services, today
+
+
+@bp.get("/")
+def dashboard():
+    s, sc, settings = g.db, scope(), services().settings
+    participation = data.fill_days(data.participation_by_day(s, sc, now(), settings.tz))
+    checkins = data.fill_days(data.checkins_by_day(s, sc))
+    pledges = data.pledge_by_department(s, sc)
+    quiz = data.quiz_by_theme(s, sc)
+    counts = data.hazard_counts(s, sc)
+    t = today()
+    ledger = data.hazards(s, sc, t, limit=10)
+    return render_template(
+        "console/dashboard.html",
+        overview=data.overview(s, sc, t),
+        charts=dashboard_charts(participation, checkins, pledges, quiz, counts),
+        ledger=ledger,
+        today=t,
+        is_overdue=data.is_overdue,
+        names=data.department_names(s),
+        people=people_names(),
+    )
+
+
+def dashboard_charts(participation, checkins, pledges, quiz, counts) -> list:
+    """The dashboard's charts (bench/reports.py measures this too)."""
+    figures = {
+        "participation": participation,
+        "checkins": checkins,
+        "pledges": pledges,
+        "quiz": quiz,
+        "hazard_counts": counts,
+        "status_labels": data.STATUS_LABELS,
+    }
+    return charts.campaign_charts(figures, order=charts.DASHBOARD_ORDER, prefix="chart")
+
+
+# -- the campaign summary -------------------------------------------------------------------------
+@bp.get("/report")
+def report_page():
+    from bot.console.report import build_summary, render_html
+
+    summary = build_summary(g.db, services().settings, now(), scope())
+    return render_html(summary, download=url_for("console.report_xlsx"))
+
+
+@bp.get("/report.xlsx")
+def report_xlsx():
+    from bot.console.report import build_summary, write_xlsx
+
+    summary = build_summary(g.db, services().settings, now(), scope())
+    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as fh:
+        path = Path(fh.name)
+    try:
+        write_xlsx(summary, path)
+        payload = path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+    audit("console:report", "xlsx")
+    name = f"safety-month-summary-{today().isoformat()}.xlsx"
+    return Response(
+        payload,
+        headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )

@@ -1,0 +1,56 @@
+"""Pledge (责任书) texts, rounds and completion; launching a round."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from bot.console import data
+from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
+from bot.models import PledgeRound, PledgeText
+
+
+@bp.get("/pledges")
+@officer_only
+def pledges():
+    from bot import pledge as core
+    from bot.models import PledgeRoundMember, PledgeSignature
+
+    rounds = []
+    for rnd in g.db.scalars(select(PledgeRound).order_by(PledgeRound.id.desc()).limit(20)):
+        signed = g.db.scalar(
+            select(func.count())
+            .select_from(PledgeRoundMember)
+            .join(
+                PledgeSignature,
+                (PledgeSignature.userid == PledgeRoundMember.userid)
+                & (PledgeSignature.text_hash == PledgeRoundMember.text_hash),
+            )
+            .where(PledgeRoundMember.round_id == rnd.id)
+        )
+        rounds.append((rnd, signed or 0))
+    return render_template(
+        "console/pledges.html",
+        current=core.current_texts(),
+        history=list(
+            g.db.scalars(select(PledgeText).order_by(PledgeText.key, PledgeText.id.desc()))
+        ),
+        rounds=rounds,
+        completion=data.pledge_by_department(g.db, scope()),
+        departments=data.departments_in(g.db, scope()),
+    )
+
+
+@bp.post("/pledges/launch")
+@officer_only
+def pledges_launch():
+    from handlers.pledge import launch
+
+    departments = [int(d) for d in request.form.getlist("departments") if d.isdigit()]
+    round_id, total, pending = launch(
+        g.db, actor(), now(), departments or None, services().settings.tz
+    )
+    audit("console:pledge-launch", f"round {round_id} departments {departments or 'all'}")
+    services().kick_sender()
+    flash(f"第 {round_id} 轮签订已发起：{total} 人在范围内，{pending} 人待签。")
+    return redirect(url_for("console.pledges"))

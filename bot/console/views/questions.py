@@ -1,0 +1,105 @@
+"""The question bank: search, edit, import."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy import func, or_, select
+
+from bot.console.views.common import PAGE, audit, bp, now, officer_only
+from bot.models import Question
+
+
+@bp.get("/questions")
+@officer_only
+def questions():
+    from bot.quiz.bank import ensure_bank, theme_titles
+
+    ensure_bank(g.db, now())
+    q = request.args.get("q", "").strip()
+    theme = request.args.get("theme", "").strip()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    stmt = select(Question)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Question.stem.ilike(like), Question.id.ilike(like)))
+    if theme:
+        stmt = stmt.where(Question.theme == theme)
+    total = g.db.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = list(
+        g.db.scalars(
+            stmt.order_by(Question.theme, Question.id).offset((page - 1) * PAGE).limit(PAGE)
+        )
+    )
+    return render_template(
+        "console/questions.html",
+        rows=rows,
+        q=q,
+        theme=theme,
+        page=page,
+        total=total,
+        pages=max(1, -(-total // PAGE)),
+        themes=theme_titles(),
+        import_errors=session.pop("import_errors", None),
+    )
+
+
+@bp.route("/questions/<qid>", methods=["GET", "POST"])
+@officer_only
+def question_edit(qid: str):
+    from bot.quiz.bank import LETTERS, clean_question
+
+    question = g.db.get(Question, qid) or abort(404)
+    problems: list[str] = []
+    if request.method == "POST":
+        raw = {
+            "id": qid,
+            "theme": request.form.get("theme", ""),
+            "type": request.form.get("type", ""),
+            "stem": request.form.get("stem", ""),
+            "options": [request.form.get(f"option_{c}", "") for c in LETTERS[:6].lower()],
+            "answer": request.form.get("answer", ""),
+            "explanation": request.form.get("explanation", ""),
+            "source": request.form.get("source", ""),
+        }
+        values, problems = clean_question(raw)
+        if values is not None:
+            for key, value in values.items():
+                setattr(question, key, value)
+            question.active = request.form.get("active") == "1"
+            question.origin = "import"  # a later builtin sync must not undo the edit
+            question.updated_at = now()
+            audit("console:question-edit", qid)
+            flash(f"题目 {qid} 已保存。")
+            return redirect(url_for("console.questions", q=qid))
+    return render_template("console/question_edit.html", question=question, problems=problems)
+
+
+@bp.post("/questions/import")
+@officer_only
+def questions_import():
+    from bot.quiz.bank import ImportFailed, import_questions
+
+    upload = request.files.get("file")
+    suffix = Path(upload.filename or "").suffix.lower() if upload else ""
+    if upload is None or suffix not in (".csv", ".xlsx"):
+        session["import_errors"] = ["请选择 .csv 或 .xlsx 文件。"]
+        return redirect(url_for("console.questions"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("upload" + suffix)
+        upload.save(path)
+        try:
+            count = import_questions(g.db, path, now())
+        except ImportFailed as exc:
+            # The import is all-or-nothing: nothing was written; show every bad row.
+            session["import_errors"] = exc.errors[:200]
+            audit("console:question-import", f"refused: {len(exc.errors)} problems", allowed=False)
+            return redirect(url_for("console.questions"))
+        except Exception as exc:  # noqa: BLE001 - a broken file is the user's problem to see
+            session["import_errors"] = [f"无法读取文件：{exc}"[:300]]
+            return redirect(url_for("console.questions"))
+    audit("console:question-import", f"{count} questions from {upload.filename}")
+    flash(f"已导入 {count} 道题。")
+    return redirect(url_for("console.questions"))
