@@ -223,3 +223,104 @@ def test_dedup_key_makes_enqueue_idempotent(runtime):
 def test_lease_is_longer_than_a_slow_batch(runtime):
     # A batch retried inside the client takes at most ~3 timeouts; the lease must outlive it.
     assert runtime.sender.lease > timedelta(seconds=3 * runtime.settings.api_timeout + 5)
+
+
+class DiesAfterSending:
+    """The real client; the process dies right after its first call reached WeCom, before
+    the sender could record anything (as with kill -9)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def send_message(self, *args, **kwargs):
+        self._client.send_message(*args, **kwargs)
+        raise ProcessKilled()
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def requests_per_member(fake) -> dict[str, set[str]]:
+    """Each member -> the distinct message/send request bodies that named them."""
+    import json
+
+    seen: dict[str, set[str]] = {}
+    for call in fake.calls_to("message/send"):
+        body = json.dumps(call.body, sort_keys=True, ensure_ascii=False)
+        for userid in call.body["touser"].split("|"):
+            seen.setdefault(userid, set()).add(body)
+    return seen
+
+
+def test_timeouts_and_a_killed_sender_still_deliver_once_per_member(settings, clock, fake):
+    """message/send slower than the client's timeout (WeCom carries the call out anyway), then
+    a sender killed mid-broadcast: every retry is the same request, so WeCom's duplicate check
+    (which compares whole requests) delivers each of the 2,512 members exactly once."""
+    import time
+
+    from bot.directory import sync_directory
+    from bot.migrate import upgrade
+
+    rt = build_runtime(settings.replace(api_timeout=0.3), clock=clock, client_sleep=lambda _s: None)
+    upgrade(rt.engine)
+    try:
+        with transaction(rt.factory) as s:
+            sync_directory(s, rt.client, clock())
+        members = SEED + add_members(rt, fake, 2500)
+        fake.reset()
+        queue(rt, members)
+        # The first batch times out on every one of the client's 3 tries (each reaches WeCom).
+        fake.inject("message/send", delay=0.6, times=3)
+        first = rt.sender.drain_once()
+        assert first.retried == 1000 and first.sent == 1512
+        # The next sender takes the batch again and dies after its call reached WeCom.
+        clock.advance(minutes=11)
+        dying = OutboxSender(rt.factory, DiesAfterSending(rt.client), clock=rt.clock)
+        with pytest.raises(ProcessKilled):
+            dying.drain()
+        clock.advance(minutes=11)  # past the dead sender's lease
+        rt.sender.drain()
+        time.sleep(0.7)  # requests that timed out on our side finish on the fake's
+        assert set(delivered_counts(fake, members).values()) == {1}
+        # No member was ever in two different requests, and the failed 1,000-member batch
+        # was resent whole every time (5 identical calls), never split into small calls.
+        assert {len(bodies) for bodies in requests_per_member(fake).values()} == {1}
+        sizes = sorted(len(c.body["touser"].split("|")) for c in fake.calls_to("message/send"))
+        assert sizes == [512] + [1000] * 6
+        assert_invariant(rt)
+    finally:
+        rt.close()
+
+
+def test_a_robot_post_that_timed_out_is_not_posted_again(settings, clock, fake):
+    """Group robots have no duplicate check: after a timeout the post may have reached the
+    group, so it is recorded as unknown (dead, with the reason) and never repeated."""
+    import time
+
+    from bot.migrate import upgrade
+
+    rt = build_runtime(settings.replace(api_timeout=0.3), clock=clock, client_sleep=lambda _s: None)
+    upgrade(rt.engine)
+    try:
+        with transaction(rt.factory) as s:
+            enqueue(
+                s,
+                ["robot-key-1"],
+                {"msgtype": "markdown", "markdown": {"content": "**暴雨红色预警**"}},
+                source="test",
+                now=rt.clock(),
+                kind="robot",
+            )
+        fake.inject("webhook/send", delay=0.6, times=5)
+        for _ in range(3):
+            rt.sender.drain()
+            clock.advance(minutes=11)
+        time.sleep(0.7)
+        assert fake.count("webhook/send") == 1
+        assert len(fake.robot_messages["robot-key-1"]) == 1  # it did reach the group
+        with rt.factory() as s:
+            row = s.scalars(select(OutboxDelivery)).one()
+        assert row.status == "dead" and row.last_error.startswith("outcome unknown")
+        assert_invariant(rt, dead=1)
+    finally:
+        rt.close()
