@@ -80,4 +80,17 @@ def counts(session: Session) -> dict[str, int]:
         session.scalar(select(func.coalesce(func.sum(OutboundMessage.recipients_total), 0))) or 0
     )
     result["messages"] = session.scalar(select(func.count()).select_from(OutboundMessage)) or 0
+    # Group-robot posts that timed out: they may or may not have reached the group, and are
+    # never re-posted (robots have no duplicate check). An operator checks the group.
+    result["robot_unknown"] = (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxDelivery)
+            .where(
+                OutboxDelivery.status == "dead",
+                OutboxDelivery.last_error.like("outcome unknown%"),
+            )
+        )
+        or 0
+    )
     return result

@@ -107,12 +107,18 @@ def cmd_outbox(args) -> int:
 
     with open_runtime(args.settings) as rt, rt.factory() as s:
         c = counts(s)
+    if args.json:
+        print(json.dumps(c))
+        return 0
     print(
-        json.dumps(c)
-        if args.json
-        else f"enqueued {c['enqueued']} = sent {c['sent']} + pending {c['pending']} + dead {c['dead']}"
+        f"enqueued {c['enqueued']} = sent {c['sent']} + pending {c['pending']} + dead {c['dead']}"
         f" ({c['messages']} messages)"
     )
+    if c["robot_unknown"]:
+        print(
+            f"{c['robot_unknown']} group-robot posts timed out: they may not have reached their "
+            "group and were not re-posted (robots have no duplicate check)"
+        )
     return 0
 
 
