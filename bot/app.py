@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, jsonify
 from sqlalchemy import text
 
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
+
+HEALTHZ_TIMEOUT = 2.0
+# A few threads for /healthz probes; a probe stuck on a dead database occupies one, not the
+# request thread.
+_HEALTH_PROBES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="healthz")
+
+
+def _ping(engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -29,11 +40,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.get("/healthz")
     def healthz():
+        # Answer within HEALTHZ_TIMEOUT whatever the database does: a load balancer's probe
+        # must not hang on a database that accepts connections but does not answer.
+        probe = _HEALTH_PROBES.submit(_ping, runtime.engine)
         try:
-            with runtime.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            probe.result(timeout=HEALTHZ_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - report, don't crash
-            logging.getLogger(__name__).warning("healthz: database error %s", exc)
+            logging.getLogger(__name__).warning("healthz: database error %r", exc)
             return jsonify(status="error", database="unavailable"), 503
         return jsonify(status="ok", database="ok")
 

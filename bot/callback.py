@@ -11,8 +11,8 @@ import secrets
 import time
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy.exc import OperationalError
 
+from bot.db import TransientDatabaseError
 from bot.runtime import Runtime
 from bot.wecom.crypto import CallbackError
 from bot.wecom.inbound import parse_message, render_text_reply
@@ -70,9 +70,8 @@ def receive() -> Response:
         return _refuse(exc)
     try:
         outcome = rt.bot.handle(msg)
-    except OperationalError:
-        # The database is down: 503 makes WeCom retry later; nothing was recorded.
-        log.exception("database unavailable")
+    except TransientDatabaseError:
+        # The database is down or busy: 503 makes WeCom retry later; nothing was recorded.
         return Response("database unavailable", status=503, mimetype="text/plain")
     if outcome.passive_text is None:
         return Response("", status=200, mimetype="text/plain")

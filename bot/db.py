@@ -9,20 +9,60 @@ to busy_timeout for it) and run in WAL mode so readers never block the writer.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long PostgreSQL may take to accept a connection before the attempt fails (seconds):
+# a database that is down must fail a callback inside WeCom's 5 s, not hang it.
+PG_CONNECT_TIMEOUT = 3
+
+# The longest this thread's next transactions may wait for SQLite's write lock (seconds);
+# None: the default (SQLITE_BUSY_TIMEOUT_MS). The callback path sets it below WeCom's 5 s
+# deadline, so a locked database answers 503 (WeCom retries) instead of hanging.
+_LOCK_WAIT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "sqlite_lock_wait", default=None
+)
+
+
+class TransientDatabaseError(Exception):
+    """The database could not be reached or was busy: nothing was recorded, try again later."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that says nothing about the message: the database is unreachable, the
+    connection was lost, a lock or busy timeout, a serialization failure or a deadlock."""
+    if isinstance(exc, TransientDatabaseError | sa_exc.TimeoutError | sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    # SQLite's "database is locked"/"busy", PostgreSQL's connection failures, serialization
+    # failures and deadlocks are all OperationalError (psycopg: TransactionRollbackError).
+    return isinstance(exc, sa_exc.OperationalError)
+
+
+@contextmanager
+def lock_wait(seconds: float) -> Iterator[None]:
+    """Transactions opened inside wait at most `seconds` for SQLite's write lock."""
+    token = _LOCK_WAIT.set(seconds)
+    try:
+        yield
+    finally:
+        _LOCK_WAIT.reset(token)
+
 
 try:  # POSIX only; elsewhere SQLite's busy_timeout alone serialises writers
     import fcntl
@@ -47,7 +87,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             lock_path = str(Path(database).resolve()) + ".writelock"
         _configure_sqlite(engine, lock_path)
         return engine
+    # pre-ping: after an outage the first use of a pooled connection finds it dead and
+    # reconnects, so the first callback after recovery succeeds.
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("connect_args", {"connect_timeout": PG_CONNECT_TIMEOUT})
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
@@ -70,21 +113,28 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # pragma: no cover - trivial
         lock = connection.info.get("writelock")
+        wait = _LOCK_WAIT.get()
+        driver = connection.connection.driver_connection
         if lock is not None:
-            lock.acquire()
+            lock.acquire(wait)
         try:
+            if wait is not None:
+                driver.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+                connection.info["busy_timeout_changed"] = True
             # Straight to the driver: this runs for every transaction, and going through
             # SQLAlchemy's execution machinery costs more than the statement itself.
-            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE")
         except BaseException:
             if lock is not None:
                 lock.release()
+            _restore_busy_timeout(connection)
             raise
 
     def _release(connection) -> None:
         lock = connection.info.get("writelock")
         if lock is not None:
             lock.release()
+        _restore_busy_timeout(connection)
 
     event.listen(engine, "commit", _release)
     event.listen(engine, "rollback", _release)
@@ -94,6 +144,13 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
         lock = record.info.get("writelock") if record is not None else None
         if lock is not None:
             lock.release()
+
+
+def _restore_busy_timeout(connection) -> None:
+    if connection.info.pop("busy_timeout_changed", False):
+        connection.connection.driver_connection.execute(
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
+        )
 
 
 class _WriteLock:
@@ -115,10 +172,24 @@ class _WriteLock:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         self._held = False
 
-    def acquire(self) -> None:
+    def acquire(self, wait: float | None = None) -> None:
+        """Take the lock, waiting for it; at most `wait` seconds when given."""
         if self._held or getattr(self._local, "count", 0) > 0:
             return
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if wait is None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise TransientDatabaseError(
+                            f"database is locked: waited {wait:.1f} s for the write lock"
+                        ) from None
+                    time.sleep(0.005)
         self._held = True
         self._local.count = getattr(self._local, "count", 0) + 1
 

@@ -16,7 +16,14 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Context
-from bot.db import dialect_insert, insert_ignore, transaction
+from bot.db import (
+    TransientDatabaseError,
+    dialect_insert,
+    insert_ignore,
+    is_transient,
+    lock_wait,
+    transaction,
+)
 from bot.directory import ensure_user, roles_for
 from bot.messages import TEXT_LIMIT_BYTES, IncomingMessage, Reply, split_text, text_message
 from bot.models import DailyActivity, InboundMessage, User
@@ -34,6 +41,10 @@ class Outcome:
     duplicate: bool = False
     passive_text: str | None = None  # the one text answered inside the HTTP response
     queued: int = 0  # messages sent through the API instead
+
+
+# The longest a callback waits for SQLite's write lock: well inside WeCom's 5 s deadline.
+CALLBACK_LOCK_WAIT = 3.0
 
 
 class Bot:
@@ -67,13 +78,29 @@ class Bot:
         return self.clock().astimezone(self.settings.tz)
 
     def handle(self, msg: IncomingMessage) -> Outcome:
-        looked_up = self._lookup_stranger(msg.from_user)
-        prefetched = self._prefetch(msg)
+        """Handle one callback in one transaction.
+
+        A transient database failure (unreachable, connection lost, locked or busy past
+        CALLBACK_LOCK_WAIT, serialization failure, deadlock) raises TransientDatabaseError
+        with nothing recorded, so the caller answers 5xx and WeCom's retry takes effect once
+        the database is back. Only a deterministic error (a bug) is recorded with the
+        apology, so that retries of that message do not loop."""
         try:
-            outcome = self._handle_in_transaction(msg, looked_up, prefetched)
-        except Exception:
-            log.exception("handling %s from %s failed", msg.dedup_key, msg.from_user)
-            outcome = self._record_failure(msg)
+            with lock_wait(CALLBACK_LOCK_WAIT):
+                looked_up = self._lookup_stranger(msg.from_user)
+                prefetched = self._prefetch(msg)
+                try:
+                    outcome = self._handle_in_transaction(msg, looked_up, prefetched)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    log.exception("handling %s from %s failed", msg.dedup_key, msg.from_user)
+                    outcome = self._record_failure(msg)
+        except Exception as exc:
+            if is_transient(exc):
+                log.warning("database unavailable for %s: %s", msg.dedup_key, exc)
+                raise TransientDatabaseError(str(exc)) from exc
+            raise
         if outcome.queued and self.on_enqueue:
             self.on_enqueue()
         return outcome
