@@ -8,11 +8,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot import checkin as core
+from bot.checkin.attendance import haversine_m
+from bot.checkin.events import kind_for_title
+from bot.checkin.surveys import drill_surveys
 from bot.db import transaction
 from bot.models import CheckinEvent, DailyCheckin, DrillSurveyAnswer, EventAttendance
 from bot.stats import compute_stats
-from handlers.checkin import drill_surveys
 
 SITE = (31.2304, 121.4737)
 
@@ -124,7 +125,7 @@ def test_location_inside_and_outside_radius(wecom, runtime, clock):
 
 def test_haversine_known_distance():
     # Beijing Tiananmen to Shanghai People's Square is about 1,067 km.
-    d = core.haversine_m(39.9087, 116.3975, 31.2317, 121.4726)
+    d = haversine_m(39.9087, 116.3975, 31.2317, 121.4726)
     assert 1_060_000 < d < 1_075_000
 
 
@@ -214,4 +215,4 @@ def test_stats_and_attendance_export(wecom, runtime, clock, tmp_path, cli_runtim
     ],
 )
 def test_kind_from_title(title, kind):
-    assert core.kind_for_title(title) == kind
+    assert kind_for_title(title) == kind

@@ -6,13 +6,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot import pledge as core
 from bot.db import transaction
 from bot.directory import grant
 from bot.models import OutboxDelivery, PledgeSignature, PledgeText
 from bot.outbox import counts, enqueue
+from bot.pledge.members import text_keys_for_members
+from bot.pledge.reminders import pledge_reminders
+from bot.pledge.texts import current_texts, text_hash
 from bot.stats import compute_stats
-from handlers.pledge import pledge_reminders
 
 
 def _signatures(runtime, userid=None):
@@ -34,15 +35,15 @@ def test_text_applies_by_role(runtime):
         from bot.models import User
 
         users = list(s.scalars(select(User)))
-        keys = core.text_keys_for_members(s, users)
+        keys = text_keys_for_members(s, users)
     assert keys["liuyang"] == "staff"
     assert keys["liqiang"] == "department_head"  # WeCom leader of dept 3
     assert keys["zhoujie"] == "leader"  # the leader role wins over department head
 
 
 def test_hash_ignores_whitespace_but_not_wording():
-    assert core.text_hash("T", "一\r\n二  ") == core.text_hash("T", "一\n二")
-    assert core.text_hash("T", "一\n二") != core.text_hash("T", "一\n三")
+    assert text_hash("T", "一\r\n二  ") == text_hash("T", "一\n二")
+    assert text_hash("T", "一\n二") != text_hash("T", "一\n三")
 
 
 def test_show_text_is_split_and_card_offered(wecom, runtime, fake):
@@ -52,7 +53,7 @@ def test_show_text_is_split_and_card_offered(wecom, runtime, fake):
     msgs = fake.messages_for("liuyang")
     texts = [m["text"]["content"] for m in msgs if m["msgtype"] == "text"]
     assert all(len(t.encode()) <= 2048 for t in texts)
-    staff = core.current_texts()["staff"]
+    staff = current_texts()["staff"]
     joined = "".join(texts)
     assert "员工安全生产责任书" in joined and "十二、" in joined and staff.short_hash in joined
     cards = [m["template_card"] for m in msgs if m["msgtype"] == "template_card"]
@@ -69,7 +70,7 @@ def test_sign_by_text_records_snapshot_and_twice_says_when(wecom, runtime, clock
     again = wecom.text("liuyang", "我承诺").text
     assert "您已于 6月5日 09:12 签署" in again
     [sig] = _signatures(runtime, "liuyang")
-    staff = core.current_texts()["staff"]
+    staff = current_texts()["staff"]
     assert (sig.name, sig.department_id, sig.department_name) == ("刘洋", 3, "生产一车间")
     assert (sig.text_key, sig.text_version, sig.text_hash, sig.channel) == (
         "staff",
@@ -82,7 +83,7 @@ def test_sign_by_text_records_snapshot_and_twice_says_when(wecom, runtime, clock
 
 
 def test_sign_by_card_button_updates_card(wecom, runtime, fake):
-    head = core.current_texts()["department_head"]
+    head = current_texts()["department_head"]
     res = wecom.card_event(
         "liqiang",
         "pledge:sign:" + head.hash,
@@ -163,8 +164,7 @@ def test_round_reminder_schedule(wecom, runtime, fake, clock):
     cards = [m for m in fake.messages_for("yangmin") if m["msgtype"] == "template_card"]
     assert len(cards) == 1
     assert (
-        cards[0]["template_card"]["main_title"]["title"]
-        == core.current_texts()["department_head"].title
+        cards[0]["template_card"]["main_title"]["title"] == current_texts()["department_head"].title
     )
 
     def run_job():
@@ -271,7 +271,7 @@ def test_stats_and_export(wecom, runtime, tmp_path, clock, cli_runtime):
     assert by_user["liuyang"][5:] == [
         "staff",
         "2026.1",
-        core.current_texts()["staff"].short_hash,
+        current_texts()["staff"].short_hash,
         "text",
     ]
     assert by_user["liqiang"][5] == "department_head"
@@ -281,7 +281,7 @@ def test_stats_and_export(wecom, runtime, tmp_path, clock, cli_runtime):
 
 
 def test_reminders_skip_rounds_older_than_window(runtime, clock):
-    from handlers.pledge import launch
+    from bot.pledge.rounds import launch
 
     with transaction(runtime.factory) as s:
         launch(s, "cli", clock(), None, runtime.settings.tz)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot import checkin as core
+from bot.checkin.events import create_event, created_text, event_lines, find_event, kinds
+from bot.checkin.surveys import send_survey
 from bot.content import texts
 from bot.db import transaction
 from bot.localtime import LocalTimeError, parse_local
 from bot.runtime import open_runtime
-from handlers.checkin import created_text, event_lines, find_event, send_survey  # to bot.checkin
 
 
 def cmd_event(args) -> int:
@@ -23,7 +23,7 @@ def cmd_event(args) -> int:
                             "(e.g. '2026-06-10 14:00')"
                         )
                         return 2
-                    event = core.create_event(
+                    event = create_event(
                         s,
                         kind=args.kind,
                         title=args.title,
@@ -35,7 +35,7 @@ def cmd_event(args) -> int:
                         longitude=args.lng,
                         radius_m=args.radius,
                     )
-                    print(created_text(texts.get, event, tz, texts.raw("checkin.kinds")))
+                    print(created_text(texts.get, event, tz))
                 elif args.action == "list":
                     for line in event_lines(s, tz):
                         print(line)
@@ -58,7 +58,7 @@ def add_commands(sub) -> None:
     p = sub.add_parser("event", help="check-in events: create, list, send a drill survey")
     p.add_argument("action", choices=["create", "list", "survey"], help="what to do")
     p.add_argument("event", nargs="?", help="for survey: event id or code")
-    p.add_argument("--kind", choices=core.KINDS, default="other", help="kind of event")
+    p.add_argument("--kind", choices=kinds(), default="other", help="kind of event")
     p.add_argument("--title", help="the event's title")
     p.add_argument("--starts", help="local time, e.g. '2026-06-10 14:00'")
     p.add_argument("--ends", help="local time, e.g. '2026-06-10 16:00'")

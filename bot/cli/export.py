@@ -6,11 +6,12 @@ the command line and writes the file.
 
 from __future__ import annotations
 
+from bot.checkin.events import find_event
+from bot.checkin.export import attendance_sheets
 from bot.exports import write_xlsx
 from bot.hazard.export import export_hazards
+from bot.pledge.export import PLEDGE_SHEET_HEADER, SUMMARY_HEADER, export_rows
 from bot.runtime import open_runtime
-from handlers.checkin import attendance_sheets, find_event  # moves to bot.checkin
-from handlers.pledge import PLEDGE_SHEET_HEADER, SUMMARY_HEADER, export_rows  # moves to bot.pledge
 
 
 def export_pledges(args) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from bot.db import transaction
+from bot.pledge.rounds import launch
+from bot.pledge.signing import sign_on_paper
 from bot.runtime import open_runtime
-from handlers.pledge import launch, sign_on_paper  # moves to bot.pledge
 
 
 def cmd_pledge(args) -> int:

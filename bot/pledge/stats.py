@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot import pledge as core
+from bot.pledge.completion import completion_by_department
 
 
 def pledges_signed(session: Session, now: datetime) -> int:
@@ -22,5 +22,5 @@ def _completion(session: Session) -> dict[str, dict[str, int]]:
     # Both figures come from one computation per session (`stats` asks for both at once).
     memo = session.info.setdefault("pledge_completion", {})
     if "value" not in memo:
-        memo["value"] = core.completion_by_department(session)
+        memo["value"] = completion_by_department(session)
     return memo["value"]

@@ -1,0 +1,50 @@
+"""The attendance export of one event: who signed in, per department, survey answers."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.checkin.attendance import attendance_by_department, department_names
+from bot.checkin.surveys import survey_answers, survey_questions
+from bot.models import CheckinEvent, EventAttendance, User
+
+METHODS = {"code": "签到码", "location": "位置"}
+
+
+def attendance_sheets(session: Session, event: CheckinEvent, tz) -> list:
+    names = department_names(session)
+    rows = [
+        [
+            names.get(a.department_id or 0, ""),
+            a.name,
+            a.userid,
+            a.checked_at.astimezone(tz),
+            METHODS.get(a.method, a.method),
+            a.distance_m,
+        ]
+        for a in session.scalars(
+            select(EventAttendance).where(EventAttendance.event_id == event.id)
+        )
+    ]
+    rows.sort(key=lambda r: (r[0], r[2]))
+    members = Counter(
+        names.get(d or 0, "")
+        for d in session.scalars(select(User.department_id).where(User.status == 1))
+    )
+    per = attendance_by_department(session, event.id)
+    summary = [[d, per.get(d, 0), members.get(d, 0)] for d in sorted(set(per) | set(members))]
+    sheets = [
+        ("签到明细", ["部门", "姓名", "账号", "签到时间", "方式", "距离(米)"], rows),
+        ("部门汇总", ["部门", "签到人数", "部门在职人数"], summary),
+    ]
+    if event.survey:
+        questions = survey_questions(event.survey)
+        answers = [
+            [a.userid] + [a.answers.get(q["id"], "") for q in questions]
+            for a in survey_answers(session, event.id)
+        ]
+        sheets.append(("演练问卷", ["账号"] + [q["text"] for q in questions], answers))
+    return sheets

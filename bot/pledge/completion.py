@@ -1,0 +1,72 @@
+"""How far signing has come: signed / in scope per main department."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.models import PledgeSignature, RoleAssignment, User
+from bot.pledge.members import department_names
+from bot.pledge.texts import TEXT_KEYS, current_texts
+
+
+def completion_counts(session: Session, *where) -> list[tuple[int | None, int, int]]:
+    """(main department, active members, signed) for active members matching `where`.
+
+    The rule of text_key_for, in SQL: one pass over the members with one index probe each
+    into pledge_signatures (userid, text_hash), instead of loading every member and every
+    signature into Python (about 1-3 s for 100,000 members). A key with no current text
+    counts as unsigned.
+    """
+    texts = current_texts()
+    roles = {
+        role: User.userid.in_(select(RoleAssignment.userid).where(RoleAssignment.role == role))
+        for role in ("leader", "department_head")
+    }
+    # leader_of is a JSON list; json_array_length exists on SQLite and PostgreSQL alike.
+    is_head = or_(roles["department_head"], func.json_array_length(User.leader_of) > 0)
+    current = {k: texts[k].hash if k in texts else None for k in TEXT_KEYS}
+    applies = case(
+        (roles["leader"], current["leader"]),
+        (is_head, current["department_head"]),
+        else_=current["staff"],
+    )
+    signed = (
+        select(PledgeSignature.id)
+        .where(PledgeSignature.userid == User.userid, PledgeSignature.text_hash == applies)
+        .exists()
+    )
+    rows = session.execute(
+        select(User.department_id, func.count(), func.sum(case((signed, 1), else_=0)))
+        .where(User.status == 1, *where)
+        .group_by(User.department_id)
+    )
+    return [(dept, int(n), int(k or 0)) for dept, n, k in rows]
+
+
+def completion_by_department(session: Session) -> dict[str, dict[str, int]]:
+    """Signed / in scope per main department, where scope is every active member and
+    'signed' means the current version of the text that applies to them."""
+    names = department_names(session)
+    out: dict[str, dict[str, int]] = {}
+    for dept, n, signed in completion_counts(session):
+        label = names.get(dept or 0, str(dept or "-"))
+        entry = out.setdefault(label, {"signed": 0, "in_scope": 0})
+        entry["in_scope"] += n
+        entry["signed"] += signed
+    return dict(sorted(out.items()))
+
+
+def completion_text(t, session: Session) -> str:
+    """「责任书 统计」: the per-department figures as a chat message; `t` looks texts up."""
+    rows = completion_by_department(session)
+    lines = [t("pledge.completion_title")]
+    lines += [t("pledge.completion_line", department=d, **v) for d, v in rows.items()]
+    lines.append(
+        t(
+            "pledge.completion_total",
+            signed=sum(v["signed"] for v in rows.values()),
+            in_scope=sum(v["in_scope"] for v in rows.values()),
+        )
+    )
+    return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""Signing a 责任书: once per person and text version, by text, card or on paper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.db import insert_ignore
+from bot.models import (
+    Department,
+    OutboundMessage,
+    OutboxDelivery,
+    PledgeRoundMember,
+    PledgeSignature,
+    User,
+)
+from bot.pledge.members import roles_of, text_for
+from bot.pledge.texts import PledgeContent, sync_texts
+
+
+@dataclass
+class SignResult:
+    signature: PledgeSignature
+    created: bool
+
+
+def find_signature(session: Session, userid: str, hash_: str) -> PledgeSignature | None:
+    return session.scalar(
+        select(PledgeSignature).where(
+            PledgeSignature.userid == userid, PledgeSignature.text_hash == hash_
+        )
+    )
+
+
+def signatures_of(session: Session, userid: str) -> list[PledgeSignature]:
+    """Everything this person has signed, oldest first."""
+    return list(
+        session.scalars(
+            select(PledgeSignature)
+            .where(PledgeSignature.userid == userid)
+            .order_by(PledgeSignature.signed_at)
+        )
+    )
+
+
+def sign(
+    session: Session, user: User, text: PledgeContent, *, channel: str, now: datetime
+) -> SignResult:
+    """Record the signature once (unique userid + text hash) and stop pending reminders."""
+    sync_texts(session, now)
+    round_id = session.scalar(
+        select(PledgeRoundMember.round_id)
+        .where(PledgeRoundMember.userid == user.userid, PledgeRoundMember.text_hash == text.hash)
+        .order_by(PledgeRoundMember.round_id.desc())
+        .limit(1)
+    )
+    dept_name = ""
+    if user.department_id is not None:
+        dept = session.get(Department, user.department_id)
+        dept_name = dept.name if dept else ""
+    row = insert_ignore(
+        session,
+        PledgeSignature,
+        {
+            "userid": user.userid,
+            "name": user.name or "",
+            "department_id": user.department_id,
+            "department_name": dept_name,
+            "text_key": text.key,
+            "text_version": text.version,
+            "text_hash": text.hash,
+            "signed_at": now,
+            "channel": channel,
+            "round_id": round_id,
+        },
+        returning=PledgeSignature.id,
+    ).first()
+    signature = find_signature(session, user.userid, text.hash)
+    assert signature is not None
+    if row is not None:
+        cancel_reminders(session, user.userid)
+    return SignResult(signature, row is not None)
+
+
+def sign_on_paper(session: Session, userid: str, now: datetime):
+    """Record a signature given on paper: (SignResult, text) or None for an unknown member."""
+    user = session.get(User, userid)
+    if user is None:
+        return None
+    t = text_for(roles_of(session, user.userid), user)
+    return sign(session, user, t, channel="cli", now=now), t
+
+
+def cancel_reminders(session: Session, userid: str) -> int:
+    """Reminders already queued but not yet sent stop at once for someone who has signed.
+
+    The delivery is closed as dead with a reason rather than deleted, so the outbox counts
+    (enqueued = sent + pending + dead) still add up.
+    """
+    ids = select(OutboundMessage.id).where(OutboundMessage.source == "pledge:remind")
+    result = session.execute(
+        update(OutboxDelivery)
+        .where(
+            OutboxDelivery.userid == userid,
+            OutboxDelivery.status == "pending",
+            OutboxDelivery.message_id.in_(ids),
+        )
+        .values(status="dead", last_error="cancelled: signed")
+    )
+    return result.rowcount or 0
+
+
+def signed_hashes(
+    session: Session,
+    userids: Iterable[str] | None = None,
+    *,
+    hashes: Iterable[str] | None = None,
+) -> set[tuple[str, str]]:
+    """(userid, text hash) of signatures, optionally only for some people or some texts.
+
+    Callers that hold many people (a whole round, everyone) pass `hashes` instead of `userids`:
+    a few hashes make a small IN list, while 100,000 userids exceed PostgreSQL's 65,535 bind
+    parameters and make SQLite build a huge temporary list.
+    """
+    q = select(PledgeSignature.userid, PledgeSignature.text_hash)
+    if userids is not None:
+        q = q.where(PledgeSignature.userid.in_(list(userids)))
+    if hashes is not None:
+        q = q.where(PledgeSignature.text_hash.in_(sorted(set(hashes)) or [""]))
+    return {(u, h) for u, h in session.execute(q)}
+
+
+def all_signatures(session: Session) -> dict[tuple[str, str], PledgeSignature]:
+    """Every signature by (userid, text hash)."""
+    return {(s.userid, s.text_hash): s for s in session.scalars(select(PledgeSignature))}
