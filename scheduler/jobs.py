@@ -15,7 +15,7 @@ from bot import content, directory
 from bot.content import texts
 from bot.models import Conversation, InboundMessage, JobRun, MemberSendCount
 from bot.outbox import enqueue
-from handlers.quiz import quiz_push_message  # moves to bot.quiz
+from bot.quiz.push import quiz_push_message
 
 
 def active_members(session: Session) -> list[str]:

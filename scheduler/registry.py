@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from bot.hazard.ledger import remind_overdue
 from bot.hazard.photos import retry_pending as retry_pending_photos
+from bot.quiz.results import close_contests
 from bot.warnings.jobs import fetch_cap_feed, process_cap_feed, warning_followups
 from handlers.checkin import drill_surveys  # moves to bot.checkin
 from handlers.pledge import pledge_reminders  # moves to bot.pledge
-from handlers.quiz_contest import close_contests  # moves to bot.quiz
 from scheduler import jobs
 from scheduler.ledger import already_ran, run_once
 
