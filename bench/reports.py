@@ -591,7 +591,7 @@ def benchmarks(settings, now: datetime) -> list[tuple[str, str, Callable]]:
     from bot.context import Context
     from bot.messages import IncomingMessage
     from bot.models import User
-    from handlers import quiz as quiz_handlers
+    from handlers import quiz_points
 
     tz = settings.tz
     today = now.astimezone(tz).date()
@@ -650,8 +650,8 @@ def benchmarks(settings, now: datetime) -> list[tuple[str, str, Callable]]:
         ("dashboard", "overview", lambda s: data.overview(s, scope, today)),
         ("dashboard", "dashboard view, all calls", dashboard),
         ("dashboard", "dashboard view, one branch", lambda s: dashboard(s, branch)),
-        ("chat", "积分 (one member)", chat(quiz_handlers.handle_points, "积分")),
-        ("chat", "排行", chat(quiz_handlers.handle_ranking, "排行")),
+        ("chat", "积分 (one member)", chat(quiz_points.handle_points, "积分")),
+        ("chat", "排行", chat(quiz_points.handle_ranking, "排行")),
         ("report", "build_summary", lambda s: report.build_summary(s, settings, now)),
     ]
     return out

@@ -1,4 +1,4 @@
-"""竞赛 (the knowledge contest) in chat, and the job that closes contests and pushes results.
+"""竞赛 (the knowledge contest) in chat. Results and the close job: bot.quiz.results.
 
 Admins: 竞赛 创建 <名称> 题数=10 时限=150 主题=fire,law 开始=2026-06-20T09:00 结束=2026-06-20T18:00
 Everyone: 竞赛 (start or continue), 竞赛 <编号>, 竞赛 列表, 竞赛 结果 <编号> (after it closes).
@@ -11,15 +11,16 @@ import re
 from datetime import datetime, timedelta
 
 from bot.context import Context
-from bot.directory import officer_ids
+from bot.localtime import LocalTimeError, parse_local, stamp
 from bot.messages import IncomingMessage, Reply
 from bot.models import Contest, ContestAttempt, Question
-from bot.outbox import enqueue
 from bot.quiz import contest as contests
 from bot.quiz.answers import answer_label, format_hint, format_question, parse_answer
+from bot.quiz.contest import theme_label
+from bot.quiz.results import results_text
 from bot.router import Router
 
-FLOW = "quiz"
+FLOW = "quiz"  # the one quiz conversation (handlers.quiz registers its step handler)
 _KEYS = {
     "题数": "count",
     "时限": "seconds",
@@ -34,9 +35,11 @@ _PARAM = re.compile(
 )
 
 
-def _fmt(ctx_or_tz, value: datetime) -> str:
-    tz = ctx_or_tz.settings.tz if hasattr(ctx_or_tz, "settings") else ctx_or_tz
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+def _local(value: str, tz) -> datetime:
+    try:
+        return parse_local(value, tz)
+    except LocalTimeError as exc:
+        raise contests.ContestError(str(exc)) from exc
 
 
 def parse_create(args: str, tz, now: datetime) -> dict:
@@ -52,12 +55,8 @@ def parse_create(args: str, tz, now: datetime) -> dict:
         seconds = int(values.get("seconds", 150))
     except ValueError as exc:
         raise contests.ContestError("题数和时限应为整数（时限单位：秒）") from exc
-    opens = contests.parse_local(values["opens"], tz) if "opens" in values else now
-    closes = (
-        contests.parse_local(values["closes"], tz)
-        if "closes" in values
-        else opens + timedelta(days=1)
-    )
+    opens = _local(values["opens"], tz) if "opens" in values else now
+    closes = _local(values["closes"], tz) if "closes" in values else opens + timedelta(days=1)
     themes = [t for t in re.split(r"[,，、]", values.get("themes", "")) if t.strip()]
     return {
         "name": name,
@@ -101,17 +100,10 @@ def handle_create(ctx: Context, args: str) -> Reply:
             count=contest.question_count,
             seconds=contest.seconds,
             themes=theme_label(contest),
-            opens=_fmt(ctx, contest.opens_at),
-            closes=_fmt(ctx, contest.closes_at),
+            opens=stamp(contest.opens_at, ctx.settings.tz),
+            closes=stamp(contest.closes_at, ctx.settings.tz),
         )
     )
-
-
-def theme_label(contest: Contest) -> str:
-    from bot.quiz.bank import theme_titles
-
-    titles = theme_titles()
-    return "、".join(titles.get(t, t) for t in contest.themes) if contest.themes else "全部主题"
 
 
 def _item(ctx: Context, c: Contest) -> str:
@@ -119,8 +111,8 @@ def _item(ctx: Context, c: Contest) -> str:
         "quiz.contest.item",
         id=c.id,
         name=c.name,
-        opens=_fmt(ctx, c.opens_at),
-        closes=_fmt(ctx, c.closes_at),
+        opens=stamp(c.opens_at, ctx.settings.tz),
+        closes=stamp(c.closes_at, ctx.settings.tz),
     )
 
 
@@ -159,7 +151,7 @@ def handle_contest(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     if word in ("列表", "查看"):
         return Reply.text(list_text(ctx))
     if word in ("结果", "排名", "成绩"):
-        return Reply.text(results_text(ctx, rest))
+        return Reply.text(results_text(ctx.session, ctx.t, rest, is_admin=ctx.is_admin))
     if word in ("帮助", "用法"):
         return Reply.text(ctx.t("quiz.contest.usage"))
     open_now = contests.open_contests(ctx.session, ctx.now)
@@ -277,110 +269,6 @@ def answer_contest_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply 
         ctx.end_flow()
         return Reply.text(head + "\n\n" + finished_text(ctx, attempt))
     return Reply.text(head + "\n\n" + contest_question_text(ctx, attempt, nxt))
-
-
-# -- results -----------------------------------------------------------------------------------
-def ranking_lines(
-    texts_get, contest: Contest, ranking: list[dict], depts: list[dict], limit: int = 20
-) -> list[str]:
-    lines = [
-        texts_get(
-            "quiz.contest.result_admin_title", id=contest.id, name=contest.name, count=len(ranking)
-        )
-    ]
-    for r in ranking[:limit]:
-        lines.append(
-            texts_get(
-                "quiz.contest.result_line",
-                rank=r["rank"],
-                name=r["name"],
-                score=r["score"],
-                seconds=round(r["seconds"]),
-            )
-        )
-    if depts:
-        lines += ["", texts_get("quiz.contest.result_dept_title")]
-        for i, d in enumerate(depts, start=1):
-            lines.append(
-                texts_get(
-                    "quiz.contest.result_dept_line",
-                    rank=i,
-                    name=d["name"],
-                    average=d["average"],
-                    participants=d["participants"],
-                    members=d["members"],
-                )
-            )
-    return lines
-
-
-def results_text(ctx: Context, rest: str) -> str:
-    rest = rest.strip().lstrip("#")
-    contest = ctx.session.get(Contest, int(rest)) if rest.isdigit() else None
-    if contest is None:
-        return ctx.t("quiz.contest.not_found", id=rest or "?")
-    if contest.closed_at is None and not ctx.is_admin:
-        return ctx.t("quiz.contest.results_not_ready", id=contest.id)
-    ranking = contests.ranking(ctx.session, contest.id)
-    if not ranking:
-        return ctx.t("quiz.contest.result_none", id=contest.id, name=contest.name)
-    limit = 50 if ctx.is_admin else 10
-    return "\n".join(
-        ranking_lines(
-            ctx.t, contest, ranking, contests.department_results(ctx.session, contest.id), limit
-        )
-    )
-
-
-def close_contests(session, runtime, now: datetime) -> str:
-    """Every minute: close due contests once, push each participant's result and the ranking
-    to the admins (dedup keys make a re-run enqueue nothing twice)."""
-    from bot.content import texts
-
-    closed = contests.close_due(session, now)
-    for contest in closed:
-        ranking = contests.ranking(session, contest.id)
-        for r in ranking:
-            body = {
-                "msgtype": "text",
-                "text": {
-                    "content": texts.get(
-                        "quiz.contest.result_personal",
-                        name=contest.name,
-                        score=r["score"],
-                        correct=r["correct"],
-                        total=r["total"],
-                        seconds=round(r["seconds"]),
-                        rank=r["rank"],
-                        count=len(ranking),
-                    )
-                },
-            }
-            enqueue(
-                session,
-                [r["userid"]],
-                body,
-                source=f"contest:{contest.id}",
-                now=now,
-                dedup_key=f"contest:{contest.id}:result:{r['userid']}"[:191],
-            )
-        if ranking:
-            text = "\n".join(
-                ranking_lines(
-                    texts.get, contest, ranking, contests.department_results(session, contest.id)
-                )
-            )
-        else:
-            text = texts.get("quiz.contest.result_none", id=contest.id, name=contest.name)
-        enqueue(
-            session,
-            officer_ids(session, runtime.settings),
-            {"msgtype": "text", "text": {"content": text}},
-            source=f"contest:{contest.id}",
-            now=now,
-            dedup_key=f"contest:{contest.id}:ranking",
-        )
-    return f"closed {len(closed)} contests" if closed else "no contest due"
 
 
 def register(router: Router) -> None:

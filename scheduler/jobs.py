@@ -16,7 +16,7 @@ from bot.content import texts
 from bot.messages import text_message
 from bot.models import Conversation, InboundMessage, JobRun, MemberSendCount
 from bot.outbox import enqueue
-from handlers.quiz import quiz_push_message  # moves to bot.quiz
+from bot.quiz.push import quiz_push_message
 
 
 def active_members(session: Session) -> list[str]:

@@ -22,8 +22,8 @@ from bot.checkin.surveys import drill_surveys
 from bot.hazard.ledger import remind_overdue
 from bot.hazard.photos import retry_pending as retry_pending_photos
 from bot.pledge.reminders import pledge_reminders
+from bot.quiz.results import close_contests
 from bot.warnings.jobs import fetch_cap_feed, process_cap_feed, warning_followups
-from handlers.quiz_contest import close_contests  # moves to bot.quiz
 from scheduler import jobs
 from scheduler.ledger import already_ran, run_once
 

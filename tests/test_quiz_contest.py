@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.db import transaction
 from bot.models import Contest, ContestAnswer, ContestAttempt, Conversation, Question
 from bot.quiz.answers import to_shown
-from handlers.quiz_contest import close_contests
+from bot.quiz.results import close_contests
 
 
 def right_answer(runtime, userid):

@@ -11,8 +11,8 @@ from bot.localtime import LocalTimeError, parse_local, stamp
 from bot.models import Contest
 from bot.quiz import bank
 from bot.quiz import contest as contests
+from bot.quiz.results import close_contests, ranking_lines
 from bot.runtime import open_runtime
-from handlers.quiz_contest import close_contests, ranking_lines  # moves to bot.quiz
 
 
 def cmd_questions(args) -> int:

@@ -379,3 +379,17 @@ def export_questions(session: Session, path: str | Path, *, include_inactive: bo
     else:
         raise ValueError(f"unsupported file type {suffix!r}: use .csv or .xlsx")
     return len(questions)
+
+
+def resolve_theme(name: str) -> tuple[str | None, bool]:
+    """练习 <主题>: (theme key or None for all, found); a key or one title containing `name`."""
+    name = name.strip()
+    if not name or name in ("全部", "所有", "全部主题"):
+        return None, True
+    titles = theme_titles()
+    if name.lower() in titles:
+        return name.lower(), True
+    matches = [k for k, title in titles.items() if name in title]
+    if len(matches) == 1:
+        return matches[0], True
+    return None, False

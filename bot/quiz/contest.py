@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -319,15 +318,6 @@ def close_due(session: Session, now: datetime) -> list[Contest]:
     return closed
 
 
-_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})$")
-
-
-def parse_local(value: str, tz) -> datetime:
-    m = _DATE.match(value.strip())
-    if not m:
-        raise ContestError(f"时间「{value}」格式不对，应为 2026-06-20T09:00")
-    y, mo, d, h, mi = (int(x) for x in m.groups())
-    try:
-        return datetime(y, mo, d, h, mi, tzinfo=tz)
-    except ValueError as exc:
-        raise ContestError(f"时间「{value}」不存在") from exc
+def theme_label(contest: Contest) -> str:
+    titles = theme_titles()
+    return "、".join(titles.get(t, t) for t in contest.themes) if contest.themes else "全部主题"

@@ -53,13 +53,18 @@ def choose_questions(session: Session, userid: str, day: date, count: int) -> li
     return chosen
 
 
+def find_set(session: Session, userid: str, day: date) -> QuizDailySet | None:
+    """The set `userid` got on `day`, if any (never creates one)."""
+    return session.scalar(
+        select(QuizDailySet).where(QuizDailySet.userid == userid, QuizDailySet.day == day)
+    )
+
+
 def get_or_create_set(
     session: Session, userid: str, day: date, count: int, now: datetime
 ) -> QuizDailySet | None:
     """Today's set for `userid` (created once: the unique key decides). None if no questions."""
-    existing = session.scalar(
-        select(QuizDailySet).where(QuizDailySet.userid == userid, QuizDailySet.day == day)
-    )
+    existing = find_set(session, userid, day)
     if existing is not None:
         return existing
     ensure_bank(session, now)
@@ -84,9 +89,7 @@ def get_or_create_set(
             "created_at": now,
         },
     )
-    return session.scalar(
-        select(QuizDailySet).where(QuizDailySet.userid == userid, QuizDailySet.day == day)
-    )
+    return find_set(session, userid, day)
 
 
 def answered(session: Session, set_id: int) -> dict[int, QuizAnswer]:
