@@ -12,7 +12,7 @@ from bot.messages import IncomingMessage, Reply
 from bot.pledge import cards, signing
 from bot.pledge.completion import completion_text
 from bot.pledge.members import parse_departments, text_for
-from bot.pledge.rounds import launch  # bot/console/views.py still imports it from here
+from bot.pledge.rounds import launch
 from bot.pledge.texts import SHORT_HASH, PledgeContent, titles
 from bot.router import Router
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from bot.console import data
 from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
 from bot.models import PledgeRound, PledgeText
+from bot.pledge.rounds import launch
 
 
 @bp.get("/pledges")
@@ -44,8 +45,6 @@ def pledges():
 @bp.post("/pledges/launch")
 @officer_only
 def pledges_launch():
-    from handlers.pledge import launch
-
     departments = [int(d) for d in request.form.getlist("departments") if d.isdigit()]
     round_id, total, pending = launch(
         g.db, actor(), now(), departments or None, services().settings.tz
