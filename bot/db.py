@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -124,6 +125,11 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
             # Straight to the driver: this runs for every transaction, and going through
             # SQLAlchemy's execution machinery costs more than the statement itself.
             driver.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # "database is locked" past busy_timeout
+            if lock is not None:
+                lock.release()
+            _restore_busy_timeout(connection)
+            raise TransientDatabaseError(str(exc)) from exc
         except BaseException:
             if lock is not None:
                 lock.release()
