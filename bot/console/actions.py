@@ -1,4 +1,4 @@
-"""Small console-side operations for which no feature function exists (yet)."""
+"""Console-side operations: form validation around the feature functions they call."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.models import CheckinEvent
+from bot.models import CheckinEvent, Suggestion, SuggestionReply
 from bot.settings import Settings
 
 EVENT_KINDS = {
@@ -130,4 +130,29 @@ def compose_broadcast(
         recipients=recipients,
         require_ack=require_ack,
         send_at=send_at,
+    )
+
+
+class SuggestionReplyError(ValueError):
+    pass
+
+
+def reply_to_suggestion(
+    session: Session, now: datetime, suggestion: Suggestion, *, actor: str, content: str
+) -> SuggestionReply:
+    """The console's reply form -> bot.suggestion.reply (the same as chat's 回复 JY-…); the
+    proposer sees the console's replier name."""
+    from bot import suggestion as suggestions
+    from bot.content import texts
+
+    content = (content or "").strip()[:2000]
+    if not content:
+        raise SuggestionReplyError("回复内容不能为空。")
+    return suggestions.reply(
+        session,
+        suggestion,
+        replier=actor,
+        replier_name=texts.get("console.replier"),
+        content=content,
+        now=now,
     )

@@ -5,6 +5,7 @@ Query functions take the session first and never commit. Days are local (setting
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,15 +29,25 @@ from bot.models import (
 )
 
 ALL = Scope(None)
-STATUS_LABELS = {
-    "reported": "待受理",
-    "accepted": "已受理",
-    "rectifying": "整改中",
-    "rectified": "待验收",
-    "verified": "已验收",
-    "closed": "已销号",
-    "rejected": "已驳回",
-}
+
+
+class _StatusLabels(Mapping[str, str]):
+    """status -> label, read through bot.hazard.states.status_label (content
+    `hazard.statuses`) on every lookup, so the console says what chat and exports say."""
+
+    def __getitem__(self, status: str) -> str:
+        if status not in states.STATUSES:
+            raise KeyError(status)
+        return states.status_label(status)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(states.STATUSES)
+
+    def __len__(self) -> int:
+        return len(states.STATUSES)
+
+
+STATUS_LABELS: Mapping[str, str] = _StatusLabels()
 
 
 def local_day(session: Session, column, now: datetime, tz) -> Any:
