@@ -324,3 +324,29 @@ def test_export_cli(wecom, runtime, tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("text", ["隐患 台账", "隐患 命令"])
 def test_officer_usage(wecom, text):
     assert "隐患 指派" in wecom.text(OFFICER, text).text
+
+
+def test_console_forms_use_the_ledger(wecom, runtime, clock):
+    from bot.console.actions import HazardActionError, assign_hazard, move_hazard
+
+    ticket = report(wecom)
+    with transaction(runtime.factory) as s:
+        h = s.scalar(select(HazardReport).where(HazardReport.ticket == ticket))
+        with pytest.raises(HazardActionError, match="待受理"):
+            move_hazard(s, runtime.settings, clock(), h, actor=OFFICER, action="verify")
+        with pytest.raises(HazardActionError, match="整改期限"):
+            assign_hazard(s, runtime.settings, clock(), h, actor=OFFICER, form={"owner": "zhaolei"})
+        owner, deadline = assign_hazard(
+            s,
+            runtime.settings,
+            clock(),
+            h,
+            actor=OFFICER,
+            form={"owner": "zhaolei", "deadline": "2026-06-20"},
+        )
+        assert (owner, deadline) == ("zhaolei", date(2026, 6, 20))
+        assert move_hazard(s, runtime.settings, clock(), h, actor=OFFICER, action="start") == (
+            "rectifying"
+        )
+        with pytest.raises(HazardActionError, match="整改说明"):
+            move_hazard(s, runtime.settings, clock(), h, actor=OFFICER, action="finish")

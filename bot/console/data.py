@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.console.auth import Scope
 from bot.db import is_postgres
-from bot.hazard import states
+from bot.hazard import queries, states
 from bot.models import (
     DailyActivity,
     DailyCheckin,
@@ -208,7 +208,7 @@ def hazard_counts(session: Session, scope: Scope) -> dict[str, int]:
 
 
 def is_overdue(h: HazardReport, today: date) -> bool:
-    return bool(h.deadline and h.deadline < today and h.status in states.UNFIXED_STATUSES)
+    return queries.days_overdue(h, today) > 0
 
 
 def hazards(
