@@ -9,10 +9,19 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.router import Router
-from handlers import checkin, hazard, help, pledge, quiz, suggestion, warning
+from handlers import checkin, hazard, hazard_officer, help, pledge, quiz, suggestion, warning
 
 # Registration order matters only for the fallback (help's) and equal-priority ties.
-FEATURES: tuple[ModuleType, ...] = (help, hazard, suggestion, warning, pledge, checkin, quiz)
+FEATURES: tuple[ModuleType, ...] = (
+    help,
+    hazard,
+    hazard_officer,
+    suggestion,
+    warning,
+    pledge,
+    checkin,
+    quiz,
+)
 
 
 def build_router(features: tuple[ModuleType, ...] | None = None) -> Router:

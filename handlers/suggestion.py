@@ -2,49 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
-
+from bot import suggestion as suggestions
 from bot.context import Context
-from bot.directory import officer_ids
-from bot.hazard.people import department_name, display
-from bot.hazard.tickets import next_ticket, parse_ticket
+from bot.hazard.people import display
+from bot.localtime import stamp
 from bot.messages import IncomingMessage, Reply
-from bot.models import Suggestion, SuggestionReply
 from bot.router import Router
 from bot.text import normalize
 
 FLOW = "suggestion"
-PREFIX = "JY"
 CANCEL_WORDS = {"取消", "退出", "算了"}
 
 
 def record_suggestion(ctx: Context, content: str) -> Reply:
-    day = ctx.now.astimezone(ctx.settings.tz).date()
-    suggestion = Suggestion(
-        ticket=next_ticket(ctx.session, PREFIX, day),
+    suggestion = suggestions.record(
+        ctx.session,
+        ctx.settings,
         proposer=ctx.userid,
+        proposer_name=ctx.display_name,
         department_id=ctx.user.department_id if ctx.user else None,
-        content=content.strip()[:2000],
-        created_at=ctx.now,
+        content=content,
+        now=ctx.now,
     )
-    ctx.session.add(suggestion)
-    ctx.session.flush()
-    officers = [u for u in officer_ids(ctx.session, ctx.settings) if u != ctx.userid]
-    if officers:
-        text = ctx.t(
-            "suggestion.officer_new",
-            ticket=suggestion.ticket,
-            proposer=ctx.display_name,
-            department=department_name(ctx.session, suggestion.department_id) or "-",
-            content=suggestion.content,
-        )
-        ctx.send(
-            officers,
-            {"msgtype": "text", "text": {"content": text}},
-            source="suggestion:new",
-            dedup_key=f"suggestion:new:{suggestion.ticket}",
-        )
     return Reply.text(ctx.t("suggestion.recorded", ticket=suggestion.ticket))
 
 
@@ -70,25 +49,20 @@ def flow_suggestion(msg: IncomingMessage, ctx: Context) -> Reply | None:
 
 def handle_reply(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     ticket_text, _, content = (" ".join(ctx.raw_args.split()) or args).partition(" ")
-    ticket = parse_ticket(ticket_text, PREFIX)
+    ticket = suggestions.parse(ticket_text)
     content = content.strip()
     if ticket is None or not content:
         return Reply.text(ctx.t("suggestion.reply_usage"))
-    suggestion = ctx.session.scalar(select(Suggestion).where(Suggestion.ticket == ticket))
+    suggestion = suggestions.get_by_ticket(ctx.session, ticket)
     if suggestion is None:
         return Reply.text(ctx.t("suggestion.not_found", ticket=ticket))
-    ctx.session.add(
-        SuggestionReply(
-            suggestion_id=suggestion.id, replier=ctx.userid, content=content[:2000], at=ctx.now
-        )
-    )
-    notice = ctx.t(
-        "suggestion.reply_notice", ticket=ticket, content=content, replier=ctx.display_name
-    )
-    ctx.send(
-        [suggestion.proposer],
-        {"msgtype": "text", "text": {"content": notice}},
-        source="suggestion:reply",
+    suggestions.reply(
+        ctx.session,
+        suggestion,
+        replier=ctx.userid,
+        replier_name=ctx.display_name,
+        content=content,
+        now=ctx.now,
     )
     ctx.audit("suggestion:reply", detail=f"{ticket} {content}"[:500])
     return Reply.text(
@@ -99,23 +73,12 @@ def handle_reply(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
 
 
 def handle_mine(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    rows = list(
-        ctx.session.scalars(
-            select(Suggestion)
-            .where(Suggestion.proposer == ctx.userid)
-            .options(selectinload(Suggestion.replies))
-            .order_by(Suggestion.id.desc())
-            .limit(10)
-        )
-    )
+    rows, total = suggestions.proposed_by(ctx.session, ctx.userid, limit=10)
     if not rows:
         return Reply.text(ctx.t("suggestion.mine_empty"))
-    total = ctx.session.scalar(
-        select(func.count()).select_from(Suggestion).where(Suggestion.proposer == ctx.userid)
-    )
     lines = [ctx.t("suggestion.mine_title", count=total)]
     for s in rows:
-        created = s.created_at.astimezone(ctx.settings.tz).strftime("%m-%d")
+        created = stamp(s.created_at, ctx.settings.tz, "%m-%d")
         content = s.content if len(s.content) <= 40 else s.content[:40] + "…"
         lines.append(
             ctx.t("suggestion.mine_line", ticket=s.ticket, created=created, content=content)

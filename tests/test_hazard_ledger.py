@@ -110,7 +110,7 @@ def test_whole_life_of_a_hazard(wecom, runtime, fake):
         for m in fake.messages_for("zhangwei")
     )
     assert "已验收" in click(wecom, "zhangwei", f"hazard:verify:{ticket}").text
-    assert "已关闭" in wecom.text(OFFICER, f"隐患 关闭 {ticket}").text
+    assert "「已销号」" in wecom.text(OFFICER, f"隐患 关闭 {ticket}").text
     h = get(runtime, ticket)
     assert h.status == "closed" and h.verified_at and h.closed_at
 
@@ -129,7 +129,7 @@ def test_whole_life_of_a_hazard(wecom, runtime, fake):
     # The reporter heard of every status change.
     runtime.sender.drain()
     notices = "\n".join(fake.texts_for("liuyang"))
-    for label in ("已受理", "整改中", "已整改待验收", "已验收", "已关闭"):
+    for label in ("已受理", "整改中", "待验收", "已验收", "已销号"):
         assert f"「{label}」" in notices
     assert f"{VERIFY_POINTS} 积分" in notices
 
@@ -140,15 +140,15 @@ def test_officer_commands_without_cards(wecom, runtime):
     wecom.text(OFFICER, f"隐患 指派 {ticket} zhaolei 6月20日")
     assert "整改中" in wecom.text(OFFICER, f"隐患 整改 {ticket}").text
     assert "照片或文字说明" in wecom.text(OFFICER, f"隐患 完成 {ticket}").text
-    assert "已整改待验收" in wecom.text(OFFICER, f"隐患 完成 {ticket} 已清理，恢复畅通").text
+    assert "「待验收」" in wecom.text(OFFICER, f"隐患 完成 {ticket} 已清理，恢复畅通").text
     assert get(runtime, ticket).rectify_note == "已清理，恢复畅通"
     assert "已验收" in wecom.text(OFFICER, f"隐患 验收 {ticket}").text
-    assert "已关闭" in wecom.text(OFFICER, f"隐患 关闭 {ticket}").text
+    assert "「已销号」" in wecom.text(OFFICER, f"隐患 关闭 {ticket}").text
     # Nothing is allowed after closing.
     reply = wecom.text(OFFICER, f"隐患 驳回 {ticket} 重复").text
     assert "不能驳回" in reply and "已结束" in reply
     reply = wecom.text(OFFICER, f"隐患 查看 {ticket}").text
-    assert "已关闭" in reply and "赵磊" in reply and "处理记录" in reply and "已清理" in reply
+    assert "已销号" in reply and "赵磊" in reply and "处理记录" in reply and "已清理" in reply
 
 
 def test_illegal_transitions_are_refused_with_a_clear_message(wecom, runtime):
@@ -324,3 +324,29 @@ def test_export_cli(wecom, runtime, tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("text", ["隐患 台账", "隐患 命令"])
 def test_officer_usage(wecom, text):
     assert "隐患 指派" in wecom.text(OFFICER, text).text
+
+
+def test_console_forms_use_the_ledger(wecom, runtime, clock):
+    from bot.console.actions import HazardActionError, assign_hazard, move_hazard
+
+    ticket = report(wecom)
+    with transaction(runtime.factory) as s:
+        h = s.scalar(select(HazardReport).where(HazardReport.ticket == ticket))
+        with pytest.raises(HazardActionError, match="待受理"):
+            move_hazard(s, runtime.settings, clock(), h, actor=OFFICER, action="verify")
+        with pytest.raises(HazardActionError, match="整改期限"):
+            assign_hazard(s, runtime.settings, clock(), h, actor=OFFICER, form={"owner": "zhaolei"})
+        owner, deadline = assign_hazard(
+            s,
+            runtime.settings,
+            clock(),
+            h,
+            actor=OFFICER,
+            form={"owner": "zhaolei", "deadline": "2026-06-20"},
+        )
+        assert (owner, deadline) == ("zhaolei", date(2026, 6, 20))
+        assert move_hazard(s, runtime.settings, clock(), h, actor=OFFICER, action="start") == (
+            "rectifying"
+        )
+        with pytest.raises(HazardActionError, match="整改说明"):
+            move_hazard(s, runtime.settings, clock(), h, actor=OFFICER, action="finish")

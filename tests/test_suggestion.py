@@ -66,3 +66,22 @@ def test_reply_is_for_officers_only_and_checks_the_ticket(wecom, runtime):
 
 def test_my_suggestions_empty(wecom):
     assert "还没有提过" in wecom.text("liuyang", "我的建议").text
+
+
+def test_console_reply_uses_the_same_domain_function(wecom, runtime, fake, clock):
+    import pytest
+
+    from bot.console.actions import SuggestionReplyError, reply_to_suggestion
+    from bot.db import transaction
+
+    ticket = JY.search(wecom.text("liuyang", "建议 加装护栏").text).group(0)
+    with transaction(runtime.factory) as s:
+        sug = s.scalar(select(Suggestion).where(Suggestion.ticket == ticket))
+        with pytest.raises(SuggestionReplyError):
+            reply_to_suggestion(s, clock(), sug, actor="console:admin", content="  ")
+        reply_to_suggestion(s, clock(), sug, actor="console:admin", content="已安排安装")
+    runtime.sender.drain()
+    [answer] = fake.texts_for("liuyang")
+    assert ticket in answer and "已安排安装" in answer
+    with runtime.factory() as s:
+        assert s.scalar(select(SuggestionReply.replier)) == "console:admin"

@@ -1,14 +1,14 @@
-"""Small console-side operations for which no feature function exists (yet)."""
+"""Console-side operations: form validation around the feature functions they call."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from bot.models import CheckinEvent
+from bot.models import CheckinEvent, HazardReport, Suggestion, SuggestionReply, User
 from bot.settings import Settings
 
 EVENT_KINDS = {
@@ -131,3 +131,112 @@ def compose_broadcast(
         require_ack=require_ack,
         send_at=send_at,
     )
+
+
+class SuggestionReplyError(ValueError):
+    pass
+
+
+def reply_to_suggestion(
+    session: Session, now: datetime, suggestion: Suggestion, *, actor: str, content: str
+) -> SuggestionReply:
+    """The console's reply form -> bot.suggestion.reply (the same as chat's 回复 JY-…); the
+    proposer sees the console's replier name."""
+    from bot import suggestion as suggestions
+    from bot.content import texts
+
+    content = (content or "").strip()[:2000]
+    if not content:
+        raise SuggestionReplyError("回复内容不能为空。")
+    return suggestions.reply(
+        session,
+        suggestion,
+        replier=actor,
+        replier_name=texts.get("console.replier"),
+        content=content,
+        now=now,
+    )
+
+
+# -- hazard ledger forms ------------------------------------------------------------------------
+class HazardActionError(ValueError):
+    pass
+
+
+REFUSALS = {
+    "need_reason": "驳回需要填写原因。",
+    "need_proof": "完成整改需要填写整改说明或上传照片。",
+    "need_owner": "开始整改前请先指派责任人。",
+}
+
+
+def assign_hazard(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    hazard: HazardReport,
+    *,
+    actor: str,
+    form: Mapping[str, str],
+) -> tuple[str, date]:
+    """The console's assign form -> bot.hazard.ledger.assign; returns (owner, deadline)."""
+    from bot.hazard import ledger, states
+
+    owner = (form.get("owner") or "").strip()
+    try:
+        deadline = date.fromisoformat(form.get("deadline") or "")
+    except ValueError:
+        deadline = None
+    if not owner or session.get(User, owner) is None or deadline is None:
+        raise HazardActionError("请选择责任人并填写整改期限（YYYY-MM-DD）。")
+
+    def opt(name: str) -> str | None:
+        return (form.get(name) or "").strip() or None
+
+    try:
+        ledger.assign(
+            session,
+            settings,
+            hazard,
+            actor=actor,
+            now=now,
+            owner=owner,
+            deadline=deadline,
+            rechecker=opt("rechecker"),
+            measure=opt("measure"),
+            funds=opt("funds"),
+        )
+    except states.TransitionRefused as exc:
+        raise HazardActionError(f"无法指派：{exc}") from exc
+    return owner, deadline
+
+
+def move_hazard(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    hazard: HazardReport,
+    *,
+    actor: str,
+    action: str,
+    note: str = "",
+) -> str:
+    """The console's action buttons -> bot.hazard.ledger.change; returns the new status."""
+    from bot.hazard import ledger, queries, states
+
+    try:
+        return ledger.change(
+            session,
+            settings,
+            hazard,
+            action,
+            actor=actor,
+            now=now,
+            note=note,
+            has_photo=queries.photo_counts(session, hazard)["rectify"] > 0,
+        )
+    except states.IllegalTransition as exc:
+        label = states.status_label(hazard.status)
+        raise HazardActionError(f"当前状态（{label}）不能执行此操作。") from exc
+    except states.TransitionRefused as exc:
+        raise HazardActionError(REFUSALS.get(exc.reason, str(exc))) from exc

@@ -5,6 +5,7 @@ Query functions take the session first and never commit. Days are local (setting
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.console.auth import Scope
 from bot.db import is_postgres
-from bot.hazard import states
+from bot.hazard import queries, states
 from bot.models import (
     DailyActivity,
     DailyCheckin,
@@ -28,15 +29,25 @@ from bot.models import (
 )
 
 ALL = Scope(None)
-STATUS_LABELS = {
-    "reported": "待受理",
-    "accepted": "已受理",
-    "rectifying": "整改中",
-    "rectified": "待验收",
-    "verified": "已验收",
-    "closed": "已销号",
-    "rejected": "已驳回",
-}
+
+
+class _StatusLabels(Mapping[str, str]):
+    """status -> label, read through bot.hazard.states.status_label (content
+    `hazard.statuses`) on every lookup, so the console says what chat and exports say."""
+
+    def __getitem__(self, status: str) -> str:
+        if status not in states.STATUSES:
+            raise KeyError(status)
+        return states.status_label(status)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(states.STATUSES)
+
+    def __len__(self) -> int:
+        return len(states.STATUSES)
+
+
+STATUS_LABELS: Mapping[str, str] = _StatusLabels()
 
 
 def local_day(session: Session, column, now: datetime, tz) -> Any:
@@ -197,7 +208,7 @@ def hazard_counts(session: Session, scope: Scope) -> dict[str, int]:
 
 
 def is_overdue(h: HazardReport, today: date) -> bool:
-    return bool(h.deadline and h.deadline < today and h.status in states.UNFIXED_STATUSES)
+    return queries.days_overdue(h, today) > 0
 
 
 def hazards(

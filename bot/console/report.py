@@ -13,11 +13,11 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bot.console import charts, data
 from bot.console.auth import Scope
-from bot.models import CheckinEvent, EventAttendance, HazardReport, Suggestion, User
+from bot.models import CheckinEvent, EventAttendance, HazardReport, Suggestion
 from bot.settings import Settings
 
 SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "建议")
@@ -27,41 +27,19 @@ TEMPLATES = Path(__file__).parent / "templates"
 def build_summary(
     session: Session, settings: Settings, now: datetime, scope: Scope = data.ALL
 ) -> dict[str, Any]:
-    from bot.hazard import ledger
+    from bot import suggestion
+    from bot.hazard.export import ledger_rows
 
     tz = settings.tz
     today = now.astimezone(tz).date()
-    names = data.department_names(session)
-    people = {u: n or u for u, n in session.execute(select(User.userid, User.name))}
 
     def local(value):
         return value.astimezone(tz).replace(tzinfo=None) if value else None
 
-    hazards = []
-    for h in session.scalars(
-        select(HazardReport)
-        .where(scope.filter(HazardReport.department_id))
-        .order_by(HazardReport.reported_at, HazardReport.id)
-    ):
-        hazards.append(
-            {
-                "ticket": h.ticket,
-                "reported_at": local(h.reported_at),
-                "reporter": people.get(h.reporter, h.reporter),
-                "department": names.get(h.department_id or 0, "-"),
-                "location": h.location,
-                "category": ledger.category_label(h.category),
-                "description": h.description,
-                "measure": h.measure or "",
-                "funds": h.funds or "",
-                "owner": people.get(h.owner, h.owner or "") if h.owner else "",
-                "deadline": h.deadline,
-                "status": h.status,
-                "status_label": data.STATUS_LABELS.get(h.status, h.status),
-                "overdue": data.is_overdue(h, today),
-                "closed_at": local(h.closed_at),
-            }
-        )
+    hazards = [
+        {**row, "department": row["department"] or "-"}
+        for row in ledger_rows(session, settings, today, scope.filter(HazardReport.department_id))
+    ]
     events = []
     for e in session.scalars(select(CheckinEvent).order_by(CheckinEvent.starts_at)):
         n = session.scalar(
@@ -79,24 +57,7 @@ def build_summary(
                 "attendance": int(n or 0),
             }
         )
-    suggestions = []
-    for s in session.scalars(
-        select(Suggestion)
-        .options(selectinload(Suggestion.replies))
-        .where(scope.filter(Suggestion.department_id))
-        .order_by(Suggestion.id)
-    ):
-        suggestions.append(
-            {
-                "ticket": s.ticket,
-                "created_at": local(s.created_at),
-                "proposer": people.get(s.proposer, s.proposer),
-                "department": names.get(s.department_id or 0, "-"),
-                "content": s.content,
-                "replies": "\n".join(r.content for r in s.replies),
-                "replied": bool(s.replies),
-            }
-        )
+    suggestions = suggestion.summary_rows(session, tz, scope.filter(Suggestion.department_id))
     summary = {
         "generated_at": local(now),
         "overview": data.overview(session, scope, today),

@@ -6,14 +6,15 @@ listed as links to the stored files.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from bot.hazard import ledger
-from bot.hazard.people import department_name, display
-from bot.models import HazardReport
+from bot.hazard import labels, queries, states
+from bot.models import Department, User
 from bot.settings import Settings
 
 HEADER = [
@@ -38,42 +39,77 @@ HEADER = [
 WIDTHS = [6, 18, 17, 10, 14, 20, 10, 40, 30, 10, 10, 12, 10, 12, 17, 17, 60]
 
 
-def ledger_rows(session: Session, settings: Settings) -> list[tuple[list, list[str]]]:
-    """[(cells without the photo column, absolute photo paths)] in ticket order."""
+def ledger_rows(
+    session: Session, settings: Settings, today: date | None = None, *where: Any
+) -> list[dict[str, Any]]:
+    """One dict per ledger entry, in report order: the one row builder behind this export and
+    the 隐患台账 sheet of the campaign summary (each picks its columns). Times are local and
+    naive (spreadsheet cells); `photos` are absolute paths of the stored photos; `where`
+    narrows the ledger (a console scope)."""
     files_dir = Path(settings.files_dir).resolve()
-    hazards = session.scalars(
-        select(HazardReport)
-        .options(selectinload(HazardReport.photos))
-        .order_by(HazardReport.reported_at, HazardReport.id)
-    )
+    tz = settings.tz
+    people = {u: n or u for u, n in session.execute(select(User.userid, User.name))}
+    names = dict(session.execute(select(Department.id, Department.name)).all())
+
+    def local(value: datetime | None) -> datetime | None:
+        return value.astimezone(tz).replace(tzinfo=None) if value else None
+
+    def person(userid: str | None) -> str:
+        return people.get(userid, userid) if userid else ""
+
     out = []
-    for i, h in enumerate(hazards, 1):
-        tz = settings.tz
-
-        def local(value, tz=tz):
-            return value.astimezone(tz).replace(tzinfo=None) if value else None
-
-        cells = [
-            i,
-            h.ticket,
-            local(h.reported_at),
-            display(session, h.reporter),
-            department_name(session, h.department_id),
-            h.location,
-            ledger.category_label(h.category),
-            h.description,
-            h.measure or "",
-            h.funds or "",
-            display(session, h.owner),
-            h.deadline,
-            display(session, h.rechecker),
-            ledger.status_label(h.status),
-            local(h.rectified_at),
-            local(h.verified_at),
-        ]
-        paths = [str(files_dir / p.path) for p in h.photos if p.status == "stored" and p.path]
-        out.append((cells, paths))
+    for h in queries.ledger_hazards(session, *where):
+        out.append(
+            {
+                "ticket": h.ticket,
+                "reported_at": local(h.reported_at),
+                "reporter": person(h.reporter),
+                "department_id": h.department_id,
+                "department": (
+                    ""
+                    if h.department_id is None
+                    else names.get(h.department_id, str(h.department_id))
+                ),
+                "location": h.location,
+                "category": labels.category_label(h.category),
+                "description": h.description,
+                "measure": h.measure or "",
+                "funds": h.funds or "",
+                "owner": person(h.owner),
+                "deadline": h.deadline,
+                "rechecker": person(h.rechecker),
+                "status": h.status,
+                "status_label": states.status_label(h.status),
+                "overdue": bool(today and queries.days_overdue(h, today)),
+                "rectified_at": local(h.rectified_at),
+                "verified_at": local(h.verified_at),
+                "closed_at": local(h.closed_at),
+                "photos": [
+                    str(files_dir / p.path) for p in h.photos if p.status == "stored" and p.path
+                ],
+            }
+        )
     return out
+
+
+# The export's columns (HEADER without 序号 and 照片), keys of a ledger_rows() row.
+COLUMNS = [
+    "ticket",
+    "reported_at",
+    "reporter",
+    "department",
+    "location",
+    "category",
+    "description",
+    "measure",
+    "funds",
+    "owner",
+    "deadline",
+    "rechecker",
+    "status_label",
+    "rectified_at",
+    "verified_at",
+]
 
 
 def export_hazards(session: Session, settings: Settings, path: str | Path) -> int:
@@ -88,8 +124,9 @@ def export_hazards(session: Session, settings: Settings, path: str | Path) -> in
         cell.font = Font(bold=True)
     rows = ledger_rows(session, settings)
     photo_col = len(HEADER)
-    for r, (cells, paths) in enumerate(rows, start=2):
-        ws.append(cells + [paths[0] if paths else ""])
+    for r, row in enumerate(rows, start=2):
+        paths = row["photos"]
+        ws.append([r - 1] + [row[key] for key in COLUMNS] + [paths[0] if paths else ""])
         for c in (3, 15, 16):
             ws.cell(row=r, column=c).number_format = "yyyy-mm-dd hh:mm"
         ws.cell(row=r, column=12).number_format = "yyyy-mm-dd"

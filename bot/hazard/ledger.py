@@ -1,200 +1,38 @@
 """The hazard ledger (隐患台账): creating reports, assigning, moving them, telling people.
 
-Handlers and jobs call these functions inside their one transaction; everything sent to
-other people goes through the outbox in that same transaction.
+The rules and transitions live here (the status machine itself is bot.hazard.states); what
+is sent is built in bot.hazard.notices. Handlers and jobs call these functions inside their
+one transaction; everything sent to other people goes through the outbox in that same
+transaction.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.content import texts
 from bot.directory import officer_ids
-from bot.hazard import points, states
-from bot.hazard.people import department_name, display, heads_of
+from bot.hazard import notices, points, queries, states
+from bot.hazard.labels import action_label, category_label  # noqa: F401
+from bot.hazard.people import heads_of
+from bot.hazard.queries import days_overdue, history, photo_counts  # noqa: F401
 from bot.hazard.tickets import next_ticket
-from bot.models import HazardPhoto, HazardReport, HazardTransition, User
+from bot.models import HazardPhoto, HazardReport, User
 from bot.outbox import enqueue
+from bot.services import Services
 from bot.settings import Settings
 
-CATEGORIES = ("fire", "electrical", "escape", "machinery", "chemicals", "height", "other")
 PREFIX = "YH"
-
-
-# -- labels -------------------------------------------------------------------------------------
-def category_label(key: str) -> str:
-    return texts.get(f"hazard.categories.{key if key in CATEGORIES else 'other'}")
-
-
-def status_label(status: str) -> str:
-    return texts.get(f"hazard.statuses.{status}")
-
-
-def action_label(action: str) -> str:
-    return texts.get(f"hazard.actions.{action}")
-
-
-def category_options() -> str:
-    return "\n".join(f"{i}. {category_label(k)}" for i, k in enumerate(CATEGORIES, 1))
-
-
-def parse_category(text: str) -> str | None:
-    """ "1"…"7", or a category name ("消防", "用电" …; a name inside the text also counts)."""
-    t = (text or "").strip().rstrip(".。")
-    if t.isdigit():
-        n = int(t)
-        return CATEGORIES[n - 1] if 1 <= n <= len(CATEGORIES) else None
-    for key in CATEGORIES:
-        if t == category_label(key):
-            return key
-    for key in CATEGORIES:
-        if t and category_label(key) in t:
-            return key
-    return None
+# action_label, category_label, history and photo_counts are imported above (noqa) because
+# bot.console.views still reads them through ledger; repoint it to labels/queries after merging.
 
 
 def local_date(settings: Settings, now: datetime) -> date:
     return now.astimezone(settings.tz).date()
-
-
-def fmt_time(settings: Settings, value: datetime | None) -> str:
-    return value.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def text_body(content: str) -> dict[str, Any]:
-    return {"msgtype": "text", "text": {"content": content}}
-
-
-# -- cards --------------------------------------------------------------------------------------
-def button_card(
-    title: str,
-    desc: str,
-    rows: list[tuple[str, str]],
-    buttons: list[tuple[str, str, int]],
-    task_id: str,
-    replace_text: str | None = None,
-) -> dict[str, Any]:
-    """A button_interaction template card (发送应用消息 › 模板卡片 › 按钮交互型).
-
-    WeCom limits: ≤6 horizontal rows, keyname ≤5 chars, ≤6 buttons, task_id ≤128 chars of
-    [0-9a-zA-Z_-@] and unique within the app.
-    """
-    card: dict[str, Any] = {
-        "card_type": "button_interaction",
-        "source": {"desc": texts.get("hazard.card_source")},
-        "main_title": {"title": title[:36], "desc": desc[:44]},
-        "horizontal_content_list": [
-            {"keyname": k[:5], "value": (v or "-")[:30]} for k, v in rows[:6]
-        ],
-        "task_id": task_id[:128],
-        "button_list": [{"text": t, "style": s, "key": k} for t, k, s in buttons[:6]],
-    }
-    if replace_text:
-        card["replace_text"] = replace_text
-    return card
-
-
-def task_id(action: str, ticket: str) -> str:
-    return f"hz-{action}-{ticket}-{secrets.token_hex(4)}"
-
-
-def new_report_card(
-    session: Session, hazard: HazardReport, *, done: bool = False
-) -> dict[str, Any]:
-    t = texts.get
-    return button_card(
-        t("hazard.card_new_title", ticket=hazard.ticket),
-        hazard.description,
-        [
-            (t("hazard.card_label_ticket"), hazard.ticket),
-            (t("hazard.card_label_category"), category_label(hazard.category)),
-            (t("hazard.card_label_location"), hazard.location or t("hazard.no_location")),
-            (t("hazard.card_label_reporter"), display(session, hazard.reporter)),
-        ],
-        [(t("hazard.card_accept"), f"hazard:accept:{hazard.ticket}", 1)],
-        task_id("accept", hazard.ticket),
-        t("hazard.card_accepted") if done else None,
-    )
-
-
-def owner_card(hazard: HazardReport, replace: str | None = None) -> dict[str, Any]:
-    t = texts.get
-    deadline = hazard.deadline.isoformat() if hazard.deadline else t("hazard.unset")
-    return button_card(
-        t("hazard.card_owner_title", ticket=hazard.ticket),
-        t("hazard.card_owner_desc", deadline=deadline),
-        [
-            (t("hazard.card_label_ticket"), hazard.ticket),
-            (t("hazard.card_label_location"), hazard.location or t("hazard.no_location")),
-            (t("hazard.card_label_deadline"), deadline),
-            (t("hazard.card_label_measure"), hazard.measure or t("hazard.unset")),
-        ],
-        [
-            (t("hazard.card_start"), f"hazard:start:{hazard.ticket}", 2),
-            (t("hazard.card_done"), f"hazard:done:{hazard.ticket}", 1),
-        ],
-        task_id("owner", hazard.ticket),
-        replace,
-    )
-
-
-def verify_card(
-    session: Session, hazard: HazardReport, replace: str | None = None
-) -> dict[str, Any]:
-    t = texts.get
-    return button_card(
-        t("hazard.card_verify_title", ticket=hazard.ticket),
-        hazard.rectify_note or hazard.description,
-        [
-            (t("hazard.card_label_ticket"), hazard.ticket),
-            (t("hazard.card_label_location"), hazard.location or t("hazard.no_location")),
-            (t("hazard.card_label_reporter"), display(session, hazard.reporter)),
-        ],
-        [(t("hazard.card_verify"), f"hazard:verify:{hazard.ticket}", 1)],
-        task_id("verify", hazard.ticket),
-        replace,
-    )
-
-
-# -- queries ------------------------------------------------------------------------------------
-def get_by_ticket(session: Session, ticket: str, *, lock: bool = False) -> HazardReport | None:
-    stmt = select(HazardReport).where(HazardReport.ticket == ticket)
-    if lock:
-        stmt = stmt.with_for_update()  # PostgreSQL: two officers clicking at once take turns
-    return session.scalar(stmt)
-
-
-def photo_counts(session: Session, hazard: HazardReport) -> dict[str, int]:
-    counts = {"report": 0, "rectify": 0}
-    for kind in session.scalars(
-        select(HazardPhoto.kind).where(
-            HazardPhoto.hazard_id == hazard.id, HazardPhoto.status != "failed"
-        )
-    ):
-        counts[kind] = counts.get(kind, 0) + 1
-    return counts
-
-
-def history(session: Session, hazard: HazardReport) -> list[HazardTransition]:
-    return list(
-        session.scalars(
-            select(HazardTransition)
-            .where(HazardTransition.hazard_id == hazard.id)
-            .order_by(HazardTransition.id)
-        )
-    )
-
-
-def days_overdue(hazard: HazardReport, today: date) -> int:
-    if hazard.deadline is None or hazard.status not in states.UNFIXED_STATUSES:
-        return 0
-    return max(0, (today - hazard.deadline).days)
 
 
 # -- creating a report --------------------------------------------------------------------------
@@ -211,6 +49,15 @@ def photos_from_flow(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 values[key] = datetime.fromisoformat(values[key])
         out.append(values)
     return out
+
+
+def add_photo(
+    session: Session, hazard: HazardReport, kind: str, values: dict[str, Any]
+) -> HazardPhoto:
+    """Attach a photo (`kind` "report" or "rectify"; values from photos.photo_values)."""
+    photo = HazardPhoto(hazard_id=hazard.id, kind=kind, **values)
+    session.add(photo)
+    return photo
 
 
 def create_report(
@@ -244,7 +91,7 @@ def create_report(
     session.add(hazard)
     session.flush()
     for values in photos:
-        session.add(HazardPhoto(hazard_id=hazard.id, kind="report", **values))
+        add_photo(session, hazard, "report", values)
     states.record(
         session,
         hazard,
@@ -266,20 +113,10 @@ def notify_officers_new(
     officers = officer_ids(session, settings)
     if not officers:
         return
-    text = texts.get(
-        "hazard.officer_new",
-        ticket=hazard.ticket,
-        reporter=display(session, hazard.reporter),
-        department=department_name(session, hazard.department_id) or "-",
-        category=category_label(hazard.category),
-        location=hazard.location or texts.get("hazard.no_location"),
-        description=hazard.description,
-        photos=n_photos,
-    )
     enqueue(
         session,
         officers,
-        text_body(text),
+        notices.officer_new(session, hazard, n_photos),
         source="hazard:new",
         now=now,
         dedup_key=f"hazard:new:{hazard.ticket}",
@@ -287,7 +124,7 @@ def notify_officers_new(
     enqueue(
         session,
         officers,
-        {"msgtype": "template_card", "template_card": new_report_card(session, hazard)},
+        notices.card_message(notices.new_report_card(session, hazard)),
         source="hazard:new",
         now=now,
         dedup_key=f"hazard:new-card:{hazard.ticket}",
@@ -318,14 +155,7 @@ def change(
         enqueue(
             session,
             [hazard.reporter],
-            text_body(
-                texts.get(
-                    "hazard.status_changed",
-                    ticket=hazard.ticket,
-                    status=status_label(to),
-                    extra=extra,
-                )
-            ),
+            notices.status_changed(hazard, to, extra),
             source="hazard:status",
             now=now,
             dedup_key=f"hazard:status:{hazard.ticket}:{to}",
@@ -341,19 +171,18 @@ def notify_rectified(
     """The re-checker (or, without one, the safety officers) is asked to verify."""
     to = [hazard.rechecker] if hazard.rechecker else officer_ids(session, settings)
     to = [u for u in to if u != actor] or to
-    counts = photo_counts(session, hazard)
-    text = texts.get(
-        "hazard.rectified_notice",
-        ticket=hazard.ticket,
-        owner=display(session, hazard.owner),
-        note=hazard.rectify_note or "-",
-        photos=counts["rectify"],
-    )
-    enqueue(session, to, text_body(text), source="hazard:rectified", now=now)
+    fix_photos = queries.photo_counts(session, hazard)["rectify"]
     enqueue(
         session,
         to,
-        {"msgtype": "template_card", "template_card": verify_card(session, hazard)},
+        notices.rectified(session, hazard, fix_photos),
+        source="hazard:rectified",
+        now=now,
+    )
+    enqueue(
+        session,
+        to,
+        notices.card_message(notices.verify_card(session, hazard)),
         source="hazard:rectified",
         now=now,
     )
@@ -411,45 +240,27 @@ def assign(
         note=note,
         now=now,
     )
-    unset = texts.get("hazard.unset")
-    text = texts.get(
-        "hazard.owner_assigned",
-        ticket=hazard.ticket,
-        item=hazard.item,
-        measure=hazard.measure or unset,
-        funds=hazard.funds or unset,
-        deadline=deadline.isoformat(),
-        rechecker=display(session, hazard.rechecker) or unset,
+    enqueue(
+        session, [owner], notices.owner_assigned(session, hazard), source="hazard:assign", now=now
     )
-    enqueue(session, [owner], text_body(text), source="hazard:assign", now=now)
     enqueue(
         session,
         [owner],
-        {"msgtype": "template_card", "template_card": owner_card(hazard)},
+        notices.card_message(notices.owner_card(hazard)),
         source="hazard:assign",
         now=now,
     )
 
 
 # -- overdue ----------------------------------------------------------------------------------
-def remind_overdue(session: Session, runtime, now: datetime) -> str:
+def remind_overdue(session: Session, services: Services, now: datetime) -> str:
     """Daily: remind each owner of an overdue fix and tell the officers and the owner's head.
 
     Idempotent per item per day: the outbox dedup keys carry the ticket and the date.
     """
-    settings = runtime.settings
+    settings = services.settings
     today = local_date(settings, now)
-    overdue = list(
-        session.scalars(
-            select(HazardReport)
-            .where(
-                HazardReport.deadline < today,
-                HazardReport.owner.is_not(None),
-                HazardReport.status.in_(states.UNFIXED_STATUSES),
-            )
-            .order_by(HazardReport.deadline, HazardReport.id)
-        )
-    )
+    overdue = queries.overdue_hazards(session, today)
     officers = officer_ids(session, settings)
     sent = 0
     for hazard in overdue:
@@ -458,15 +269,7 @@ def remind_overdue(session: Session, runtime, now: datetime) -> str:
         mid = enqueue(
             session,
             [owner],
-            text_body(
-                texts.get(
-                    "hazard.overdue_owner",
-                    ticket=hazard.ticket,
-                    deadline=hazard.deadline.isoformat(),
-                    days=days,
-                    item=hazard.item or hazard.description,
-                )
-            ),
+            notices.overdue_owner(hazard, days),
             source="hazard:overdue",
             now=now,
             dedup_key=f"hazard:overdue:{hazard.ticket}:{today}",
@@ -478,18 +281,7 @@ def remind_overdue(session: Session, runtime, now: datetime) -> str:
             enqueue(
                 session,
                 up,
-                text_body(
-                    texts.get(
-                        "hazard.overdue_escalate",
-                        ticket=hazard.ticket,
-                        days=days,
-                        deadline=hazard.deadline.isoformat(),
-                        owner=display(session, owner),
-                        department=department_name(session, owner_user_dept) or "-",
-                        item=hazard.item or hazard.description,
-                        status=status_label(hazard.status),
-                    )
-                ),
+                notices.overdue_escalate(session, hazard, days, owner_user_dept),
                 source="hazard:overdue",
                 now=now,
                 dedup_key=f"hazard:overdue-up:{hazard.ticket}:{today}",

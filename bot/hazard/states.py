@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.content import texts
 from bot.models import HazardReport, HazardTransition
 
 STATUSES = ("reported", "accepted", "rectifying", "rectified", "verified", "closed", "rejected")
@@ -38,6 +39,16 @@ STAMPS = {
     "verified": "verified_at",
     "closed": "closed_at",
 }
+
+
+def status_label(status: str | None) -> str:
+    """The one wording of a status (content `hazard.statuses`), for chat, console, exports."""
+    if not status:
+        return ""
+    try:
+        return texts.get(f"hazard.statuses.{status}")
+    except KeyError:
+        return status
 
 
 class TransitionRefused(Exception):

@@ -1,0 +1,109 @@
+"""Hazard queries: they take a session, never commit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.hazard import states
+from bot.models import HazardPhoto, HazardReport, HazardTransition
+
+
+def get_by_ticket(session: Session, ticket: str, *, lock: bool = False) -> HazardReport | None:
+    stmt = select(HazardReport).where(HazardReport.ticket == ticket)
+    if lock:
+        stmt = stmt.with_for_update()  # PostgreSQL: two officers clicking at once take turns
+    return session.scalar(stmt)
+
+
+def photo_counts(session: Session, hazard: HazardReport) -> dict[str, int]:
+    counts = {"report": 0, "rectify": 0}
+    for kind in session.scalars(
+        select(HazardPhoto.kind).where(
+            HazardPhoto.hazard_id == hazard.id, HazardPhoto.status != "failed"
+        )
+    ):
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def has_rectify_photo(session: Session, hazard: HazardReport) -> bool:
+    """Any rectification photo, whatever its download status (a pending one still counts)."""
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(HazardPhoto)
+            .where(HazardPhoto.hazard_id == hazard.id, HazardPhoto.kind == "rectify")
+        )
+    )
+
+
+def history(session: Session, hazard: HazardReport) -> list[HazardTransition]:
+    return list(
+        session.scalars(
+            select(HazardTransition)
+            .where(HazardTransition.hazard_id == hazard.id)
+            .order_by(HazardTransition.id)
+        )
+    )
+
+
+def days_overdue(hazard: HazardReport, today: date) -> int:
+    if hazard.deadline is None or hazard.status not in states.UNFIXED_STATUSES:
+        return 0
+    return max(0, (today - hazard.deadline).days)
+
+
+def reported_by(session: Session, userid: str, limit: int = 20) -> tuple[list[HazardReport], int]:
+    """`userid`'s newest reports (at most `limit`) and how many they made in all."""
+    rows = list(
+        session.scalars(
+            select(HazardReport)
+            .where(HazardReport.reporter == userid)
+            .order_by(HazardReport.id.desc())
+            .limit(limit)
+        )
+    )
+    total = session.scalar(
+        select(func.count()).select_from(HazardReport).where(HazardReport.reporter == userid)
+    )
+    return rows, int(total or 0)
+
+
+def open_hazards(session: Session, today: date) -> list[HazardReport]:
+    """Every open report, most overdue first, then oldest first."""
+    rows = list(
+        session.scalars(select(HazardReport).where(HazardReport.status.in_(states.OPEN_STATUSES)))
+    )
+    rows.sort(key=lambda h: (-days_overdue(h, today), h.reported_at, h.id))
+    return rows
+
+
+def overdue_hazards(session: Session, today: date) -> list[HazardReport]:
+    """Assigned reports past their deadline and not yet fixed, oldest deadline first."""
+    return list(
+        session.scalars(
+            select(HazardReport)
+            .where(
+                HazardReport.deadline < today,
+                HazardReport.owner.is_not(None),
+                HazardReport.status.in_(states.UNFIXED_STATUSES),
+            )
+            .order_by(HazardReport.deadline, HazardReport.id)
+        )
+    )
+
+
+def ledger_hazards(session: Session, *where: Any) -> list[HazardReport]:
+    """The ledger in report order, photos loaded; `where` narrows it (a console scope)."""
+    return list(
+        session.scalars(
+            select(HazardReport)
+            .options(selectinload(HazardReport.photos))
+            .where(*where)
+            .order_by(HazardReport.reported_at, HazardReport.id)
+        )
+    )

@@ -1,0 +1,151 @@
+"""Safety suggestions (安全建议): recording one (ticket JY-…), an officer's answer, the lists.
+
+Shared by chat (handlers.suggestion) and the console; functions take the session and never
+commit; what is sent to people goes through the outbox in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.content import texts
+from bot.directory import officer_ids
+from bot.hazard.people import department_name
+from bot.hazard.tickets import next_ticket, parse_ticket
+from bot.messages import text_message
+from bot.models import Suggestion, SuggestionReply, User
+from bot.outbox import enqueue
+from bot.settings import Settings
+
+PREFIX = "JY"
+
+
+def parse(text: str) -> str | None:
+    """ "jy-20260605-0001" / "JY202606050001" -> "JY-20260605-0001"; None if not a ticket."""
+    return parse_ticket(text, PREFIX)
+
+
+def record(
+    session: Session,
+    settings: Settings,
+    *,
+    proposer: str,
+    proposer_name: str,
+    department_id: int | None,
+    content: str,
+    now: datetime,
+) -> Suggestion:
+    """Store a suggestion under a new JY ticket and tell the safety officers."""
+    suggestion = Suggestion(
+        ticket=next_ticket(session, PREFIX, now.astimezone(settings.tz).date()),
+        proposer=proposer,
+        department_id=department_id,
+        content=content.strip()[:2000],
+        created_at=now,
+    )
+    session.add(suggestion)
+    session.flush()
+    officers = [u for u in officer_ids(session, settings) if u != proposer]
+    if officers:
+        notice = texts.get(
+            "suggestion.officer_new",
+            ticket=suggestion.ticket,
+            proposer=proposer_name,
+            department=department_name(session, department_id) or "-",
+            content=suggestion.content,
+        )
+        enqueue(
+            session,
+            officers,
+            text_message(notice),
+            source="suggestion:new",
+            now=now,
+            dedup_key=f"suggestion:new:{suggestion.ticket}",
+        )
+    return suggestion
+
+
+def get_by_ticket(session: Session, ticket: str) -> Suggestion | None:
+    return session.scalar(select(Suggestion).where(Suggestion.ticket == ticket))
+
+
+def reply(
+    session: Session,
+    suggestion: Suggestion,
+    *,
+    replier: str,
+    replier_name: str,
+    content: str,
+    now: datetime,
+) -> SuggestionReply:
+    """An officer's answer (chat 回复 JY-… or the console's reply form): stored, and sent to
+    the proposer."""
+    row = SuggestionReply(
+        suggestion_id=suggestion.id, replier=replier, content=content[:2000], at=now
+    )
+    session.add(row)
+    notice = texts.get(
+        "suggestion.reply_notice", ticket=suggestion.ticket, content=content, replier=replier_name
+    )
+    enqueue(
+        session, [suggestion.proposer], text_message(notice), source="suggestion:reply", now=now
+    )
+    return row
+
+
+def proposed_by(session: Session, userid: str, limit: int = 10) -> tuple[list[Suggestion], int]:
+    """`userid`'s newest suggestions with their replies (at most `limit`), and the total."""
+    rows = list(
+        session.scalars(
+            select(Suggestion)
+            .where(Suggestion.proposer == userid)
+            .options(selectinload(Suggestion.replies))
+            .order_by(Suggestion.id.desc())
+            .limit(limit)
+        )
+    )
+    total = session.scalar(
+        select(func.count()).select_from(Suggestion).where(Suggestion.proposer == userid)
+    )
+    return rows, int(total or 0)
+
+
+def recent(session: Session, *where: Any, limit: int = 200) -> list[Suggestion]:
+    """The newest suggestions with their replies; `where` narrows them (a console scope)."""
+    return list(
+        session.scalars(
+            select(Suggestion)
+            .options(selectinload(Suggestion.replies))
+            .where(*where)
+            .order_by(Suggestion.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def summary_rows(session: Session, tz: tzinfo, *where: Any) -> list[dict[str, Any]]:
+    """The 建议 sheet of the campaign summary, oldest first; times local and naive."""
+    people = {u: n or u for u, n in session.execute(select(User.userid, User.name))}
+    out = []
+    for s in session.scalars(
+        select(Suggestion)
+        .options(selectinload(Suggestion.replies))
+        .where(*where)
+        .order_by(Suggestion.id)
+    ):
+        out.append(
+            {
+                "ticket": s.ticket,
+                "created_at": s.created_at.astimezone(tz).replace(tzinfo=None),
+                "proposer": people.get(s.proposer, s.proposer),
+                "department": department_name(session, s.department_id) or "-",
+                "content": s.content,
+                "replies": "\n".join(r.content for r in s.replies),
+                "replied": bool(s.replies),
+            }
+        )
+    return out
