@@ -155,7 +155,6 @@ def generate(engine, members: int, days: int, seed: int = 20260601) -> Writer:
     """Fill an empty, migrated database with one campaign's worth of activity."""
     from sqlalchemy.orm import Session
 
-    from bot import pledge
     from bot.models import (
         CheckinEvent,
         DailyCheckin,
@@ -174,6 +173,7 @@ def generate(engine, members: int, days: int, seed: int = 20260601) -> Writer:
         SuggestionReply,
         User,
     )
+    from bot.pledge.texts import sync_texts
     from bot.quiz.bank import sync_builtin
 
     rng = random.Random(seed)
@@ -240,7 +240,7 @@ def generate(engine, members: int, days: int, seed: int = 20260601) -> Writer:
     # The question bank and pledge texts, exactly as the bot syncs them.
     with Session(engine) as s, s.begin():
         sync_builtin(s, setup_at)
-        texts = pledge.sync_texts(s, setup_at)
+        texts = sync_texts(s, setup_at)
         questions = [(q.id, q.type, q.answer, len(q.options)) for q in s.query(Question).all()]
     if not questions:
         raise SystemExit("the builtin question bank is empty")

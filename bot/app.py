@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from bot.callback import bp as callback_bp
+from bot.console import register_console
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
@@ -31,10 +33,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.extensions["safetybot"] = runtime
 
-    from bot.callback import bp as callback_bp
-
     app.register_blueprint(callback_bp)
-    from bot.console import register_console
 
     register_console(app, runtime)  # the console sees it as bot.services.Services
 

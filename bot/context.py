@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.content import Texts, texts
 from bot.models import AuditLog, Conversation, User
+from bot.outbox import enqueue
 from bot.settings import Settings
 
 
@@ -96,7 +97,6 @@ class Context:
         dedup_key: str | None = None,
     ) -> int | None:
         """Queue a message to other people, in this transaction (see bot.outbox)."""
-        from bot.outbox import enqueue
 
         return enqueue(
             self.session, userids, body, source=source, dedup_key=dedup_key, now=self.now

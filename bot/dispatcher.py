@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.content import texts
 from bot.context import Context
 from bot.db import (
     TransientDatabaseError,
@@ -227,7 +228,6 @@ class Bot:
         return Outcome(reply=reply, passive_text=passive, queued=queued)
 
     def _record_failure(self, msg: IncomingMessage) -> Outcome:
-        from bot.content import texts
 
         reply = Reply.text(texts.get("error"))
         try:

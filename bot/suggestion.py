@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.content import texts
 from bot.directory import officer_ids
-from bot.hazard.people import department_name
-from bot.hazard.tickets import next_ticket, parse_ticket
 from bot.messages import text_message
 from bot.models import Suggestion, SuggestionReply, User
 from bot.outbox import enqueue
+from bot.people import department_name
 from bot.settings import Settings
+from bot.tickets import next_ticket, parse_ticket
 
 PREFIX = "JY"
 

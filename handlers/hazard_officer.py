@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.hazard import labels, ledger, notices, queries, states
-from bot.hazard.people import department_name, display, find_users
-from bot.hazard.tickets import parse_ticket
 from bot.localtime import stamp
 from bot.messages import IncomingMessage, Reply
 from bot.models import HazardReport
+from bot.people import department_name, display, find_users
 from bot.router import Router
+from bot.tickets import parse_ticket
 
 # The owner's fix conversation (handlers.hazard runs it; the 整改完成 card button starts it).
 FIX_FLOW = "hazard_fix"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot import suggestion as suggestions
 from bot.context import Context
-from bot.hazard.people import display
 from bot.localtime import stamp
 from bot.messages import IncomingMessage, Reply
+from bot.people import display
 from bot.router import Router
 from bot.text import normalize
 

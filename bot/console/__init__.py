@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
+from bot.console.views import bp
+
 if TYPE_CHECKING:
     from bot.services import Services
 
@@ -19,7 +21,6 @@ SERVICES_KEY = "safetybot.console"
 
 
 def register_console(app: Flask, services: Services) -> None:
-    from bot.console.views import bp
 
     app.extensions[SERVICES_KEY] = services
     # The session cookie is the console's login: not readable by scripts, not sent on

@@ -8,8 +8,14 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from bot import suggestion as suggestions
+from bot.checkin import events as checkin_events
+from bot.content import texts
+from bot.hazard import ledger, queries, states
 from bot.models import CheckinEvent, HazardReport, Suggestion, SuggestionReply, User
 from bot.settings import Settings
+from bot.warnings.publish import labels, recipients_for
+from bot.warnings.templates import render_free_text, render_typed
 
 EVENT_KINDS = {
     "drill": "应急演练",
@@ -44,8 +50,7 @@ def create_event(
     starts: str,
     ends: str,
 ) -> CheckinEvent:
-    """The console form -> bot.checkin.create_event (one place makes events and their codes)."""
-    from bot import checkin
+    """The console form -> bot.create_event (one place makes events and their codes)."""
 
     title = title.strip()[:128]
     if not title:
@@ -54,7 +59,7 @@ def create_event(
     if ends_at <= starts_at:
         raise EventError("结束时间应晚于开始时间。")
     try:
-        return checkin.create_event(
+        return checkin_events.create_event(
             session,
             kind=kind if kind in EVENT_KINDS else "other",
             title=title,
@@ -90,9 +95,6 @@ def compose_broadcast(
     departments: list[str],
 ) -> Draft:
     """Validate the composer form and render the message exactly as it will be sent."""
-    from bot.content import texts
-    from bot.warnings import service
-    from bot.warnings.templates import render_free_text, render_typed
 
     kind = form.get("kind", "broadcast")
     text = (form.get("text") or "").strip()
@@ -111,7 +113,7 @@ def compose_broadcast(
     else:
         rendered = render_typed(text, prefix=texts.get("warning.broadcast_prefix"))
     ids = sorted({int(d) for d in departments if str(d).isdigit()})
-    recipients = len(service.recipients_for(session, ids))
+    recipients = len(recipients_for(session, ids))
     if not recipients:
         raise BroadcastError("所选范围内没有成员。")
     send_at = now
@@ -125,7 +127,7 @@ def compose_broadcast(
     return Draft(
         kind=kind,
         rendered=rendered,
-        text=rendered.text(service.labels()),
+        text=rendered.text(labels()),
         department_ids=ids,
         recipients=recipients,
         require_ack=require_ack,
@@ -142,8 +144,6 @@ def reply_to_suggestion(
 ) -> SuggestionReply:
     """The console's reply form -> bot.suggestion.reply (the same as chat's 回复 JY-…); the
     proposer sees the console's replier name."""
-    from bot import suggestion as suggestions
-    from bot.content import texts
 
     content = (content or "").strip()[:2000]
     if not content:
@@ -180,7 +180,6 @@ def assign_hazard(
     form: Mapping[str, str],
 ) -> tuple[str, date]:
     """The console's assign form -> bot.hazard.ledger.assign; returns (owner, deadline)."""
-    from bot.hazard import ledger, states
 
     owner = (form.get("owner") or "").strip()
     try:
@@ -222,7 +221,6 @@ def move_hazard(
     note: str = "",
 ) -> str:
     """The console's action buttons -> bot.hazard.ledger.change; returns the new status."""
-    from bot.hazard import ledger, queries, states
 
     try:
         return ledger.change(

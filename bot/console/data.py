@@ -27,6 +27,8 @@ from bot.models import (
     Suggestion,
     User,
 )
+from bot.pledge.completion import completion_counts
+from bot.quiz.bank import theme_titles
 
 ALL = Scope(None)
 
@@ -129,12 +131,11 @@ def fill_days(series: list[tuple[str, int]]) -> list[tuple[str, int]]:
 def pledge_by_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
     """Signed / in scope per main department; 'signed' means the current version of the text
     that applies to the member (the pledge feature's rule)."""
-    from bot import pledge as core
 
     names = department_names(session)
     out = {
         dept: {"department_id": dept, "name": names.get(dept or 0, "-"), "signed": k, "members": n}
-        for dept, n, k in core.completion_counts(session, scope.filter(User.department_id))
+        for dept, n, k in completion_counts(session, scope.filter(User.department_id))
     }
     rows = sorted(out.values(), key=lambda r: (r["department_id"] is None, r["department_id"] or 0))
     for r in rows:
@@ -162,7 +163,6 @@ def quiz_by_theme(session: Session, scope: Scope) -> list[dict[str, Any]]:
     users is left out: every answer's userid has a users row (the dispatcher creates it before
     any handler runs, and members are never deleted, only marked as left).
     """
-    from bot.quiz.bank import theme_titles
 
     titles = theme_titles()
     correct = func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0))

@@ -15,8 +15,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import suggestion
 from bot.console import charts, data
 from bot.console.auth import Scope
+from bot.hazard.export import ledger_rows
 from bot.models import CheckinEvent, EventAttendance, HazardReport, Suggestion
 from bot.settings import Settings
 
@@ -27,8 +29,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 def build_summary(
     session: Session, settings: Settings, now: datetime, scope: Scope = data.ALL
 ) -> dict[str, Any]:
-    from bot import suggestion
-    from bot.hazard.export import ledger_rows
 
     tz = settings.tz
     today = now.astimezone(tz).date()

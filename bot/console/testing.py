@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot.console.auth import create_account
+from bot.hazard import ledger
 from bot.models import (
     CheckinEvent,
     DailyActivity,
@@ -19,6 +20,9 @@ from bot.models import (
     QuizDailySet,
     Suggestion,
 )
+from bot.pledge.texts import sync_texts
+from bot.quiz.bank import ensure_bank
+from bot.quiz.daily import active_questions
 from bot.settings import Settings
 
 PASSWORD = "correct-horse-9"
@@ -62,10 +66,6 @@ def login(client, username: str, password: str = PASSWORD):
 def seed_campaign(session: Session, settings: Settings, now: datetime) -> dict:
     """A small but complete campaign: quiz answers, pledges, check-ins, an event, hazards,
     suggestions and bot traffic, spread over three days and several departments."""
-    from bot import pledge as core
-    from bot.hazard import ledger
-    from bot.quiz.bank import ensure_bank
-    from bot.quiz.daily import active_questions
 
     ensure_bank(session, now)
     first_per_theme: dict[str, object] = {}
@@ -104,7 +104,7 @@ def seed_campaign(session: Session, settings: Settings, now: datetime) -> dict:
                     )
                 )
     # Pledges: current staff text signed by four people.
-    texts = core.sync_texts(session, now)
+    texts = sync_texts(session, now)
     staff = texts["staff"]
     for userid in ("liuyang", "chenjing", "zhaolei", "wuxia"):
         session.add(

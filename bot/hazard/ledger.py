@@ -17,18 +17,15 @@ from sqlalchemy.orm import Session
 from bot.content import texts
 from bot.directory import officer_ids
 from bot.hazard import notices, points, queries, states
-from bot.hazard.labels import action_label, category_label  # noqa: F401
-from bot.hazard.people import heads_of
-from bot.hazard.queries import days_overdue, history, photo_counts  # noqa: F401
-from bot.hazard.tickets import next_ticket
+from bot.hazard.queries import days_overdue
 from bot.models import HazardPhoto, HazardReport, User
 from bot.outbox import enqueue
+from bot.people import heads_of
 from bot.services import Services
 from bot.settings import Settings
+from bot.tickets import next_ticket
 
 PREFIX = "YH"
-# action_label, category_label, history and photo_counts are imported above (noqa) because
-# bot.console.views still reads them through ledger; repoint it to labels/queries after merging.
 
 
 def local_date(settings: Settings, now: datetime) -> date:

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from bot.content import texts
 from bot.hazard.labels import category_label
-from bot.hazard.people import department_name, display
 from bot.hazard.states import status_label
 from bot.messages import text_message
 from bot.models import HazardReport
+from bot.people import department_name, display
 
 
 # -- cards --------------------------------------------------------------------------------------

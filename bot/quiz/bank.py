@@ -25,6 +25,7 @@ from bot import content
 from bot.db import upsert_insert
 from bot.models import Question
 from bot.quiz.answers import LETTERS, parse_judge_value
+from bot.text import normalize
 
 TYPES = ("single", "multiple", "judge")
 TYPE_ALIASES = {
@@ -46,7 +47,6 @@ _THEME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 def stem_key(stem: str) -> str:
     """Two stems that differ only in spacing or punctuation width are the same question."""
-    from bot.text import normalize
 
     return re.sub(r"\s+", "", normalize(stem))
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignore
-from bot.models import Contest, ContestAnswer, ContestAttempt, Question, User
+from bot.models import Contest, ContestAnswer, ContestAttempt, Department, Question, User
 from bot.quiz import scoring
 from bot.quiz.answers import permutation_for, to_shown, to_stored
 from bot.quiz.bank import ensure_bank, theme_titles
@@ -267,7 +267,6 @@ def ranking(session: Session, contest_id: int) -> list[dict]:
 
 
 def department_results(session: Session, contest_id: int) -> list[dict]:
-    from bot.models import Department
 
     names = dict(session.execute(select(Department.id, Department.name)).all())
     members: dict[int, int] = {}

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from bot.content import texts
 from bot.db import upsert_insert
 from bot.models import Department, QuizAnswer, QuizReview, User
 
@@ -22,7 +23,6 @@ def points_for(correct: bool) -> int:
 
 
 def rules_text(per_day: int) -> str:
-    from bot.content import texts
 
     return texts.get(
         "quiz.rules",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 
 from bot.console import data
+from bot.console.actions import BroadcastError, compose_broadcast
 from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
 from bot.content import texts
 from bot.localtime import stamp
@@ -14,7 +15,6 @@ from bot.warnings import acks, cap_alerts, publish
 @bp.route("/broadcast", methods=["GET", "POST"])
 @officer_only
 def broadcast():
-    from bot.console.actions import BroadcastError, compose_broadcast
 
     form = request.form if request.method == "POST" else {}
     preview = None

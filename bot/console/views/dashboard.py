@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Response, g, render_template, url_for
 
 from bot.console import charts, data
+from bot.console.report import build_summary, render_html, write_xlsx
 from bot.console.views.common import audit, bp, now, people_names, scope, services, today
 
 
@@ -49,7 +50,6 @@ def dashboard_charts(participation, checkins, pledges, quiz, counts) -> list:
 # -- the campaign summary -------------------------------------------------------------------------
 @bp.get("/report")
 def report_page():
-    from bot.console.report import build_summary, render_html
 
     summary = build_summary(g.db, services().settings, now(), scope())
     return render_html(summary, download=url_for("console.report_xlsx"))
@@ -57,7 +57,6 @@ def report_page():
 
 @bp.get("/report.xlsx")
 def report_xlsx():
-    from bot.console.report import build_summary, write_xlsx
 
     summary = build_summary(g.db, services().settings, now(), scope())
     with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as fh:

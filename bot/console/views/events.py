@@ -6,6 +6,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from bot.console import data
+from bot.console.actions import EventError, create_event
+from bot.console.qr import checkin_qr
 from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
 from bot.models import CheckinEvent, EventAttendance
 
@@ -27,7 +29,6 @@ def events():
 
 @bp.get("/events/<int:event_id>")
 def event_detail(event_id: int):
-    from bot.console.qr import checkin_qr
 
     event = g.db.get(CheckinEvent, event_id) or abort(404)
     attendance = list(
@@ -52,7 +53,6 @@ def event_detail(event_id: int):
 @bp.post("/events")
 @officer_only
 def events_create():
-    from bot.console.actions import EventError, create_event
 
     try:
         event = create_event(

@@ -20,6 +20,7 @@ from bot.console.views.common import (
     services,
     today,
 )
+from bot.hazard import labels, ledger, queries, states
 from bot.models import HazardPhoto, HazardReport, User
 
 
@@ -49,8 +50,6 @@ def hazards():
 
 @bp.get("/hazards/<ticket>")
 def hazard_detail(ticket: str):
-    from bot.hazard import ledger, states
-
     hazard = hazard_in_scope(ticket)
     members = list(
         g.db.scalars(select(User).where(User.status == 1).order_by(User.department_id, User.userid))
@@ -58,14 +57,14 @@ def hazard_detail(ticket: str):
     return render_template(
         "console/hazard_detail.html",
         hazard=hazard,
-        history=ledger.history(g.db, hazard),
+        history=queries.history(g.db, hazard),
         actions=states.allowed_actions(hazard.status) if auth.can_act(g.account) else [],
         action_labels={
             "report": "上报",
             "assign": "指派（六定）",
-            **{a: ledger.action_label(a) for a in states.ACTIONS},
+            **{a: labels.action_label(a) for a in states.ACTIONS},
         },
-        category=ledger.category_label(hazard.category),
+        category=labels.category_label(hazard.category),
         members=members,
         names=data.department_names(g.db),
         people=people_names(),
@@ -80,8 +79,6 @@ def hazard_detail(ticket: str):
 @bp.post("/hazards/<ticket>/assign")
 @officer_only
 def hazard_assign(ticket: str):
-    from bot.hazard import ledger, states
-
     hazard = hazard_in_scope(ticket)
     owner = request.form.get("owner", "").strip()
     try:
@@ -127,8 +124,6 @@ REFUSALS = {
 @bp.post("/hazards/<ticket>/action")
 @officer_only
 def hazard_action(ticket: str):
-    from bot.hazard import ledger, states
-
     hazard = hazard_in_scope(ticket)
     action = request.form.get("action", "")
     if action not in states.ACTIONS:
@@ -142,7 +137,7 @@ def hazard_action(ticket: str):
             actor=actor(),
             now=now(),
             note=request.form.get("note", ""),
-            has_photo=ledger.photo_counts(g.db, hazard)["rectify"] > 0,
+            has_photo=queries.photo_counts(g.db, hazard)["rectify"] > 0,
         )
     except states.IllegalTransition:
         flash(f"当前状态（{data.STATUS_LABELS.get(hazard.status)}）不能执行此操作。", "error")

@@ -7,15 +7,14 @@ from sqlalchemy import func, select
 
 from bot.console import data
 from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
-from bot.models import PledgeRound, PledgeText
+from bot.models import PledgeRound, PledgeRoundMember, PledgeSignature, PledgeText
 from bot.pledge.rounds import launch
+from bot.pledge.texts import current_texts
 
 
 @bp.get("/pledges")
 @officer_only
 def pledges():
-    from bot import pledge as core
-    from bot.models import PledgeRoundMember, PledgeSignature
 
     rounds = []
     for rnd in g.db.scalars(select(PledgeRound).order_by(PledgeRound.id.desc()).limit(20)):
@@ -32,7 +31,7 @@ def pledges():
         rounds.append((rnd, signed or 0))
     return render_template(
         "console/pledges.html",
-        current=core.current_texts(),
+        current=current_texts(),
         history=list(
             g.db.scalars(select(PledgeText).order_by(PledgeText.key, PledgeText.id.desc()))
         ),

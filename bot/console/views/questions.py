@@ -10,12 +10,19 @@ from sqlalchemy import func, or_, select
 
 from bot.console.views.common import PAGE, audit, bp, now, officer_only
 from bot.models import Question
+from bot.quiz.bank import (
+    LETTERS,
+    ImportFailed,
+    clean_question,
+    ensure_bank,
+    import_questions,
+    theme_titles,
+)
 
 
 @bp.get("/questions")
 @officer_only
 def questions():
-    from bot.quiz.bank import ensure_bank, theme_titles
 
     ensure_bank(g.db, now())
     q = request.args.get("q", "").strip()
@@ -49,7 +56,6 @@ def questions():
 @bp.route("/questions/<qid>", methods=["GET", "POST"])
 @officer_only
 def question_edit(qid: str):
-    from bot.quiz.bank import LETTERS, clean_question
 
     question = g.db.get(Question, qid) or abort(404)
     problems: list[str] = []
@@ -80,7 +86,6 @@ def question_edit(qid: str):
 @bp.post("/questions/import")
 @officer_only
 def questions_import():
-    from bot.quiz.bank import ImportFailed, import_questions
 
     upload = request.files.get("file")
     suffix = Path(upload.filename or "").suffix.lower() if upload else ""

@@ -17,8 +17,10 @@ from bot.console.views.common import (
     scope,
     services,
 )
+from bot.content import texts
 from bot.messages import text_message
 from bot.models import Suggestion, SuggestionReply
+from bot.outbox import enqueue
 
 
 @bp.get("/suggestions")
@@ -44,8 +46,6 @@ def suggestions():
 @bp.post("/suggestions/<int:suggestion_id>/reply")
 @officer_only
 def suggestion_reply(suggestion_id: int):
-    from bot.content import texts
-    from bot.outbox import enqueue
 
     suggestion = g.db.get(Suggestion, suggestion_id) or abort(404)
     content = request.form.get("content", "").strip()[:2000]

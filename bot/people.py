@@ -1,4 +1,4 @@
-"""Who is who for the ledger: safety officers, name lookups, department heads."""
+"""Who is who: people and departments by name, a member's department heads (ledger, suggestions)."""
 
 from __future__ import annotations
 
