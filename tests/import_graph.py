@@ -74,17 +74,18 @@ def edges() -> list[Edge]:
                 else:
                     prefix = node.module or ""
                 targets = [f"{prefix}.{a.name}" for a in node.names] + [prefix]
-            seen: set[str] = set()
-            for target in targets:
-                resolved = _resolve(target, modules)
-                if resolved and resolved != name and resolved not in seen:
-                    # `from pkg import sub` names the submodule; `from pkg import x` the package
-                    if target != resolved and any(t == resolved for t in targets[:-1]) is False:
-                        pass
-                    seen.add(resolved)
-            # prefer the most specific target: drop a package when a submodule of it was named
-            specific = {m for m in seen if not any(o != m and o.startswith(m + ".") for o in seen)}
-            for target in sorted(specific):
+            found: set[str] = set()
+            if isinstance(node, ast.ImportFrom):
+                # `from pkg import sub` depends on the submodule; `from pkg import name` (a name
+                # defined in pkg/__init__.py) on the package itself.
+                for alias in node.names:
+                    resolved = _resolve(f"{prefix}.{alias.name}", modules)
+                    if resolved:
+                        found.add(resolved)
+            else:
+                found = {r for t in targets if (r := _resolve(t, modules))}
+            found.discard(name)
+            for target in sorted(found):
                 result.append(Edge(name, target, node.lineno, id(node) in function_nodes))
     return result
 

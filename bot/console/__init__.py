@@ -13,15 +13,13 @@ from typing import TYPE_CHECKING
 from flask import Flask
 
 from bot.console.views import bp
+from bot.console.views.common import SERVICES_KEY
 
 if TYPE_CHECKING:
     from bot.services import Services
 
-SERVICES_KEY = "safetybot.console"
-
 
 def register_console(app: Flask, services: Services) -> None:
-
     app.extensions[SERVICES_KEY] = services
     # The session cookie is the console's login: not readable by scripts, not sent on
     # cross-site POSTs (forms also carry a CSRF token).

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
-from bot.console import SERVICES_KEY, auth, data
+from bot.console import auth, data
 from bot.localtime import stamp
 from bot.models import AuditLog, User
 from bot.services import Services
@@ -30,6 +30,9 @@ bp = Blueprint(
 PUBLIC_ENDPOINTS = {"console.login", "console.static"}
 UPLOAD_LIMIT = 5 * 1024 * 1024  # question files; everything else keeps the app's 64 KiB
 PAGE = 50
+
+# Where register_console keeps the process's services on the Flask app.
+SERVICES_KEY = "safetybot.console"
 
 
 def services() -> Services:
