@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, tzinfo
 
-_LOCAL = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2}))?$")
+_LOCAL = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::\d{2})?)?$")
 
 
 class LocalTimeError(ValueError):

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.import_graph import ROOT, cycles, edges, graph, project_modules
+from import_graph import ROOT, cycles, edges, graph, project_modules
 
 MAX_LINES = 500
 ENTRY_POINTS = ("handlers", "scheduler", "bot.console")

@@ -8,6 +8,7 @@ import threading
 import time
 
 from sqlalchemy import func, select
+from tcp_proxy import TcpProxy
 
 from bot.app import create_app
 from bot.db import transaction
@@ -16,7 +17,6 @@ from bot.fake_wecom.driver import CallbackDriver, flask_post
 from bot.migrate import upgrade
 from bot.models import InboundMessage, Suggestion
 from bot.runtime import build_runtime
-from tests.tcp_proxy import TcpProxy
 
 
 def _suggestions(rt) -> int:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from bot import localtime
 from bot import suggestion as suggestions
 from bot.checkin import events as checkin_events
 from bot.content import texts
@@ -17,14 +18,6 @@ from bot.settings import Settings
 from bot.warnings.publish import labels, recipients_for
 from bot.warnings.templates import render_free_text, render_typed
 
-EVENT_KINDS = {
-    "drill": "应急演练",
-    "ceremony": "启动仪式",
-    "campaign": "宣传咨询日",
-    "training": "安全培训",
-    "other": "其他活动",
-}
-
 
 class EventError(ValueError):
     pass
@@ -33,10 +26,9 @@ class EventError(ValueError):
 def parse_local(value: str, settings: Settings) -> datetime:
     """A <input type=datetime-local> value ("2026-06-05T09:00") in the bot's time zone."""
     try:
-        naive = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise EventError("时间格式应为 YYYY-MM-DD HH:MM。") from exc
-    return naive.replace(tzinfo=settings.tz) if naive.tzinfo is None else naive
+        return localtime.parse_local(value, settings.tz)
+    except localtime.LocalTimeError as exc:
+        raise EventError(str(exc)) from exc
 
 
 def create_event(
@@ -61,7 +53,7 @@ def create_event(
     try:
         return checkin_events.create_event(
             session,
-            kind=kind if kind in EVENT_KINDS else "other",
+            kind=kind if kind in checkin_events.kinds() else "other",
             title=title,
             starts_at=starts_at,
             ends_at=ends_at,

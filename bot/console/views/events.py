@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from bot.checkin.events import kind_label, kinds
 from bot.console import data
 from bot.console.actions import EventError, create_event
 from bot.console.qr import checkin_qr
@@ -24,7 +25,12 @@ def events():
             )
         )
         rows.append((event, n or 0))
-    return render_template("console/events.html", rows=rows, tz=services().settings.tz)
+    return render_template(
+        "console/events.html",
+        rows=rows,
+        tz=services().settings.tz,
+        kinds={kind: kind_label(kind) for kind in kinds()},
+    )
 
 
 @bp.get("/events/<int:event_id>")

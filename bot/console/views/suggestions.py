@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bot.console import data
+from bot.console.actions import SuggestionReplyError, reply_to_suggestion
 from bot.console.views.common import (
     actor,
     audit,
@@ -17,10 +18,7 @@ from bot.console.views.common import (
     scope,
     services,
 )
-from bot.content import texts
-from bot.messages import text_message
-from bot.models import Suggestion, SuggestionReply
-from bot.outbox import enqueue
+from bot.models import Suggestion
 
 
 @bp.get("/suggestions")
@@ -49,25 +47,11 @@ def suggestion_reply(suggestion_id: int):
 
     suggestion = g.db.get(Suggestion, suggestion_id) or abort(404)
     content = request.form.get("content", "").strip()[:2000]
-    if not content:
-        flash("回复内容不能为空。", "error")
+    try:
+        reply_to_suggestion(g.db, now(), suggestion, actor=actor(), content=content)
+    except SuggestionReplyError as exc:
+        flash(str(exc), "error")
         return redirect(url_for("console.suggestions"))
-    g.db.add(
-        SuggestionReply(suggestion_id=suggestion.id, replier=actor(), content=content, at=now())
-    )
-    notice = texts.get(
-        "suggestion.reply_notice",
-        ticket=suggestion.ticket,
-        content=content,
-        replier=texts.get("console.replier"),
-    )
-    enqueue(
-        g.db,
-        [suggestion.proposer],
-        text_message(notice),
-        source="suggestion:reply",
-        now=now(),
-    )
     audit("console:suggestion-reply", f"{suggestion.ticket} {content}"[:500])
     services().kick_sender()
     flash(f"已回复 {suggestion.ticket}。")
