@@ -158,7 +158,7 @@ class Bot:
                     select(InboundMessage.reply).where(InboundMessage.dedup_key == msg.dedup_key)
                 )
                 reply = Reply.from_json(stored)
-                return Outcome(reply=reply, duplicate=True, passive_text=_passive_text(reply))
+                return Outcome(reply=reply, duplicate=True, passive_text=_passive_text(reply, msg))
             user = ensure_user(s, msg.from_user, looked_up, now)
             self._record_activity(s, user, now)
             ctx = Context(
@@ -220,19 +220,30 @@ class Bot:
                 duplicate_check=False,
             )
             queued += 1
-        passive = _passive_text(reply)
+        passive = _passive_text(reply, msg)
         if passive is None and reply.messages:
             for i, body in enumerate(reply.messages):
-                enqueue(s, [msg.from_user], body, source=f"reply:{inbound_id}:{i}", now=now)
+                # No duplicate check on a reply: a person who asks for 责任书 twice in 30
+                # minutes must get it twice (WeCom would suppress the identical request).
+                enqueue(
+                    s,
+                    [msg.from_user],
+                    body,
+                    source=f"reply:{inbound_id}:{i}",
+                    now=now,
+                    duplicate_check=False,
+                )
                 queued += 1
         return Outcome(reply=reply, passive_text=passive, queued=queued)
 
     def _record_failure(self, msg: IncomingMessage) -> Outcome:
 
         reply = Reply.text(texts.get("error"))
+        passive = _passive_text(reply, msg)
+        queued = 0
         try:
             with transaction(self.factory) as s:
-                insert_ignore(
+                row = insert_ignore(
                     s,
                     InboundMessage,
                     {
@@ -243,10 +254,21 @@ class Bot:
                         "received_at": self.now(),
                         "reply": reply.to_json(),
                     },
-                )
+                    returning=InboundMessage.id,
+                ).first()
+                if passive is None and row is not None:  # a card click: the apology via the API
+                    enqueue(
+                        s,
+                        [msg.from_user],
+                        reply.messages[0],
+                        source=f"failure:{row[0]}",
+                        now=self.now(),
+                        duplicate_check=False,
+                    )
+                    queued = 1
         except Exception:  # noqa: BLE001
             log.exception("recording the failure of %s failed", msg.dedup_key)
-        return Outcome(reply=reply, passive_text=_passive_text(reply))
+        return Outcome(reply=reply, passive_text=passive, queued=queued)
 
 
 # Statements on every message's path, built once: constructing a statement and computing its
@@ -277,9 +299,12 @@ def _insert_inbound(dialect: str) -> Any:
     return stmt
 
 
-def _passive_text(reply: Reply | None) -> str | None:
-    """A reply of exactly one short text goes back in the HTTP response (no API call)."""
-    if reply is None or len(reply.messages) != 1:
+def _passive_text(reply: Reply | None, msg: IncomingMessage) -> str | None:
+    """A reply of exactly one short text goes back in the HTTP response (no API call).
+
+    Not for a card click: WeCom documents only a card update as the answer to a
+    template_card_event, so texts for it go through the API."""
+    if reply is None or len(reply.messages) != 1 or msg.event == "template_card_event":
         return None
     body = reply.messages[0]
     if body.get("msgtype") != "text":

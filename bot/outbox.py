@@ -16,7 +16,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignore
-from bot.models import OutboundMessage, OutboxDelivery
+from bot.messages import split_text, text_message
+from bot.models import OutboundMessage, OutboxBatch, OutboxDelivery
 
 INSERT_CHUNK = 5000
 
@@ -32,8 +33,31 @@ def enqueue(
     kind: str = "message",
     duplicate_check: bool = True,
 ) -> int | None:
-    """Queue `body` for `userids`. Returns the message id, or None if `dedup_key` was taken."""
+    """Queue `body` for `userids`. Returns the message id, or None if `dedup_key` was taken.
+
+    A text longer than WeCom's 2,048 bytes (which WeCom would cut) is queued as one message
+    per part, in order, each with its own dedup key; the first part's id is returned."""
     recipients = list(dict.fromkeys(u for u in userids if u))  # unique, order kept
+    if body.get("msgtype") == "text" and kind == "message":
+        parts = split_text(body["text"]["content"])
+        if len(parts) > 1:
+            first = None
+            for i, part in enumerate(parts):
+                message_id = enqueue(
+                    session,
+                    recipients,
+                    text_message(part),
+                    source=source,
+                    now=now,
+                    dedup_key=f"{dedup_key}:part{i + 1}" if dedup_key else None,
+                    kind=kind,
+                    duplicate_check=duplicate_check,
+                )
+                if i == 0:
+                    if message_id is None:
+                        return None  # queued before: all of its parts were
+                    first = message_id
+            return first
     values = {
         "kind": kind,
         "payload": body,
@@ -94,3 +118,16 @@ def counts(session: Session) -> dict[str, int]:
         or 0
     )
     return result
+
+
+def held_batches(session: Session) -> int:
+    """Batches held because WeCom refuses the server's IP address (60020): shown as a banner
+    in the console until an admin fixes 企业可信IP."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxBatch)
+            .where(OutboxBatch.status == "pending", OutboxBatch.last_error.like("held: %"))
+        )
+        or 0
+    )

@@ -29,13 +29,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import is_postgres, transaction, upsert_insert
 from bot.models import MemberSendCount, OutboundMessage, OutboxBatch, OutboxDelivery
-from bot.wecom.client import MAX_RECIPIENTS, TOKEN_ERRORS, WeComAPIError, WeComClient
+from bot.wecom.client import (
+    IP_NOT_ALLOWED,
+    MAX_RECIPIENTS,
+    TOKEN_ERRORS,
+    WeComAPIError,
+    WeComClient,
+)
 
 log = logging.getLogger(__name__)
 
 MEMBER_LIMIT_PER_MINUTE = 30  # WeCom: 每应用对同一个成员不可超过30次/分，超过部分会被丢弃
 ROBOT_LIMIT_PER_MINUTE = 20  # group robot webhook: 20 messages/minute
 MAX_ATTEMPTS = 8
+HOLD_BACKOFF = timedelta(minutes=10)
+HELD_PREFIX = "held: "  # last_error of batches held for a set-up error (outbox.held_batches)
 
 
 @dataclass(frozen=True)
@@ -259,10 +267,22 @@ class OutboxSender:
                 self.client.robot_send(users[0], message.payload)
                 return Outcome(batch, "sent")
             result = self.client.send_message(
-                message.payload, users, duplicate_check=message.duplicate_check
+                batch_payload(message.payload, batch.batch_id),
+                users,
+                duplicate_check=message.duplicate_check,
             )
         except WeComAPIError as exc:
             reason = f"{exc.errcode}: {exc.errmsg}"[:500]
+            if exc.errcode == IP_NOT_ALLOWED:
+                # A set-up error, not the message's: hold everything until an admin adds the
+                # server's address to 企业可信IP, then it goes out. Never dead for this.
+                log.error(
+                    "WeCom refuses this server's IP address (60020): add it to 企业可信IP in the "
+                    "WeCom admin console; outbox message %s is held and retried every %d min",
+                    message.id,
+                    int(HOLD_BACKOFF.total_seconds() // 60),
+                )
+                return Outcome(batch, "hold", HELD_PREFIX + reason)
             if exc.outcome_unknown:
                 log.warning("outbox message %s: %s (%s)", message.id, exc.errmsg, users[0])
                 return Outcome(batch, "dead", "outcome unknown: " + reason)
@@ -321,6 +341,19 @@ class OutboxSender:
                         )
                     stats.sent += n - len(out.undelivered)
                     stats.dead += len(out.undelivered)
+                elif out.status == "hold":
+                    stats.retried += n
+                    s.execute(
+                        update(OutboxBatch)
+                        .where(OutboxBatch.id == batch.batch_id)
+                        .values(
+                            status="pending",
+                            lease_until=None,
+                            last_error=out.error,
+                            attempts=batch.attempts - 1,  # a held try does not count
+                            next_attempt_at=now + HOLD_BACKOFF,
+                        )
+                    )
                 elif out.status == "dead" or batch.attempts >= MAX_ATTEMPTS:
                     stats.dead += n
                     values = {"status": "dead", "lease_until": None, "last_error": out.error}
@@ -369,6 +402,19 @@ class OutboxSender:
             if st.claimed == 0:
                 break
         return total
+
+
+def batch_payload(payload: dict, batch_id: int) -> dict:
+    """The request body for one batch. WeCom requires a template card's task_id to be unique
+    within the app (a reused one is accepted and not delivered), so a card sent in several
+    calls gets one task id per batch: fixed by the batch, so a resend is still identical.
+    Clicks are routed by EventKey / task-id prefix, so the suffix changes nothing there."""
+    card = payload.get("template_card")
+    if payload.get("msgtype") != "template_card" or not card or not card.get("task_id"):
+        return payload
+    suffix = f"-b{batch_id}"
+    task_id = str(card["task_id"])[: 128 - len(suffix)] + suffix
+    return {**payload, "template_card": {**card, "task_id": task_id}}
 
 
 def _limit_key(kind: str | None, userid: str) -> str:

@@ -10,6 +10,7 @@ import base64
 import os
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -174,12 +175,36 @@ def app(runtime):
     return app
 
 
+@dataclass
+class CardClick:
+    """What a person sees after tapping a card button: WeCom takes only a card update as the
+    answer to the click, so any text reaches them through the API (`text`, joined)."""
+
+    status: int
+    texts: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.texts)
+
+
+class TestDriver(CallbackDriver):
+    def __init__(self, runtime, fake, post) -> None:
+        super().__init__(runtime.crypto, post, agent_id=runtime.settings.agent_id)
+        self.runtime, self.fake = runtime, fake
+
+    def card_event(self, userid: str, *args, **kwargs) -> CardClick:  # type: ignore[override]
+        before = len(self.fake.texts_for(userid))
+        result = super().card_event(userid, *args, **kwargs)
+        assert result.text is None, "a card click must not get a passive text reply"
+        self.runtime.sender.drain()
+        return CardClick(result.status, self.fake.texts_for(userid)[before:])
+
+
 @pytest.fixture
-def wecom(app, runtime) -> CallbackDriver:
+def wecom(app, runtime, fake) -> TestDriver:
     """Sends signed, encrypted callbacks to the app as WeCom would."""
-    return CallbackDriver(
-        runtime.crypto, flask_post(app.test_client()), agent_id=runtime.settings.agent_id
-    )
+    return TestDriver(runtime, fake, flask_post(app.test_client()))
 
 
 @pytest.fixture

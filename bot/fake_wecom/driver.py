@@ -166,9 +166,17 @@ class CallbackDriver:
         }
         if selected:
             extra["SelectedItems"] = selected
-        return self.event(
+        result = self.event(
             userid, "template_card_event", event_key, create_time=create_time, **extra
         )
+        if result.reply_xml is not None and result.reply_xml.get("MsgType") == "text":
+            # WeCom documents only a card update as the answer to a card click.
+            raise PassiveReplyRefused(f"passive text reply to a card click: {result.text!r}")
+        return result
+
+
+class PassiveReplyRefused(AssertionError):
+    """The bot answered a template_card_event with a passive text, which WeCom does not take."""
 
 
 def flask_post(test_client) -> PostFn:

@@ -101,6 +101,11 @@ class FakeWeCom:
         self.dropped: list[Delivered] = []  # over the per-member limit: WeCom drops silently
         self.updated_cards: list[dict[str, Any]] = []
         self.robot_messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # Template-card task ids already used by this app: WeCom requires them unique, and a
+        # reused one is accepted (errcode 0) but not delivered.
+        self.task_ids: set[str] = set()
+        self.robot_raw: list[bytes] = []  # request bodies as sent (escapes and all)
+        self.dropped_task_ids: list[str] = []
         self.member_rate_limit = 30
         # Time source for token expiry, rate windows and duplicate checks; tests may share
         # their controllable clock: fake.clock = lambda: clock().timestamp()
@@ -220,6 +225,9 @@ class FakeWeCom:
             self.dropped.clear()
             self.updated_cards.clear()
             self.robot_messages.clear()
+            self.task_ids.clear()
+            self.robot_raw.clear()
+            self.dropped_task_ids.clear()
             self._injections.clear()
             self._recent.clear()
             self._dup.clear()
@@ -236,6 +244,7 @@ class FakeWeCom:
             path = path[len("cgi-bin/") :]
         params = dict(request.args)
         body: Any = None
+        raw = b""
         if request.method == "POST":
             raw = request.get_data()
             try:
@@ -248,6 +257,8 @@ class FakeWeCom:
                     path, request.method, params, body if self.record_bodies else None, time.time()
                 )
             )
+            if path == "webhook/send":
+                self.robot_raw.append(raw)
             injection = self._take_injection(path)
         delay = self.latency + (injection.delay if injection else 0.0)
         if delay:
@@ -320,7 +331,7 @@ class FakeWeCom:
                 {
                     "errcode": 81013,
                     "errmsg": "user & party & tag all invalid",
-                    "invaliduser": "|".join(invalid),
+                    "invaliduser": "|".join(invalid).lower(),
                 }
             )
         content = {
@@ -357,6 +368,18 @@ class FakeWeCom:
             duplicate = check and now - self._dup.get(digest, -1e12) < interval
             if check and not duplicate:
                 self._dup[digest] = now
+            task_id = str(card.get("task_id") or "") if msgtype == "template_card" else ""
+            if task_id and not duplicate:
+                if task_id in self.task_ids:
+                    self.dropped_task_ids.append(task_id)
+                    duplicate = True  # accepted, never delivered
+                self.task_ids.add(task_id)
+            if msgtype == "text":
+                # WeCom cuts a text at 2,048 bytes; the rest is lost.
+                text = str((content.get("text") or {}).get("content") or "")
+                cut = text.encode()[:2048].decode(errors="ignore")
+                if cut != text:
+                    content = {**content, "text": {**content["text"], "content": cut}}
             for userid in valid if not duplicate else []:
                 recent = self._recent[userid]
                 while recent and now - recent[0] >= 60:
@@ -371,7 +394,7 @@ class FakeWeCom:
                     self._response_codes[response_code + ":" + userid] = userid
         result = {"errcode": 0, "errmsg": "ok", "msgid": msgid}
         if invalid:
-            result["invaliduser"] = "|".join(invalid)
+            result["invaliduser"] = "|".join(invalid).lower()  # WeCom answers them lower-cased
         if response_code:
             result["response_code"] = response_code
         return _json(result)
@@ -427,6 +450,12 @@ class FakeWeCom:
                 recent.popleft()
             if len(recent) >= 20:
                 return _json({"errcode": 45009, "errmsg": "api freq out of limit"})
+            body = body or {}
+            limit = {"markdown": 4096, "text": 2048}.get(str(body.get("msgtype")))
+            content = str((body.get(str(body.get("msgtype"))) or {}).get("content") or "")
+            if limit and len(content.encode()) > limit:
+                # 群机器人配置说明: markdown content at most 4096 bytes, text 2048.
+                return _json({"errcode": 40058, "errmsg": "content exceed max length"})
             recent.append(now)
             self.robot_messages[key].append(body or {})
         return _json({"errcode": 0, "errmsg": "ok"})

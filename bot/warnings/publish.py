@@ -20,7 +20,7 @@ from bot.models import Department, RiskWarning, WarningRecipient
 from bot.outbox import enqueue
 from bot.settings import Settings
 from bot.warnings.acks import ack_card, card_message
-from bot.warnings.templates import ACK_LEVELS, RenderedWarning
+from bot.warnings.templates import ACK_LEVELS, ROBOT_MARKDOWN_LIMIT, RenderedWarning, cut_bytes
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,12 @@ def publish(
             dedup_key=f"{kind}:{warning.id}:card",
         )
     if kind == "warning" and settings.robot_keys:
-        md = rendered.markdown(labels())
-        if scope_label:
-            md += "\n\n" + texts.get("warning.robot_scope", scope=scope_label)
+        scope_line = (
+            "\n\n" + texts.get("warning.robot_scope", scope=scope_label) if scope_label else ""
+        )
+        # The robot takes at most 4096 bytes of markdown: cut the warning, never the scope.
+        md = cut_bytes(rendered.markdown(labels()), ROBOT_MARKDOWN_LIMIT - len(scope_line.encode()))
+        md += scope_line
         enqueue(
             session,
             settings.robot_keys,

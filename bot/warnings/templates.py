@@ -109,9 +109,7 @@ class RenderedWarning:
         colour = MARKDOWN_COLOUR.get(self.level or "", "warning")
         prefix = self.prefix or labels["prefix"]
         if self.free:
-            return _cut_bytes(
-                f'### <font color="{colour}">{prefix}</font>\n{_md(self.extra)}', 4000
-            )
+            return cut_bytes(f'### <font color="{colour}">{prefix}</font>\n{_md(self.extra)}', 4000)
         lines = [f'### <font color="{colour}">{prefix}：{_md(self.title)}</font>']
         if self.meaning:
             lines.append(f"> {_md(self.meaning)}")
@@ -122,7 +120,7 @@ class RenderedWarning:
             lines += [f"{i}. {_md(a)}" for i, a in enumerate(self.actions, 1)]
         if self.source:
             lines += ["", f'<font color="comment">{labels["source"]}{_md(self.source)}</font>']
-        return _cut_bytes("\n".join(lines), 4000)  # robot markdown: at most 4096 bytes
+        return cut_bytes("\n".join(lines), 4000)  # robot markdown: at most 4096 bytes
 
 
 def render_template(hazard: str, level: str, extra: str = "") -> RenderedWarning:
@@ -154,7 +152,11 @@ def _md(text: str) -> str:
     return text.replace("<", "＜").replace(">", "＞")
 
 
-def _cut_bytes(text: str, limit: int) -> str:
+ROBOT_MARKDOWN_LIMIT = 4096  # group robot markdown content, bytes (群机器人配置说明)
+
+
+def cut_bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes, ending in … when cut."""
     data = text.encode()
     if len(data) <= limit:
         return text

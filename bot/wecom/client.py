@@ -14,6 +14,7 @@ Doc: 企业微信开发者中心 "获取access_token", "发送应用消息", "�
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -33,8 +34,10 @@ INVALID_SECRET = 40001
 INVALID_TOKEN = 40014
 TOKEN_EXPIRED = 42001
 FREQ_LIMIT = 45009
+TOO_MANY_CONCURRENT = 45033  # 接口并发调用超过限制
+IP_NOT_ALLOWED = 60020  # the server's IP is not in 企业可信IP: a set-up error an admin fixes
 TOKEN_ERRORS = frozenset({INVALID_TOKEN, TOKEN_EXPIRED})
-RETRYABLE_ERRCODES = frozenset({SYSTEM_BUSY, FREQ_LIMIT})
+RETRYABLE_ERRCODES = frozenset({SYSTEM_BUSY, FREQ_LIMIT, TOO_MANY_CONCURRENT})
 MAX_RECIPIENTS = 1000  # message/send: touser holds at most 1000 userids
 
 
@@ -134,7 +137,13 @@ class WeComClient(WeChatClient):
         res.raise_for_status()
         data = res.json()
         if data.get("errcode", 0) != 0 or not data.get("access_token"):
-            raise WeComAPIError(data.get("errcode"), data.get("errmsg", "gettoken failed"))
+            errcode = data.get("errcode")
+            # -1 and 45009 from gettoken are as passing as from any other call.
+            raise WeComAPIError(
+                errcode,
+                data.get("errmsg", "gettoken failed"),
+                transient=errcode in RETRYABLE_ERRCODES,
+            )
         return data["access_token"], int(data.get("expires_in", 7200))
 
     @property
@@ -292,7 +301,15 @@ class WeComClient(WeChatClient):
         url = self.API_BASE_URL + "webhook/send"
         for attempt in range(1, self.max_attempts + 1):
             try:
-                res = self._http.post(url, params={"key": key}, json=body, timeout=self.timeout)
+                # ensure_ascii=False: Chinese as UTF-8, not \u escapes (6 bytes a character
+                # against the robot's 4096-byte limit).
+                res = self._http.post(
+                    url,
+                    params={"key": key},
+                    data=json.dumps(body, ensure_ascii=False).encode(),
+                    headers={"Content-Type": "application/json; charset=utf-8"},
+                    timeout=self.timeout,
+                )
                 data = res.json() if res.status_code == 200 else {"errcode": None}
             except requests.ConnectTimeout:
                 data = {"errcode": None, "errmsg": "network: connect timeout"}  # never sent

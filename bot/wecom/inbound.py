@@ -84,9 +84,11 @@ def _location(root: Element, lat: str, lng: str, scale: str, label: str) -> Loca
 
 
 def render_text_reply(to_user: str, from_corp: str, content: str, agent_id: str = "") -> str:
-    """A passive text reply (before encryption)."""
+    """A passive text reply (before encryption). The text sits in a CDATA section, which the
+    sequence "]]>" would close early (and let the rest be read as XML): split it across two
+    sections, the standard escape."""
     reply = TextReply(
-        content=content,
+        content=content.replace("]]>", "]]]]><![CDATA[>"),
         target=to_user,
         source=from_corp,
         time=int(time.time()),
