@@ -210,10 +210,13 @@ class Bot:
         reply.messages = _split_long_texts(reply.messages)
         queued = 0
         if reply.card_update and msg.response_code:
+            # The card is updated under the task id that was clicked (each batch of a card
+            # has its own, see bot.sender.batch_payload).
+            card = {**reply.card_update, "task_id": msg.task_id or reply.card_update.get("task_id")}
             enqueue(
                 s,
                 [msg.from_user],
-                {"response_code": msg.response_code, "card": reply.card_update},
+                {"response_code": msg.response_code, "card": card},
                 source=f"card:{inbound_id}",
                 now=now,
                 kind="update_card",

@@ -44,8 +44,9 @@ class Settings:
     api_timeout: float = 5.0
     # Daily quiz size and the times of the daily pushes ("HH:MM", local time).
     quiz_per_day: int = 3
-    tip_time: str = "08:30"
-    quiz_time: str = "09:00"
+    # Off :00 and :30, the minutes WeCom asks developers to avoid for mass sends.
+    tip_time: str = "08:25"
+    quiz_time: str = "09:05"
     # Group robot webhook keys that receive risk warnings as markdown.
     robot_keys: tuple[str, ...] = ()
     # CAP 1.2 feed of official alerts (a single <alert> or an Atom feed), polled every 5 minutes;

@@ -60,7 +60,7 @@ def job_specs(settings) -> list[JobSpec]:
         # After-drill questionnaires, sent once an event with a survey has ended.
         JobSpec("drill_surveys", drill_surveys, {"minute": "*/10"}),
         # Daily reminders and escalation for overdue fixes (idempotent per item per day).
-        JobSpec("hazard_overdue", remind_overdue, {"hour": 10, "minute": 0}),
+        JobSpec("hazard_overdue", remind_overdue, {"hour": 10, "minute": 5}),
         # Photos whose download failed inside the callback (media ids live 3 days).
         JobSpec("hazard_photo_retry", retry_pending_photos, {"minute": "*"}),
         # 收到 follow-ups and escalation of unacknowledged warnings.

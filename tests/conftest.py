@@ -137,6 +137,9 @@ def make_settings(db_url: str, fake: FakeWeCom, **overrides) -> Settings:
         # Tests check figures right after the answers that change them (the snapshot itself
         # is tested with its production default in test_quiz_ranking_snapshot).
         ranking_cache_seconds=0,
+        # The scheduler tests are written for these push times (the defaults avoid :00/:30).
+        tip_time="08:30",
+        quiz_time="09:00",
         timezone=TZ,
         files_dir=str(Path(db_url.split("///")[-1]).parent / "files")
         if db_url.startswith("sqlite")

@@ -266,7 +266,7 @@ def test_photo_retry_job_is_registered_every_minute(runtime):
 
     specs = {s.id: s for s in job_specs(runtime.settings)}
     assert specs["hazard_photo_retry"].cron == {"minute": "*"}
-    assert specs["hazard_overdue"].cron == {"hour": 10, "minute": 0}
+    assert specs["hazard_overdue"].cron == {"hour": 10, "minute": 5}
 
 
 # -- ticket numbers ---------------------------------------------------------------------------------

@@ -270,7 +270,7 @@ def test_overdue_job_runs_through_the_scheduler_ledger(wecom, runtime, clock):
 
     ticket = report(wecom)
     wecom.text(OFFICER, f"隐患 指派 {ticket} 赵磊 2026-06-06")
-    clock.set_local("2026-06-08 10:00:30")
+    clock.set_local("2026-06-08 10:05:30")
     spec = next(s for s in job_specs(runtime.settings) if s.id == "hazard_overdue")
     fire = previous_fire_time(spec, runtime.settings.tz, clock())
     assert fire.astimezone(timezone.utc) == clock().replace(second=0)

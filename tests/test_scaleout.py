@@ -184,6 +184,9 @@ def cluster_env(pg_url, fake, tmp_path):
         "SAFETYBOT_CLOCK_FILE": str(clock_file),
         "SAFETYBOT_SCHEDULER_TICK": "0.3",
         "SAFETYBOT_QUIZ_PER_DAY": "3",
+        # The scenario below is written for these times (the defaults avoid :00 and :30).
+        "SAFETYBOT_TIP_TIME": "08:30",
+        "SAFETYBOT_QUIZ_TIME": "09:00",
         "SAFETYBOT_LOG_LEVEL": "WARNING",
     }
     # Nothing from the developer's environment leaks into the processes' settings.
@@ -250,7 +253,8 @@ def push_sends(fake) -> Counter:
             task_id = body["template_card"].get("task_id", "")
             if not task_id.startswith("quizpush-"):
                 continue
-            key = (int(task_id[-2:]), "quiz")
+            # quizpush-YYYYMMDD-b<batch>: the day of June, whatever the batch
+            key = (int(task_id.split("-")[1][-2:]), "quiz")
         else:
             continue
         for userid in body["touser"].split("|"):

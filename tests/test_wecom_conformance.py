@@ -188,3 +188,17 @@ def test_user_text_with_cdata_end_survives_the_passive_reply(runtime):
 
     xml = render_text_reply("liuyang", "corp", "您写的是：a]]><x>b</x>", "1000002")
     assert parse_xml(xml)["Content"] == "您写的是：a]]><x>b</x>"
+
+
+# -- 9. smaller ------------------------------------------------------------------------------------
+def test_an_acknowledged_warning_card_has_nothing_left_to_click(wecom, runtime, fake):
+    wecom.text("wangfang", "预警 @生产一车间 高温 红色")
+    runtime.sender.drain()
+    card = next(
+        m["template_card"] for m in fake.messages_for("liuyang") if m["msgtype"] == "template_card"
+    )
+    key = card["button_list"][0]["key"]
+    wecom.card_event("liuyang", key, card["task_id"], card_type="button_interaction")
+    [update] = fake.updated_cards
+    assert update["template_card"]["replace_text"] == "已收到"
+    assert update["template_card"]["task_id"] == card["task_id"]  # the clicked card's own id

@@ -54,6 +54,8 @@ def ack_card(
     if acked_at is not None:
         when = stamp(acked_at, tz, "%m-%d %H:%M") if tz else acked_at.strftime("%m-%d %H:%M")
         card["sub_title_text"] = texts.get("warning.card.acked", time=when)
+        # replace_text turns the button area into plain text: nothing left to click.
+        card["replace_text"] = texts.get("warning.card.acked_button")
         card["button_list"] = [
             {
                 "text": texts.get("warning.card.acked_button"),
