@@ -41,6 +41,9 @@ def cmd_questions(args) -> int:
             try:
                 with transaction(rt.factory) as s:
                     count = bank.import_questions(s, args.file, now)
+            except bank.BadFile as exc:
+                print(f"nothing imported from {args.file}: {exc.errors[0]}", file=sys.stderr)
+                return 1
             except bank.ImportFailed as exc:
                 print(
                     f"nothing imported from {args.file}: {len(exc.errors)} problem(s)",

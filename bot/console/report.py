@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot import suggestion
 from bot.console import charts, data
 from bot.console.auth import Scope
+from bot.exports import append_row
 from bot.hazard.export import ledger_rows
 from bot.models import CheckinEvent, EventAttendance, HazardReport, Suggestion
 from bot.settings import Settings
@@ -121,15 +122,16 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
         ("隐患逾期未整改", o["hazards_overdue"]),
         ("安全建议", o["suggestions"]),
     ]
-    ws.append(["指标", "数值"])
+    append_row(ws, ["指标", "数值"])
     for label, value in rows:
-        ws.append([label, value])
+        append_row(ws, [label, value])
         if label.endswith("率"):
             ws.cell(row=ws.max_row, column=2).number_format = "0.0%"
     ws.cell(row=2, column=2).number_format = "yyyy-mm-dd hh:mm"
 
     ws = wb.create_sheet(SHEETS[1])
-    ws.append(
+    append_row(
+        ws,
         [
             "部门",
             "在册人数",
@@ -144,10 +146,11 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
             "隐患上报",
             "隐患销号",
             "建议",
-        ]
+        ],
     )
     for r in summary["departments"]:
-        ws.append(
+        append_row(
+            ws,
             [
                 r["name"],
                 r["members"],
@@ -162,34 +165,37 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
                 r["hazards"],
                 r["hazards_closed"],
                 r["suggestions"],
-            ]
+            ],
         )
         for c in (6, 8):
             ws.cell(row=ws.max_row, column=c).number_format = "0.0%"
 
     ws = wb.create_sheet(SHEETS[2])
-    ws.append(["主题", "主题键", "答题次数", "答对次数", "正确率"])
+    append_row(ws, ["主题", "主题键", "答题次数", "答对次数", "正确率"])
     for q in summary["quiz"]:
-        ws.append([q["title"], q["theme"], q["answered"], q["correct"], q["rate"]])
+        append_row(ws, [q["title"], q["theme"], q["answered"], q["correct"], q["rate"]])
         ws.cell(row=ws.max_row, column=5).number_format = "0.0%"
 
     ws = wb.create_sheet(SHEETS[3])
-    ws.append(["部门", "在册人数", "已签", "签订率"])
+    append_row(ws, ["部门", "在册人数", "已签", "签订率"])
     for p in summary["pledges"]:
-        ws.append([p["name"], p["members"], p["signed"], p["rate"]])
+        append_row(ws, [p["name"], p["members"], p["signed"], p["rate"]])
         ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
 
     ws = wb.create_sheet(SHEETS[4])
-    ws.append(["日期", "打卡人数"])
+    append_row(ws, ["日期", "打卡人数"])
     for day, n in summary["checkins"]:
-        ws.append([day, n])
-    ws.append([])
-    ws.append(["活动", "类型", "签到码", "开始", "结束", "签到人数"])
+        append_row(ws, [day, n])
+    append_row(ws, [])
+    append_row(ws, ["活动", "类型", "签到码", "开始", "结束", "签到人数"])
     for e in summary["events"]:
-        ws.append([e["title"], e["kind"], e["code"], e["starts_at"], e["ends_at"], e["attendance"]])
+        append_row(
+            ws, [e["title"], e["kind"], e["code"], e["starts_at"], e["ends_at"], e["attendance"]]
+        )
 
     ws = wb.create_sheet(SHEETS[5])
-    ws.append(
+    append_row(
+        ws,
         [
             "隐患编号",
             "上报时间",
@@ -205,10 +211,11 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
             "状态",
             "逾期",
             "销号时间",
-        ]
+        ],
     )
     for h in summary["hazards"]:
-        ws.append(
+        append_row(
+            ws,
             [
                 h["ticket"],
                 h["reported_at"],
@@ -224,13 +231,14 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
                 h["status_label"],
                 "是" if h["overdue"] else "",
                 h["closed_at"],
-            ]
+            ],
         )
 
     ws = wb.create_sheet(SHEETS[6])
-    ws.append(["编号", "提出时间", "提出人", "部门", "内容", "答复"])
+    append_row(ws, ["编号", "提出时间", "提出人", "部门", "内容", "答复"])
     for s in summary["suggestions"]:
-        ws.append(
+        append_row(
+            ws,
             [
                 s["ticket"],
                 s["created_at"],
@@ -238,7 +246,7 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
                 s["department"],
                 s["content"],
                 s["replies"],
-            ]
+            ],
         )
 
     for sheet in wb.worksheets:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.exports import append_row, set_cell
 from bot.hazard import labels, queries, states
 from bot.models import Department, User
 from bot.settings import Settings
@@ -119,14 +120,14 @@ def export_hazards(session: Session, settings: Settings, path: str | Path) -> in
     wb = Workbook()
     ws = wb.active
     ws.title = "隐患台账"
-    ws.append(HEADER)
+    append_row(ws, HEADER)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     rows = ledger_rows(session, settings)
     photo_col = len(HEADER)
     for r, row in enumerate(rows, start=2):
         paths = row["photos"]
-        ws.append([r - 1] + [row[key] for key in COLUMNS] + [paths[0] if paths else ""])
+        append_row(ws, [r - 1] + [row[key] for key in COLUMNS] + [paths[0] if paths else ""])
         for c in (3, 15, 16):
             ws.cell(row=r, column=c).number_format = "yyyy-mm-dd hh:mm"
         ws.cell(row=r, column=12).number_format = "yyyy-mm-dd"
@@ -136,7 +137,7 @@ def export_hazards(session: Session, settings: Settings, path: str | Path) -> in
             cell.hyperlink = Path(paths[0]).as_uri()
             cell.style = "Hyperlink"
         for j, extra in enumerate(paths[1:], start=1):
-            cell = ws.cell(row=r, column=photo_col + j, value=extra)
+            cell = set_cell(ws, r, photo_col + j, extra)
             cell.hyperlink = Path(extra).as_uri()
             cell.style = "Hyperlink"
     for idx, width in enumerate(WIDTHS, start=1):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import re
 import threading
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot import content
 from bot.db import upsert_insert
+from bot.exports import append_row, csv_field, csv_text
 from bot.models import Question
 from bot.quiz.answers import LETTERS, parse_judge_value
 from bot.text import normalize
@@ -164,6 +166,9 @@ def theme_titles() -> dict[str, str]:
 
 
 QUESTION_CONTENT = ("theme", "type", "stem", "options", "answer", "explanation", "source")
+# Rows per execute(): one multi-row VALUES of a whole import would pass SQLite's 32,766 bound
+# parameters and PostgreSQL's 65,535; executemany in batches stays far below, however large.
+UPSERT_BATCH = 1000
 
 
 def upsert_questions(
@@ -174,15 +179,18 @@ def upsert_questions(
     where: Any = None,
 ) -> None:
     """Insert questions by id or overwrite their content (and `extra_columns`), for the rows
-    `where` allows: the builtin sync leaves imported rows alone; an import takes any row."""
-    stmt = upsert_insert(session, Question).values(rows)
+    `where` allows: the builtin sync leaves imported rows alone; an import takes any row.
+    Written in batches of UPSERT_BATCH rows, all in the caller's transaction."""
     columns = (*QUESTION_CONTENT, *extra_columns, "updated_at")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Question.id],
-        set_={c: getattr(stmt.excluded, c) for c in columns},
-        where=where,
-    )
-    session.execute(stmt)
+    for start in range(0, len(rows), UPSERT_BATCH):
+        stmt = upsert_insert(session, Question)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Question.id],
+            set_={c: getattr(stmt.excluded, c) for c in columns},
+            where=where,
+        )
+        # executemany (insertmanyvalues): compiled once, not once per row as .values(rows) is.
+        session.execute(stmt, rows[start : start + UPSERT_BATCH])
 
 
 def sync_builtin(session: Session, now: datetime, bank: Bank | None = None) -> dict[str, int]:
@@ -234,27 +242,76 @@ class ImportFailed(Exception):
         self.errors = errors
 
 
+class BadFile(ImportFailed):
+    """The file as a whole cannot be read (type, encoding, not a workbook, empty, header):
+    one line says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([message])
+
+
+# Excel in China saves CSV as GBK; GB18030 is its superset. UTF-8 (BOM or not) comes first:
+# a UTF-8 file is almost never valid GB18030 by accident the other way round.
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
 def read_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, row) for each data row of a CSV (UTF-8, with or without BOM) or XLSX file."""
+    """(line number, row) for each data row of a CSV (UTF-8 with or without BOM, or
+    GBK/GB18030) or XLSX file. A file that cannot be read raises BadFile."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = []
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            _check_header(reader.fieldnames or [])
-            start = reader.line_num + 1
-            for row in reader:
-                rows.append((start, row))
-                start = reader.line_num + 1
-        return rows
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
+    if suffix not in (".csv", ".xlsx"):
+        raise BadFile(f"不支持的文件类型「{suffix}」：请使用 .csv 或 .xlsx")
+    if path.stat().st_size == 0:
+        raise BadFile("文件是空的")
+    rows = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
+    if not rows:
+        raise BadFile("文件中没有题目")
+    return rows
 
+
+def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    data = path.read_bytes()
+    for encoding in CSV_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise BadFile("无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV")
+    if "\x00" in text:
+        raise BadFile("不是 CSV 文本文件")
+    rows = []
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not reader.fieldnames:
+            raise BadFile("文件是空的")
+        _check_header([h.strip() for h in reader.fieldnames])
+        start = reader.line_num + 1
+        for row in reader:
+            values = {(k.strip() if isinstance(k, str) else k): csv_text(v) for k, v in row.items()}
+            if any(str(v or "").strip() for v in values.values()):
+                rows.append((start, values))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise BadFile(f"第{reader.line_num}行：CSV 格式错误（{exc}）") from None
+    return rows
+
+
+def _read_xlsx(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    from openpyxl import load_workbook
+
+    try:
         wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - zip, XML and openpyxl errors all mean the same
+        raise BadFile("不是有效的 .xlsx 文件（请用 Excel 或 WPS 另存为 .xlsx）") from None
+    try:
         ws = wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(it, ())]
+        if not any(header):
+            raise BadFile("文件是空的")
         _check_header(header)
         rows = []
         for number, values in enumerate(it, start=2):
@@ -266,15 +323,19 @@ def read_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
                     {h: ("" if v is None else v) for h, v in zip(header, values, strict=False)},
                 )
             )
+    except BadFile:
+        raise
+    except Exception:  # noqa: BLE001 - a damaged sheet inside a valid zip
+        raise BadFile("不是有效的 .xlsx 文件（请用 Excel 或 WPS 另存为 .xlsx）") from None
+    finally:
         wb.close()
-        return rows
-    raise ImportFailed([f"不支持的文件类型「{suffix}」：请使用 .csv 或 .xlsx"])
+    return rows
 
 
 def _check_header(header: list[str]) -> None:
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise ImportFailed([f"第1行：缺少列 {', '.join(missing)}（需要 {', '.join(COLUMNS)}）"])
+        raise BadFile(f"第1行：缺少列 {', '.join(missing)}（需要 {', '.join(COLUMNS)}）")
 
 
 def row_to_question(row: dict[str, Any]) -> dict[str, Any]:
@@ -306,8 +367,6 @@ def import_questions(session: Session, path: str | Path, now: datetime) -> int:
             errors.append(f"第{line}行：{'；'.join(problems)}")
         elif values is not None:
             cleaned.append({**values, "_line": line})
-    if not rows:
-        errors.append("文件中没有题目")
     # A stem that already exists under another id would be a duplicate question.
     existing = {
         stem_key(stem): qid
@@ -365,16 +424,16 @@ def export_questions(session: Session, path: str | Path, *, include_inactive: bo
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(COLUMNS)
-            writer.writerows(question_row(q) for q in questions)
+            writer.writerows([csv_field(v) for v in question_row(q)] for q in questions)
     elif suffix == ".xlsx":
         from openpyxl import Workbook
 
         wb = Workbook()
         ws = wb.active
         ws.title = "questions"
-        ws.append(COLUMNS)
+        append_row(ws, COLUMNS)
         for q in questions:
-            ws.append(question_row(q))
+            append_row(ws, question_row(q))
         wb.save(path)
     else:
         raise ValueError(f"unsupported file type {suffix!r}: use .csv or .xlsx")

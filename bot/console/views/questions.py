@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from bot.quiz.bank import (
     import_questions,
     theme_titles,
 )
+
+log = logging.getLogger(__name__)
 
 
 @bp.get("/questions")
@@ -102,8 +105,11 @@ def questions_import():
             session["import_errors"] = exc.errors[:200]
             audit("console:question-import", f"refused: {len(exc.errors)} problems", allowed=False)
             return redirect(url_for("console.questions"))
-        except Exception as exc:  # noqa: BLE001 - a broken file is the user's problem to see
-            session["import_errors"] = [f"无法读取文件：{exc}"[:300]]
+        except Exception:  # noqa: BLE001 - logged for us; the officer gets one plain line
+            # Never show the exception (it may be SQL); roll back whatever was written.
+            g.db.rollback()
+            log.exception("question import failed")
+            session["import_errors"] = ["导入失败：服务器处理文件时出错，未导入任何题目。"]
             return redirect(url_for("console.questions"))
     audit("console:question-import", f"{count} questions from {upload.filename}")
     flash(f"已导入 {count} 道题。")
