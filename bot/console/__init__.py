@@ -37,6 +37,11 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
                     app.secret_key = session_secret(services.factory, services.clock())
         return super().get_signing_serializer(app)
 
+    def open_session(self, app: Flask, request):
+        if not request.path.startswith(bp.url_prefix or "/admin"):
+            return self.session_class()  # nothing outside the console uses a session
+        return super().open_session(app, request)
+
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
