@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, jsonify
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.callback import bp as callback_bp
 from bot.console import register_console
@@ -28,7 +29,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     runtime = runtime or build_runtime(settings)
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = settings.secret_key
+    # Empty: the console reads the key every process shares from the database on first use.
+    app.config["SECRET_KEY"] = settings.secret_key or None
+    if settings.trusted_proxies:
+        # The client's address and scheme as the trusted proxies forwarded them; without
+        # this, every client behind a proxy has the proxy's address.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     # Bodies over 64 KiB are refused with 413 before anything reads them.
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.extensions["safetybot"] = runtime

@@ -6,6 +6,7 @@ Nothing reads os.environ anywhere else: the app factory, the CLI and the tests b
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,17 @@ WECOM_REQUIRED = (
     "WECOM_SECRET",
     "WECOM_TOKEN",
     "WECOM_ENCODING_AES_KEY",
+)
+
+
+# Loopback and the private ranges: the console is not on the internet unless you say so.
+DEFAULT_CONSOLE_ALLOW = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
 )
 
 
@@ -54,7 +66,16 @@ class Settings:
     cap_url: str = ""
     cap_areas: tuple[str, ...] = ()
     cap_min_severity: str = "Moderate"
-    secret_key: str = "dev-only-change-me"
+    # The console's session signing key. Empty: a random key is generated once and kept in
+    # the database, so every process shares it (never a fixed development value).
+    secret_key: str = ""
+    # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (0: none).
+    trusted_proxies: int = 0
+    # Client networks that may reach /admin (/wecom/callback and /healthz stay open).
+    console_allow: tuple[str, ...] = DEFAULT_CONSOLE_ALLOW
+    # Served over HTTPS: the session cookie is Secure and HSTS is sent on every console page
+    # (a request forwarded as https by a trusted proxy gets both anyway).
+    https: bool = False
     conversation_timeout_minutes: int = 30
     # How often the scheduler's catch-up job runs (seconds). Tests shorten it to move fast
     # through simulated time; in production the default is right.
@@ -125,6 +146,9 @@ class Settings:
         put("SAFETYBOT_CAP_AREAS", "cap_areas", lambda v: tuple(sorted(_csv_set(v))))
         put("SAFETYBOT_CAP_MIN_SEVERITY", "cap_min_severity", _cap_severity)
         put("SAFETYBOT_SECRET_KEY", "secret_key")
+        put("SAFETYBOT_TRUSTED_PROXIES", "trusted_proxies", _non_negative_int)
+        put("SAFETYBOT_CONSOLE_ALLOW", "console_allow", _networks)
+        put("SAFETYBOT_HTTPS", "https", _flag)
         put("SAFETYBOT_CONVERSATION_TIMEOUT", "conversation_timeout_minutes", int)
         put("SAFETYBOT_SCHEDULER_TICK", "scheduler_tick_seconds", _positive_float)
         put("SAFETYBOT_CLOCK_FILE", "clock_file")
@@ -147,6 +171,22 @@ def _flag(value: str) -> bool:
 
 def _csv_set(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.replace("，", ",").split(",") if part.strip())
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("expected 0 or more")
+    return number
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """A comma-separated list of networks (CIDR) or addresses, checked and normalised."""
+    networks = []
+    for part in value.replace("，", ",").split(","):
+        if part.strip():
+            networks.append(str(ipaddress.ip_network(part.strip(), strict=False)))
+    return tuple(networks)
 
 
 def _positive_float(value: str) -> float:

@@ -9,14 +9,15 @@ SAFETYBOT_WEB_SENDER=0 (then `safetybot scheduler` does it).
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 
+from bot.logging_setup import configure as configure_logging
 from bot.settings import Settings
 
 _settings = Settings.from_env()
-logging.basicConfig(level=_settings.log_level)
+# Secrets (corpsecret=, access_token=, robot keys …) are redacted from every record.
+configure_logging(_settings.log_level, _settings)
 _missing = _settings.missing_wecom_settings()
 if _missing:
     raise SystemExit("safetybot: missing settings: " + ", ".join(_missing))

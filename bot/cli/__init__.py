@@ -12,6 +12,8 @@ import sys
 
 from bot.cli import checkin, console, core, export, pledge, quiz, warning
 from bot.cli.parser import ArgumentParser
+from bot.logging_setup import configure as configure_logging
+from bot.logging_setup import install_redaction, settings_secrets
 from bot.settings import Settings
 
 # Every area of the command, in the order of `safetybot --help`.
@@ -30,10 +32,7 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     if not args.verbose:
         # APScheduler logs two INFO lines per job run, i.e. several a minute: keep them quiet.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -43,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"safetybot: {exc}", file=sys.stderr)
             return 2
+        # The settings' secret values are masked wherever they appear, too.
+        install_redaction(settings_secrets(args.settings))
     return int(args.func(args) or 0)
 
 

@@ -8,10 +8,13 @@ are inline SVG drawn on the server (no CDN).
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 
+from bot.console.auth import session_secret
 from bot.console.views import bp
 from bot.console.views.common import SERVICES_KEY
 
@@ -19,11 +22,37 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, with two changes: without SAFETYBOT_SECRET_KEY the
+    signing key is the one kept in the database (read on the first console request, so
+    /wecom/callback and /healthz never need it), and the cookie is Secure on HTTPS."""
+
+    _lock = threading.Lock()
+
+    def get_signing_serializer(self, app: Flask):
+        if not app.secret_key:
+            with self._lock:
+                if not app.secret_key:
+                    services = app.extensions[SERVICES_KEY]
+                    app.secret_key = session_secret(services.factory, services.clock())
+        return super().get_signing_serializer(app)
+
+    def open_session(self, app: Flask, request):
+        if not request.path.startswith(bp.url_prefix or "/admin"):
+            return self.session_class()  # nothing outside the console uses a session
+        return super().open_session(app, request)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
 def register_console(app: Flask, services: Services) -> None:
     app.extensions[SERVICES_KEY] = services
     # The session cookie is the console's login: not readable by scripts, not sent on
-    # cross-site POSTs (forms also carry a CSRF token).
+    # cross-site POSTs (forms also carry a CSRF token), only over HTTPS when served so.
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_NAME"] = "safetybot_console"
+    app.config["SESSION_COOKIE_SECURE"] = services.settings.https
+    app.session_interface = ConsoleSessionInterface()
     app.register_blueprint(bp)

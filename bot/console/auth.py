@@ -1,4 +1,8 @@
-"""Console accounts, login with a database-backed rate limit, sessions, CSRF and scopes.
+"""Console accounts, login with a database-backed throttle, sessions, CSRF and scopes.
+
+Wrong passwords are throttled per (user name, client address): after FREE_FAILURES in a row
+the pair must wait, 1 minute, then 2, 4 … up to MAX_DELAY, so guessing stays slow while the
+same account signs in normally from any other address (an attacker cannot lock it out).
 
 The browser holds Flask's signed session cookie with a random session id (`sid`); the
 `console_sessions` row behind it is what makes the login valid, so logout (deleting the row)
@@ -12,21 +16,28 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.db import insert_ignore
 from bot.directory import department_tree
 from bot.models import ConsoleAccount, ConsoleSession, LoginAttempt
+from bot.models.console import ConsoleSecret
 
 ROLES = ("admin", "safety_officer", "department_head")
 ROLE_LABELS = {"admin": "管理员", "safety_officer": "安全员", "department_head": "部门负责人"}
-# The 6th wrong login for one user name or one address within a minute is refused.
-MAX_FAILURES = 5
-WINDOW = timedelta(minutes=1)
+# Wrong passwords in a row (per user name and address) before the throttle starts; then each
+# further try waits FIRST_DELAY, doubled per failure, at most MAX_DELAY.
+FREE_FAILURES = 5
+FIRST_DELAY = timedelta(minutes=1)
+MAX_DELAY = timedelta(minutes=15)
+# Failures older than this are forgotten.
+LOOKBACK = timedelta(days=1)
 SESSION_IDLE = timedelta(hours=8)
 PASSWORD_METHOD = "scrypt"
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10
+SECRET_KEY_NAME = "session_key"
 # Checked against when the user name is unknown, so both cases take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
 
@@ -55,6 +66,8 @@ def create_account(
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"password must be at least {MIN_PASSWORD} characters")
+    if password.strip().casefold() == username.casefold():
+        raise AccountError("password must not be the user name")
     if role == "department_head" and not departments:
         raise AccountError("a department head needs --departments")
     account = session.scalar(select(ConsoleAccount).where(ConsoleAccount.username == username))
@@ -75,30 +88,47 @@ def create_account(
 class LoginResult:
     account: ConsoleAccount | None
     limited: bool = False
+    # How long a limited pair must still wait.
+    retry_after: timedelta = timedelta(0)
 
 
-def failures_in_window(session: Session, username: str, ip: str, now: datetime) -> int:
-    """Failed attempts in the last minute for this user name or this address (the larger)."""
-    since = now - WINDOW
-    by_user = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
+def throttle_delay(failures: int) -> timedelta:
+    """The wait after `failures` wrong passwords in a row."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(FIRST_DELAY * 2 ** min(failures - FREE_FAILURES, 16), MAX_DELAY)
+
+
+def recent_failures(
+    session: Session, username: str, ip: str, now: datetime, exclude: int | None = None
+) -> tuple[int, datetime | None]:
+    """Wrong attempts in a row for this (user name, address) since its last success, and the
+    time of the latest one."""
+    rows = session.execute(
+        select(LoginAttempt.ok, LoginAttempt.at)
         .where(
-            LoginAttempt.username == username, LoginAttempt.ok.is_(False), LoginAttempt.at > since
+            LoginAttempt.username == username,
+            LoginAttempt.ip == ip,
+            LoginAttempt.at > now - LOOKBACK,
+            LoginAttempt.id != (exclude if exclude is not None else -1),
         )
-    )
-    by_ip = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.ip == ip, LoginAttempt.ok.is_(False), LoginAttempt.at > since)
-    )
-    return max(by_user or 0, by_ip or 0)
+        .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
+        .limit(FREE_FAILURES + 20)
+    ).all()
+    failures = 0
+    for ok, _at in rows:
+        if ok:
+            break
+        failures += 1
+    return failures, (rows[0].at if failures else None)
 
 
 def attempt_login(factory, username: str, password: str, ip: str, now: datetime) -> LoginResult:
-    """Check a login. Every attempt is first recorded as failed and committed, then counted:
-    two workers racing each see the other's row, so a burst can only be refused more, never
-    less. A correct password turns this attempt's row into a success."""
+    """Check a login. Every attempt is first recorded as failed and committed, then the pair's
+    earlier failures are counted: two workers racing each see the other's row, so a burst can
+    only be throttled more, never less. A correct password turns this attempt's row into a
+    success; a throttled attempt's row is removed (it checked no password, so it neither
+    counts as a guess nor pushes the wait further out)."""
     username = (username or "").strip()[:64]
     ip = (ip or "-")[:64]
     with factory.begin() as s:
@@ -107,8 +137,12 @@ def attempt_login(factory, username: str, password: str, ip: str, now: datetime)
         s.flush()
         attempt_id = attempt.id
     with factory.begin() as s:
-        if failures_in_window(s, username, ip, now) > MAX_FAILURES:
-            return LoginResult(None, limited=True)
+        failures, last = recent_failures(s, username, ip, now, exclude=attempt_id)
+        if last is not None:
+            wait = last + throttle_delay(failures) - now
+            if wait > timedelta(0):
+                s.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+                return LoginResult(None, limited=True, retry_after=wait)
         account = s.scalar(select(ConsoleAccount).where(ConsoleAccount.username == username))
         if account is None or not account.active:
             check_password_hash(_DUMMY_HASH, password or "")
@@ -118,6 +152,18 @@ def attempt_login(factory, username: str, password: str, ip: str, now: datetime)
         s.get(LoginAttempt, attempt_id).ok = True
         account.last_login_at = now
         return LoginResult(account)
+
+
+def session_secret(factory, now: datetime) -> str:
+    """The session signing key every process shares: generated once, kept in the database."""
+    with factory.begin() as s:
+        insert_ignore(
+            s,
+            ConsoleSecret,
+            {"name": SECRET_KEY_NAME, "value": secrets.token_urlsafe(48), "created_at": now},
+        )
+    with factory() as s:
+        return s.scalar(select(ConsoleSecret.value).where(ConsoleSecret.name == SECRET_KEY_NAME))
 
 
 def prune_attempts(session: Session, now: datetime) -> None:

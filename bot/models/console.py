@@ -1,6 +1,6 @@
 """The admin console: local accounts, their login sessions, and login attempts.
 
-Login attempts live in the database so the rate limit is shared by every worker process.
+Login attempts live in the database so the login throttle is shared by every worker process.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class LoginAttempt(Base):
     __table_args__ = (
         Index("ix_console_login_attempts_username_at", "username", "at"),
         Index("ix_console_login_attempts_ip_at", "ip", "at"),
+        # The throttle reads one (user name, address) pair's latest attempts.
+        Index("ix_console_login_attempts_username_ip_at", "username", "ip", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -57,3 +59,14 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     ok: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ConsoleSecret(Base):
+    """A secret the console generates once and every process shares (the session signing key
+    when SAFETYBOT_SECRET_KEY is not set)."""
+
+    __tablename__ = "console_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]

@@ -3,7 +3,11 @@ the process's services, audit rows, and the template filters."""
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import ipaddress
+import re
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,6 +16,7 @@ from flask import Blueprint, Response, abort, current_app, g, redirect, request,
 from sqlalchemy import select
 
 from bot.console import auth, data
+from bot.content import texts
 from bot.localtime import stamp
 from bot.models import AuditLog, User
 from bot.services import Services
@@ -33,6 +38,52 @@ PAGE = 50
 
 # Where register_console keeps the process's services on the Flask app.
 SERVICES_KEY = "safetybot.console"
+HSTS = "max-age=31536000"
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def _content_security_policy() -> str:
+    """The console loads nothing from elsewhere: its own stylesheet and photos, inline SVG.
+    The only inline code is in the summary report (report.html, also saved as a standalone
+    file): its <style> block, allowed by hash, and the print link `javascript:window.print()`,
+    allowed by hash through 'unsafe-hashes' (browsers hash the URL with or without its
+    scheme, so both)."""
+    template = Path(bp.root_path, "templates", "console", "report.html").read_text("utf-8")
+    styles = [_sha256(block) for block in re.findall(r"<style>(.*?)</style>", template, re.S)]
+    scripts = [_sha256(link) for link in ("javascript:window.print()", "window.print()")]
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "style-src " + " ".join(["'self'", *styles]),
+            "script-src " + " ".join(["'unsafe-hashes'", *scripts]),
+            "img-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        )
+    )
+
+
+CONTENT_SECURITY_POLICY = _content_security_policy()
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(allow: tuple[str, ...]):
+    return tuple(ipaddress.ip_network(n, strict=False) for n in allow)
+
+
+def address_allowed(address: str, allow: tuple[str, ...]) -> bool:
+    """Whether a client address is inside one of the allowed networks."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in _networks(allow))
 
 
 def services() -> Services:
@@ -55,6 +106,13 @@ def scope() -> auth.Scope:
 # -- request life cycle ---------------------------------------------------------------------------
 @bp.before_request
 def open_request():
+    address = client_ip()
+    if not address_allowed(address, services().settings.console_allow):
+        return Response(
+            texts.get("console.forbidden_address", address=address),
+            403,
+            content_type="text/plain; charset=utf-8",
+        )
     if request.endpoint == "console.questions_import":
         request.max_content_length = UPLOAD_LIMIT
     g.db = services().factory()
@@ -87,7 +145,17 @@ def finish_request(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if served_over_https():
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def served_over_https() -> bool:
+    """HTTPS by setting, or as seen by this request (the forwarded scheme counts only from a
+    trusted proxy: ProxyFix, see bot.app)."""
+    return services().settings.https or request.is_secure
 
 
 @bp.teardown_request
@@ -147,7 +215,8 @@ def safe_next(target: str | None) -> str:
 
 
 def client_ip() -> str:
-    # Behind a reverse proxy, wrap the app in werkzeug's ProxyFix so this is the real address.
+    # Behind SAFETYBOT_TRUSTED_PROXIES proxies, bot.app wraps the app in werkzeug's ProxyFix,
+    # so this is the client's address taken from X-Forwarded-For, not the proxy's.
     return request.remote_addr or "-"
 
 

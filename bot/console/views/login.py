@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import flash, g, redirect, render_template, request, session, url_for
 
 from bot.console import auth
 from bot.console.views.common import audit, bp, client_ip, now, safe_next, services
+from bot.content import texts
+
+
+def _wait_text(seconds: float) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes == 1:
+        return texts.get("console.login.wait_one_minute")
+    return texts.get("console.login.wait_minutes", minutes=minutes)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
     if request.method == "POST":
+        username = request.form.get("username", "")[:64]
+        address = client_ip()
         # attempt_login commits in its own transactions; free SQLite's write lock first.
         g.db.commit()
         result = auth.attempt_login(
-            services().factory,
-            request.form.get("username", ""),
-            request.form.get("password", ""),
-            client_ip(),
-            now(),
+            services().factory, username, request.form.get("password", ""), address, now()
         )
         if result.limited:
-            error = "登录失败次数过多，请一分钟后再试。"
-            audit("console:login-limited", request.form.get("username", "")[:64], allowed=False)
-            return render_template("console/login.html", error=error), 429
+            wait = result.retry_after.total_seconds()
+            error = texts.get("console.login.limited", wait=_wait_text(wait))
+            audit("console:login-limited", f"{username} from {address}", allowed=False)
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+            return render_template("console/login.html", error=error), 429, headers
         if result.account is None:
-            error = "用户名或密码不正确。"
+            audit("console:login-failed", f"{username} from {address}", allowed=False)
+            error = texts.get("console.login.failed")
             return render_template("console/login.html", error=error), 401
         # Session rotation: nothing from before the login survives, the sid and token are new.
         target = safe_next(request.args.get("next"))
@@ -34,7 +45,7 @@ def login():
         session["sid"] = auth.open_session(g.db, result.account, now())
         session["csrf"] = auth.new_csrf_token()
         g.account = result.account
-        audit("console:login", result.account.username)
+        audit("console:login", f"{result.account.username} from {address}")
         return redirect(target)
     return render_template("console/login.html", error=error)
 
