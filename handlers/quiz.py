@@ -16,7 +16,13 @@ from bot.messages import IncomingMessage, Reply
 from bot.models import Question, QuizDailySet
 from bot.quiz import daily, scoring
 from bot.quiz.answers import answer_label, format_hint, format_question, parse_answer, to_shown
-from bot.quiz.cards import START_KEY, TASK_PREFIX, daily_card, feedback_text
+from bot.quiz.cards import (
+    START_KEY,
+    TASK_PREFIX,
+    daily_card,
+    daily_card_messages,
+    feedback_text,
+)
 from bot.router import Router
 from bot.text import normalize
 from handlers import quiz_contest, quiz_points, quiz_practice
@@ -124,7 +130,10 @@ def handle_start_card(msg: IncomingMessage, ctx: Context) -> Reply:
     if index is None:
         return Reply.text(day_done_text(ctx, day_set, "quiz.day_already_done"))
     ctx.start_flow(FLOW, "answer", {"mode": "daily", "set_id": day_set.id})
-    return Reply.card(daily_card(ctx.session, ctx.t, day_set, index))
+    reply = Reply()
+    for message in daily_card_messages(ctx.session, ctx.t, day_set, index):
+        reply.add(message)
+    return reply
 
 
 def handle_quiz_card(msg: IncomingMessage, ctx: Context) -> Reply:
@@ -187,12 +196,8 @@ def handle_quiz_card(msg: IncomingMessage, ctx: Context) -> Reply:
             reply.add_text(day_done_text(ctx, day_set))
     else:
         ctx.start_flow(FLOW, "answer", {"mode": "daily", "set_id": day_set.id})
-        reply.add(
-            {
-                "msgtype": "template_card",
-                "template_card": daily_card(ctx.session, ctx.t, day_set, nxt),
-            }
-        )
+        for message in daily_card_messages(ctx.session, ctx.t, day_set, nxt):
+            reply.add(message)
     return reply
 
 

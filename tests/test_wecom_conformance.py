@@ -202,3 +202,58 @@ def test_an_acknowledged_warning_card_has_nothing_left_to_click(wecom, runtime, 
     [update] = fake.updated_cards
     assert update["template_card"]["replace_text"] == "已收到"
     assert update["template_card"]["task_id"] == card["task_id"]  # the clicked card's own id
+
+
+def test_the_console_shows_a_banner_while_messages_are_held_for_the_ip_list(
+    runtime, fake, clock, app
+):
+    from bot.console.auth import create_account
+
+    with transaction(runtime.factory) as s:
+        create_account(
+            s, "boss", "a-long-enough-password", role="admin", departments=[], now=clock()
+        )
+    client = app.test_client()
+    page = client.get("/admin/login").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post(
+        "/admin/login",
+        data={"username": "boss", "password": "a-long-enough-password", "csrf_token": token},
+    )
+    assert "60020" not in client.get("/admin/").get_data(as_text=True)
+    fake.inject("message/send", errcode=60020, times=5)
+    queue(runtime, SEED, text_message("明早八点消防演练"))
+    runtime.sender.drain()
+    assert "企业可信IP" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_a_long_question_goes_before_its_card_in_full_and_the_card_stays_short(
+    wecom, runtime, fake, clock
+):
+    from bot.models import Question, QuizDailySet
+    from bot.quiz.bank import ensure_bank
+
+    stem = "某单位配电室门口长期堆放纸箱和杂物，值班人员认为平时很少有人进出因此无须清理，这种做法违反了哪项要求？"
+    options = [
+        "配电室门口应保持通道畅通，不得堆放可燃物",
+        "只要不锁门就可以",
+        "夜间清理即可",
+        "无需处理",
+    ]
+    with transaction(runtime.factory) as s:
+        ensure_bank(s, clock())
+        s.add(Question(id="long-1", theme="electrical", type="single", stem=stem,
+                       options=options, answer="A", updated_at=clock()))  # fmt: skip
+        s.flush()
+        s.add(QuizDailySet(userid="liuyang", day=clock().astimezone(runtime.settings.tz).date(),
+                           question_ids=["long-1"], permutations=[[0, 1, 2, 3]],
+                           created_at=clock()))  # fmt: skip
+    wecom.text("liuyang", "答题")
+    click = wecom.card_event("liuyang", "quiz:start", "quizpush-x", card_type="button_interaction")
+    assert stem in click.text and options[0] in click.text  # the whole question, as text
+    card = [m for m in fake.messages_for("liuyang") if m["msgtype"] == "template_card"][-1]
+    vote = card["template_card"]
+    assert len(vote["main_title"]["desc"]) <= 44
+    assert all(len(o["text"]) <= 17 for o in vote["checkbox"]["option_list"])

@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.messages import text_message
 from bot.models import Question, QuizDailySet
-from bot.quiz.answers import LETTERS, TYPE_LABELS, answer_label, shown_options
+from bot.quiz.answers import LETTERS, TYPE_LABELS, answer_label, format_question, shown_options
 
 Texts = Callable[..., str]
 
@@ -71,7 +72,7 @@ def vote_card(
         options = [{"id": "T", "text": "对"}, {"id": "F", "text": "错"}]
     else:
         options = [
-            {"id": LETTERS[pos], "text": f"{LETTERS[pos]}. {text}"}
+            {"id": LETTERS[pos], "text": _fit(f"{LETTERS[pos]}. {text}", CARD_OPTION_CHARS)}
             for pos, text in enumerate(shown_options(question.options, perm))
         ]
     for option in options:
@@ -83,7 +84,7 @@ def vote_card(
             "title": t(
                 "quiz.card_title", number=number, total=total, label=TYPE_LABELS[question.type]
             ),
-            "desc": question.stem,
+            "desc": _fit(question.stem, CARD_DESC_CHARS),
         },
         "task_id": task_id[:128],
         "checkbox": {
@@ -97,6 +98,41 @@ def vote_card(
         card["checkbox"]["disable"] = True
         card["replace_text"] = replace_text
     return card
+
+
+# WeCom's suggested lengths for a vote card (模板卡片 投票选择型): longer text may show cut
+# on phones, so the card carries a shortened form and the full question goes before it.
+CARD_DESC_CHARS = 44
+CARD_OPTION_CHARS = 17
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fits_card(question: Question, perm: list[int]) -> bool:
+    """Whether the whole question shows on the card as it is."""
+    if len(question.stem) > CARD_DESC_CHARS:
+        return False
+    return question.type == "judge" or all(
+        len(f"{LETTERS[pos]}. {text}") <= CARD_OPTION_CHARS
+        for pos, text in enumerate(shown_options(question.options, perm))
+    )
+
+
+def daily_card_messages(
+    session: Session, t: Texts, day_set: QuizDailySet, index: int
+) -> list[dict[str, Any]]:
+    """Question `index` as a card, preceded by the full question as text when the card would
+    have to shorten it."""
+    card = daily_card(session, t, day_set, index)
+    question = session.get(Question, day_set.question_ids[index])
+    perm = day_set.permutations[index]
+    messages = [{"msgtype": "template_card", "template_card": card}]
+    if not fits_card(question, perm):
+        full = format_question(index + 1, question, perm, total=len(day_set.question_ids))
+        messages.insert(0, text_message(full))
+    return messages
 
 
 def daily_card(

@@ -19,6 +19,7 @@ from bot.console import auth, data
 from bot.content import texts
 from bot.localtime import stamp
 from bot.models import AuditLog, User
+from bot.outbox import held_batches
 from bot.services import Services
 
 # Templates and static files live beside the package, in bot/console/.
@@ -168,11 +169,17 @@ def close_request(_exc):
 
 @bp.app_context_processor
 def template_globals():
+    held = 0
+    if g.get("account") is not None and g.get("db") is not None:
+        # WeCom refuses this server's address (60020): nothing goes out until an admin fixes
+        # 企业可信IP. Loud on every page, as the log is.
+        held = held_batches(g.db)
     return {
         "csrf_token": session.get("csrf", ""),
         "account": g.get("account"),
         "role_labels": auth.ROLE_LABELS,
         "status_labels": data.STATUS_LABELS,
+        "held_banner": texts.get("console.held_banner", count=held) if held else "",
     }
 
 
