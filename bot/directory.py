@@ -123,9 +123,21 @@ def officer_ids(session: Session, settings: Settings) -> list[str]:
     return sorted(ids - left)
 
 
+class GrantRefused(ValueError):
+    """A role that cannot be granted: unknown role, member or department (nothing changed)."""
+
+
 def grant(session: Session, userid: str, role: str, department_id: int | None = None) -> bool:
+    """Give `userid` a role (department_head: for one department); False if they had it.
+    Raises GrantRefused, granting nothing, for an unknown role, member or department."""
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise GrantRefused(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if session.get(User, userid) is None:
+        raise GrantRefused(f"unknown member {userid!r} (run `safetybot sync-directory` first?)")
+    if role == "department_head" and not department_id:
+        raise GrantRefused("department_head needs --department (the department id)")
+    if department_id and session.get(Department, department_id) is None:
+        raise GrantRefused(f"unknown department {department_id}")
     result = insert_ignore(
         session,
         RoleAssignment,

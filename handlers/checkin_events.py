@@ -3,6 +3,8 @@ follow events, send a drill survey)."""
 
 from __future__ import annotations
 
+import math
+
 from bot.checkin import attendance
 from bot.checkin import events as core
 from bot.checkin.surveys import send_survey
@@ -27,23 +29,20 @@ def handle_sign_in(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
 def sign_in_with_code(ctx: Context, code: str) -> Reply:
     assert ctx.user is not None
     tz = ctx.settings.tz
+    wait = attendance.code_wait(ctx.session, ctx.userid, ctx.now)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        return Reply.text(ctx.t("checkin.code_wait", minutes=minutes))
     event = core.event_by_code(ctx.session, code)
-    if event is None:
-        return Reply.text(ctx.t("checkin.code_wrong", code=code))
-    done = attendance.attendance_of(ctx.session, event.id, ctx.userid)
+    done = attendance.attendance_of(ctx.session, event.id, ctx.userid) if event else None
     if done is not None:
         return Reply.text(
             ctx.t("checkin.already_attended", title=event.title, when=label(done.checked_at, tz))
         )
-    state = core.event_state(event, ctx.now)
-    if state == "ended":
-        return Reply.text(
-            ctx.t("checkin.code_ended", title=event.title, ends=label(event.ends_at, tz))
-        )
-    if state == "not_started":
-        return Reply.text(
-            ctx.t("checkin.code_not_started", title=event.title, starts=label(event.starts_at, tz))
-        )
+    if event is None or core.event_state(event, ctx.now) != "open":
+        # A closed or not yet open event answers as a wrong code: guessing reveals no title.
+        attendance.record_wrong_code(ctx.session, ctx.userid, code, ctx.now)
+        return Reply.text(ctx.t("checkin.code_wrong", code=code))
     if attendance.needs_location(event):
         ctx.start_flow(LOCATION_FLOW, "await_location", {"event_id": event.id})
         return Reply.text(ctx.t("checkin.ask_location", title=event.title, radius=event.radius_m))

@@ -71,7 +71,8 @@ def test_event_codes_right_wrong_expired_not_started(wecom, runtime, clock):
         event = s.scalar(select(CheckinEvent))
     assert event.kind == "drill" and event.survey == "drill"
     assert "仅限管理员" in wecom.text("liuyang", "活动 创建 应急演练 今天 14:00-16:00").text
-    assert "将于 6月10日 14:00 开始" in wecom.text("liuyang", f"签到 {code}").text
+    # Not open yet: answered as a wrong code (guessing a code reveals no title).
+    assert f"签到码「{code}」不正确" in wecom.text("liuyang", f"签到 {code}").text
     clock.set_local("2026-06-10 14:05")
     assert "签到成功" in wecom.text("liuyang", f"签到{code}").text
     assert "无需重复签到" in wecom.text("liuyang", f"签到 {code}").text
@@ -80,7 +81,7 @@ def test_event_codes_right_wrong_expired_not_started(wecom, runtime, clock):
     assert "6 位签到码" in wecom.text("chenjing", "签到 12ab").text
     assert "签到成功" in wecom.text("chenjing", code).text  # the code alone while the event is open
     clock.set_local("2026-06-10 16:01")
-    assert "已于 6月10日 16:00 结束" in wecom.text("zhaolei", f"签到 {code}").text
+    assert f"签到码「{code}」不正确" in wecom.text("zhaolei", f"签到 {code}").text
     assert (
         "没有看懂" in wecom.text("zhaolei", code).text
     )  # no open event: a bare number is not a code

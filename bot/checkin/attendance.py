@@ -5,15 +5,51 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignore
-from bot.models import CheckinEvent, Department, EventAttendance, User
+from bot.models import AuditLog, CheckinEvent, Department, EventAttendance, User
 
 EARTH_RADIUS_M = 6_371_000.0
+
+# Guessing codes: after WRONG_CODE_LIMIT wrong codes within WRONG_CODE_WINDOW a person waits.
+# Attempts are audit rows written in the message's transaction, so they count across
+# processes, and a retried callback (same MsgId, answered from the dedup row) never counts twice.
+WRONG_CODE_ACTION = "checkin:wrong-code"
+WRONG_CODE_LIMIT = 5
+WRONG_CODE_WINDOW = timedelta(minutes=10)
+
+
+def code_wait(session: Session, userid: str, now: datetime) -> timedelta | None:
+    """How long `userid` must wait before trying a code again; None when they may try now.
+
+    Locks the person's row first (PostgreSQL; SQLite has one writer anyway), so two of their
+    messages handled at once by two workers are counted one after the other."""
+    session.execute(select(User.userid).where(User.userid == userid).with_for_update())
+    recent = list(
+        session.scalars(
+            select(AuditLog.at)
+            .where(
+                AuditLog.actor == userid,
+                AuditLog.action == WRONG_CODE_ACTION,
+                AuditLog.at > now - WRONG_CODE_WINDOW,
+            )
+            .order_by(AuditLog.at.desc())
+            .limit(WRONG_CODE_LIMIT)
+        )
+    )
+    if len(recent) < WRONG_CODE_LIMIT:
+        return None
+    return recent[-1] + WRONG_CODE_WINDOW - now
+
+
+def record_wrong_code(session: Session, userid: str, code: str, now: datetime) -> None:
+    session.add(
+        AuditLog(at=now, actor=userid, action=WRONG_CODE_ACTION, allowed=False, detail=code)
+    )
 
 
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

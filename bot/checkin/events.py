@@ -22,6 +22,7 @@ from bot.models import CheckinEvent
 
 EARLY_CHECKIN = timedelta(minutes=30)  # people arrive before a drill starts
 CODE = re.compile(r"^\d{6}$")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; a larger one names no event
 KIND_WORDS = (
     ("演练", "drill"),
     ("启动", "ceremony"),
@@ -178,7 +179,7 @@ def find_event(session: Session, ref: str) -> CheckinEvent | None:
     ref = ref.strip()
     if CODE.match(ref):
         return event_by_code(session, ref)
-    if ref.isdigit():
+    if ref.isdigit() and int(ref) <= MAX_ID:
         return session.get(CheckinEvent, int(ref))
     return None
 

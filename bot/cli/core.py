@@ -8,6 +8,7 @@ import signal
 import sys
 
 from bot.db import transaction
+from bot.directory import ROLES
 from bot.runtime import open_runtime
 from bot.serving import serve_until_signal
 
@@ -21,8 +22,12 @@ def cmd_init_db(args) -> int:
 def cmd_serve(args) -> int:
     missing = args.settings.missing_wecom_settings()
     if missing:
-        print("safetybot serve: missing settings: " + ", ".join(missing), file=sys.stderr)
-        print("Set them in the environment or in .env (see .env.example).", file=sys.stderr)
+        print(
+            "safetybot serve: missing settings: "
+            + ", ".join(missing)
+            + " (set them in the environment or in .env, see .env.example)",
+            file=sys.stderr,
+        )
         return 2
     from waitress import create_server
 
@@ -123,10 +128,14 @@ def cmd_outbox(args) -> int:
 
 
 def cmd_roles(args) -> int:
-    from bot.directory import grant
+    from bot.directory import GrantRefused, grant
 
-    with open_runtime(args.settings) as rt, transaction(rt.factory) as s:
-        added = grant(s, args.userid, args.role, args.department)
+    try:
+        with open_runtime(args.settings) as rt, transaction(rt.factory) as s:
+            added = grant(s, args.userid, args.role, args.department)
+    except GrantRefused as exc:
+        print(f"safetybot roles grant: {exc}; nothing granted", file=sys.stderr)
+        return 1
     print(("granted" if added else "already had") + f" {args.role} to {args.userid}")
     return 0
 
@@ -175,7 +184,7 @@ def add_commands(sub) -> None:
     p = sub.add_parser("roles", help="grant a role: admin, safety_officer, department_head")
     p.add_argument("action", choices=["grant"], help="what to do")
     p.add_argument("userid", help="the member's WeCom userid")
-    p.add_argument("role", help="admin, safety_officer or department_head")
+    p.add_argument("role", choices=ROLES, help="the role")
     p.add_argument("--department", type=int, help="for department_head: the department id")
     p.set_defaults(func=cmd_roles)
 

@@ -6,16 +6,22 @@ the command line and writes the file.
 
 from __future__ import annotations
 
+import sys
+
 from bot.checkin.events import find_event
 from bot.checkin.export import attendance_sheets
 from bot.exports import write_xlsx
 from bot.hazard.export import export_hazards
+from bot.models import PledgeRound
 from bot.pledge.export import PLEDGE_SHEET_HEADER, SUMMARY_HEADER, export_rows
 from bot.runtime import open_runtime
 
 
 def export_pledges(args) -> int:
     with open_runtime(args.settings) as rt, rt.factory() as s:
+        if args.round is not None and s.get(PledgeRound, args.round) is None:
+            print(f"safetybot export pledges: no signing round {args.round}", file=sys.stderr)
+            return 1
         rows, summary = export_rows(s, rt.settings.tz, args.round)
     write_xlsx(
         args.file,
@@ -29,7 +35,11 @@ def export_attendance(args) -> int:
     with open_runtime(args.settings) as rt, rt.factory() as s:
         event = find_event(s, args.event)
         if event is None:
-            print(f"no event {args.event!r} (use its id or code; `safetybot event list`)")
+            print(
+                f"safetybot export attendance: no event {args.event!r} "
+                "(use its id or code; `safetybot event list`)",
+                file=sys.stderr,
+            )
             return 1
         sheets = attendance_sheets(s, event, rt.settings.tz)
     write_xlsx(args.file, sheets)

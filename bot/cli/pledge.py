@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import re
+import sys
 
+from bot.cli.parser import INT_MAX as MAX_ID
 from bot.db import transaction
+from bot.models import Department
 from bot.pledge.rounds import launch
 from bot.pledge.signing import sign_on_paper
 from bot.runtime import open_runtime
 
 
+def _department_exists(session, department_id: int) -> bool:
+    return department_id <= MAX_ID and session.get(Department, department_id) is not None
+
+
 def cmd_pledge(args) -> int:
+    if args.action == "sign" and not args.userid:
+        print("safetybot pledge sign: USERID is required", file=sys.stderr)
+        return 2
+    try:
+        departments = [int(d) for d in re.split(r"[,，\s]+", args.departments or "") if d]
+    except ValueError:
+        print("safetybot pledge: --departments takes department ids, e.g. 3,4", file=sys.stderr)
+        return 2
     with open_runtime(args.settings) as rt:
         now = rt.clock()
         if args.action == "launch":
-            departments = [int(d) for d in re.split(r"[,\s]+", args.departments or "") if d]
             with transaction(rt.factory) as s:
+                unknown = [d for d in departments if not _department_exists(s, d)]
+                if unknown:
+                    print(
+                        "safetybot pledge launch: unknown department(s) "
+                        + ", ".join(map(str, unknown))
+                        + "; nothing launched",
+                        file=sys.stderr,
+                    )
+                    return 1
                 round_id, total, pending = launch(
                     s, "cli", now, departments or None, rt.settings.tz
                 )
@@ -27,7 +50,7 @@ def cmd_pledge(args) -> int:
         with transaction(rt.factory) as s:
             signed = sign_on_paper(s, args.userid, now)
         if signed is None:
-            print(f"unknown member {args.userid}")
+            print(f"safetybot pledge sign: unknown member {args.userid}", file=sys.stderr)
             return 1
         result, t = signed
         print(

@@ -12,8 +12,10 @@ from bot.models import AuditLog
 @bp.get("/audit")
 @officer_only
 def audit_log():
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     total = g.db.scalar(select(func.count()).select_from(AuditLog)) or 0
+    pages = max(1, -(-total // PAGE))
+    # Any page number past the end (however large: it would overflow OFFSET) shows the last.
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     rows = list(
         g.db.scalars(
             select(AuditLog).order_by(AuditLog.id.desc()).offset((page - 1) * PAGE).limit(PAGE)
@@ -23,6 +25,6 @@ def audit_log():
         "console/audit.html",
         rows=rows,
         page=page,
-        pages=max(1, -(-total // PAGE)),
+        pages=pages,
         tz=services().settings.tz,
     )

@@ -12,6 +12,10 @@ from bot.console.qr import checkin_qr
 from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
 from bot.models import CheckinEvent, EventAttendance
 
+# Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
+# names no row, so the route does not match it (404) instead of overflowing in the driver.
+MAX_ID = 2**31 - 1
+
 
 @bp.get("/events")
 def events():
@@ -33,7 +37,7 @@ def events():
     )
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get(f"/events/<int(max={MAX_ID}):event_id>")
 def event_detail(event_id: int):
 
     event = g.db.get(CheckinEvent, event_id) or abort(404)

@@ -23,6 +23,10 @@ from bot.console.views.common import (
 from bot.hazard import labels, ledger, queries, states
 from bot.models import HazardPhoto, HazardReport, User
 
+# Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
+# names no row, so the route does not match it (404) instead of overflowing in the driver.
+MAX_ID = 2**31 - 1
+
 
 def hazard_in_scope(ticket: str) -> HazardReport:
     hazard = g.db.scalar(select(HazardReport).where(HazardReport.ticket == ticket))
@@ -151,7 +155,7 @@ def hazard_action(ticket: str):
     return redirect(url_for("console.hazard_detail", ticket=ticket))
 
 
-@bp.get("/photos/<int:photo_id>")
+@bp.get(f"/photos/<int(max={MAX_ID}):photo_id>")
 def photo(photo_id: int):
     """A stored hazard photo. The path comes from the database, never from the URL, and must
     still resolve inside files_dir (a tampered row cannot reach other files)."""

@@ -20,6 +20,10 @@ from bot.console.views.common import (
 )
 from bot.models import Suggestion
 
+# Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
+# names no row, so the route does not match it (404) instead of overflowing in the driver.
+MAX_ID = 2**31 - 1
+
 
 @bp.get("/suggestions")
 def suggestions():
@@ -41,7 +45,7 @@ def suggestions():
     )
 
 
-@bp.post("/suggestions/<int:suggestion_id>/reply")
+@bp.post(f"/suggestions/<int(max={MAX_ID}):suggestion_id>/reply")
 @officer_only
 def suggestion_reply(suggestion_id: int):
 
