@@ -36,7 +36,6 @@ def test_every_route_with_a_huge_id_is_404(app, boss, number):
     assert huge_id_statuses(app, boss, number, skip=NOT_YET) >= 3  # event, photo, suggestion
 
 
-@pytest.mark.xfail(strict=True, reason="broadcast.py: /cap/<int:alert_id> is not bounded yet")
 def test_cap_decision_with_a_huge_id_is_404(app, boss):
     huge_id_statuses(app, boss, HUGE, only={"console.cap_decide"})
 
@@ -72,7 +71,6 @@ def test_every_page_with_a_huge_page_number_is_not_an_error(app, boss):
             assert response.status_code < 500, (rule.rule, number, response.status_code)
 
 
-@pytest.mark.xfail(strict=True, reason="questions.py: ?page= is not bounded yet")
 def test_questions_page_with_a_huge_number_is_not_an_error(boss):
     assert boss.get(f"/admin/questions?page={HUGE}").status_code < 500
 

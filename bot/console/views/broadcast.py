@@ -77,7 +77,7 @@ def broadcast():
     )
 
 
-@bp.post("/cap/<int:alert_id>")
+@bp.post("/cap/<int(max=2147483647):alert_id>")
 @officer_only
 def cap_decide(alert_id: int):
     approve = request.form.get("do") == "approve"

@@ -30,7 +30,6 @@ def questions():
     ensure_bank(g.db, now())
     q = request.args.get("q", "").strip()
     theme = request.args.get("theme", "").strip()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     stmt = select(Question)
     if q:
         like = f"%{q}%"
@@ -38,6 +37,9 @@ def questions():
     if theme:
         stmt = stmt.where(Question.theme == theme)
     total = g.db.scalar(select(func.count()).select_from(stmt.subquery()))
+    pages = max(1, -(-total // PAGE))
+    # Any page number past the end (however large: it would overflow OFFSET) shows the last.
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     rows = list(
         g.db.scalars(
             stmt.order_by(Question.theme, Question.id).offset((page - 1) * PAGE).limit(PAGE)
@@ -50,7 +52,7 @@ def questions():
         theme=theme,
         page=page,
         total=total,
-        pages=max(1, -(-total // PAGE)),
+        pages=pages,
         themes=theme_titles(),
         import_errors=session.pop("import_errors", None),
     )
