@@ -193,12 +193,21 @@ def http_post(base_url: str, session=None, timeout: float = 10.0) -> PostFn:
     http = session or requests.Session()
 
     def post(path: str, body: bytes) -> tuple[int, bytes]:
-        res = http.post(
-            base_url.rstrip("/") + path,
-            data=body,
-            headers={"Content-Type": "text/xml"},
-            timeout=timeout,
-        )
-        return res.status_code, res.content
+        # A kept-alive connection the server closed while idle resets when reused; WeCom would
+        # retry such a callback, and so does this driver, once, on a fresh connection (the
+        # MsgId makes a retry take effect once).
+        for attempt in (1, 2):
+            try:
+                res = http.post(
+                    base_url.rstrip("/") + path,
+                    data=body,
+                    headers={"Content-Type": "text/xml"},
+                    timeout=timeout,
+                )
+                return res.status_code, res.content
+            except requests.ConnectionError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     return post
