@@ -1,0 +1,86 @@
+"""Issue 13, items 1, 2, 7 and 10: what staff, heads and officers hit in the first week.
+
+1. verified hazards count in 积分 (a line per source) and 排行;
+2. a bare 确认/签署 signs the 责任书 only after the text was shown, and the audit says what
+   was shown and when;
+7. participation is one definition (bot.participation), used by 积分 and 排行;
+10. forgiving answers (选A, 答案A, 1), survey letters, chat deadlines (明天, 下周五, 6月20日).
+"""
+
+from __future__ import annotations
+
+import re
+
+from test_quiz_flow import pending, typed
+
+from bot.participation import has_taken_part, participants
+
+TICKET = re.compile(r"YH-\d{8}-\d{4}")
+PNG = b"\x89PNG\r\n\x1a\n" + b"fixed" * 20
+OFFICER = "wangfang"
+
+
+def click(wecom, userid, key):
+    return wecom.card_event(
+        userid, key, "hz-task-" + key.replace(":", "-"), card_type="button_interaction"
+    )
+
+
+def report(wecom, user):
+    wecom.text(user, "隐患 二车间消防通道堆放纸箱")
+    wecom.text(user, "跳过")
+    wecom.text(user, "跳过")
+    return TICKET.search(wecom.text(user, "1").text).group(0)
+
+
+def verified_hazard(wecom, fake, reporter):
+    fake.add_media("fix-photo", PNG)
+    ticket = report(wecom, reporter)
+    assert "已指派" in wecom.text(OFFICER, f"隐患 指派 {ticket} 赵磊 2026-06-20 复查人=张伟").text
+    click(wecom, "zhaolei", f"hazard:start:{ticket}")
+    click(wecom, "zhaolei", f"hazard:done:{ticket}")
+    wecom.image("zhaolei", "fix-photo")
+    assert "已验收" in click(wecom, "zhangwei", f"hazard:verify:{ticket}").text
+    return ticket
+
+
+def answer_all(wecom, runtime, userid):
+    wecom.text(userid, "答题")
+    while True:
+        _, index, q, right = pending(runtime, userid)
+        if index is None:
+            return
+        wecom.text(userid, typed(q, right))
+
+
+# -- item 1: hazard points in 积分 and 排行 ------------------------------------------------------
+def test_verified_hazard_points_count_in_points_and_ranking(wecom, runtime, fake):
+    verified_hazard(wecom, fake, "chenjing")
+    mine = wecom.text("chenjing", "积分").text
+    assert "累计积分：20 分" in mine
+    assert "· 答题：0 分" in mine and "· 隐患上报（验收通过）：20 分" in mine
+    assert "第 1 名（共 " in mine
+    answer_all(wecom, runtime, "liuyang")  # 30 quiz points
+    mine = wecom.text("liuyang", "积分").text
+    assert "· 答题：30 分" in mine and "· 隐患上报（验收通过）：0 分" in mine
+    ranking = wecom.text("wuxia", "排行").text
+    assert "1. 刘洋  30 分" in ranking and "2. 陈静  20 分" in ranking
+    assert "第 2 名（共 2 人参与）" in wecom.text("chenjing", "积分").text
+
+
+# -- item 7: participation defined once ------------------------------------------------------
+def test_participation_is_one_definition_used_by_points_and_ranking(wecom, runtime):
+    answer_all(wecom, runtime, "liuyang")  # answered the quiz
+    wecom.text("zhaolei", "打卡")  # checked in only
+    wecom.text("chenjing", "帮助")  # talked to the bot: not taking part
+    with runtime.factory() as s:
+        assert participants(s) == {"liuyang", "zhaolei"}
+        assert has_taken_part(s, "zhaolei") and not has_taken_part(s, "chenjing")
+    mine = wecom.text("chenjing", "积分").text
+    assert "还没有参与活动" in mine and "名（共" not in mine
+    assert "第 2 名（共 2 人参与）" in wecom.text("zhaolei", "积分").text
+    assert "第 1 名（共 2 人参与）" in wecom.text("liuyang", "积分").text
+    ranking = wecom.text("wuxia", "排行").text
+    assert "共 2 人参与活动" in ranking
+    # 生产二车间 (dept 4): zhaolei took part by checking in, so the rate counts them.
+    assert "生产二车间  33%（1/3 人）" in ranking
