@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
 from test_quiz_flow import pending, typed
 
+from bot.models import AuditLog
 from bot.participation import has_taken_part, participants
 
 TICKET = re.compile(r"YH-\d{8}-\d{4}")
@@ -84,3 +86,47 @@ def test_participation_is_one_definition_used_by_points_and_ranking(wecom, runti
     assert "共 2 人参与活动" in ranking
     # 生产二车间 (dept 4): zhaolei took part by checking in, so the rate counts them.
     assert "生产二车间  33%（1/3 人）" in ranking
+
+
+# -- item 2: a bare 确认 signs only a text that was shown ---------------------------------------
+def _signed(runtime, userid):
+    from bot.models import PledgeSignature
+
+    with runtime.factory() as s:
+        return list(s.scalars(select(PledgeSignature).where(PledgeSignature.userid == userid)))
+
+
+def _audit(runtime, action):
+    with runtime.factory() as s:
+        return list(s.scalars(select(AuditLog).where(AuditLog.action == action)))
+
+
+def test_bare_confirm_shows_the_text_first_then_signs(wecom, runtime, fake, clock):
+    clock.set_local("2026-06-05 09:12")
+    first = wecom.text("liuyang", "确认")
+    assert first.text is None  # the text goes first, as several messages
+    runtime.sender.drain()
+    texts = fake.texts_for("liuyang")
+    assert not any("签署成功" in t for t in texts)
+    assert any("签署前请先阅读《员工安全生产责任书》全文" in t for t in texts)
+    assert any("十二、" in t for t in texts)  # the full text was shown
+    assert _signed(runtime, "liuyang") == []
+    # The same for 签署 by someone else.
+    wecom.text("chenjing", "签署")
+    assert _signed(runtime, "chenjing") == []
+    # Having been shown the text, 确认 now signs, and the audit says what was shown and when.
+    clock.set_local("2026-06-05 09:20")
+    assert "签署成功" in wecom.text("liuyang", "确认").text
+    [sig] = _signed(runtime, "liuyang")
+    [audit] = _audit(runtime, "pledge:sign")
+    assert sig.text_hash in audit.detail
+    assert "签署前已阅读：发送「责任书」查看全文，2026-06-05 09:12" in audit.detail
+
+
+def test_a_round_message_counts_as_shown(wecom, runtime, clock):
+    clock.set_local("2026-06-05 09:00")
+    wecom.text("wangfang", "责任书 发起 3")
+    clock.set_local("2026-06-05 10:00")
+    assert "签署成功" in wecom.text("chenjing", "确认签署").text
+    [audit] = _audit(runtime, "pledge:sign")
+    assert "签署通知推送全文，2026-06-05 09:00" in audit.detail
