@@ -16,6 +16,7 @@ from test_quiz_flow import pending, typed
 
 from bot.models import AuditLog
 from bot.participation import has_taken_part, participants
+from bot.quiz.answers import LETTERS
 
 TICKET = re.compile(r"YH-\d{8}-\d{4}")
 PNG = b"\x89PNG\r\n\x1a\n" + b"fixed" * 20
@@ -130,3 +131,75 @@ def test_a_round_message_counts_as_shown(wecom, runtime, clock):
     assert "签署成功" in wecom.text("chenjing", "确认签署").text
     [audit] = _audit(runtime, "pledge:sign")
     assert "签署通知推送全文，2026-06-05 09:00" in audit.detail
+
+
+# -- item 10: forgiving answers, survey letters, chat deadlines ---------------------------------
+def test_parse_answer_accepts_prefixes_and_numbers():
+    from bot.quiz.answers import parse_answer
+
+    assert parse_answer("选A", "single") == "A"
+    assert parse_answer("选BCD", "multiple") == "BCD"
+    assert parse_answer("答案A", "single") == "A"
+    assert parse_answer("答案：b", "single") == "B"
+    assert parse_answer("1", "single") == "A"
+    assert parse_answer("1 3", "multiple") == "AC"
+    assert parse_answer("5", "single") is None  # only four options
+    assert parse_answer("选AB", "single") is None  # single choice: one letter
+
+
+def test_quiz_answers_typed_as_xuan_daan_and_numbers(wecom, runtime):
+    wecom.text("liuyang", "答题")
+    forms = [
+        lambda r: "选" + r,
+        lambda r: "答案" + r,
+        lambda r: "".join(str(LETTERS.index(c) + 1) for c in r),
+    ]
+    for form in forms:
+        _, index, q, right = pending(runtime, "liuyang")
+        reply = wecom.text("liuyang", typed(q, right) if q.type == "judge" else form(right)).text
+        assert "+10 分" in reply, reply
+    assert pending(runtime, "liuyang")[1] is None  # all three scored
+    assert "累计积分：30 分" in wecom.text("liuyang", "积分").text
+
+
+def test_survey_accepts_letters(wecom, runtime, clock):
+    from bot.checkin.surveys import drill_surveys
+    from bot.db import transaction
+    from bot.models import DrillSurveyAnswer
+
+    clock.set_local("2026-06-10 13:50")
+    reply = wecom.text("wangfang", "活动 创建 应急演练 2026-06-10 14:00-15:00").text
+    code = reply.split("签到码：")[1].split()[0]
+    wecom.text("liuyang", f"签到 {code}")
+    clock.set_local("2026-06-10 15:10")
+    with transaction(runtime.factory) as s:
+        drill_surveys(s, runtime, clock())
+    assert "编号或字母" in wecom.text("liuyang", "问卷").text
+    assert "A 到 C" in wecom.text("liuyang", "Z").text
+    assert "（2/3）" in wecom.text("liuyang", "a").text
+    assert "（3/3）" in wecom.text("liuyang", "选B").text
+    assert "已提交" in wecom.text("liuyang", "无").text
+    with runtime.factory() as s:
+        ans = s.scalar(select(DrillSurveyAnswer))
+    assert ans.answers["assembly_point"] == "知道，并按路线到达了集合点"
+    assert ans.answers["evacuation_time"] == "3至5分钟"
+
+
+def test_chat_deadlines_tomorrow_next_friday_and_dates(wecom, runtime, clock):
+    from bot.models import HazardReport
+
+    clock.set_local("2026-06-05 09:00")  # a Friday
+    ticket = report(wecom, "liuyang")
+
+    def deadline():
+        with runtime.factory() as s:
+            return s.scalar(select(HazardReport.deadline).where(HazardReport.ticket == ticket))
+
+    assert "期限 2026-06-06" in wecom.text(OFFICER, f"隐患 指派 {ticket} 赵磊 明天").text
+    assert "期限 2026-06-12" in wecom.text(OFFICER, f"隐患 指派 {ticket} 赵磊 下周五").text
+    assert str(deadline()) == "2026-06-12"
+    assert "期限 2026-06-20" in wecom.text(OFFICER, f"隐患 指派 {ticket} 赵磊 6月20日").text
+    past = wecom.text(OFFICER, f"隐患 指派 {ticket} 赵磊 6月1日").text
+    assert "2026-06-01 已经过去了" in past
+    assert "已经过去" in wecom.text(OFFICER, f"隐患 指派 {ticket} 赵磊 本周一").text
+    assert str(deadline()) == "2026-06-20"  # refused dates change nothing
