@@ -57,13 +57,15 @@ def handle_survey_flow(msg: IncomingMessage, ctx: Context) -> Reply | None:
     if q.get("free"):
         answer = text[:500]
     else:
-        if not text.isdigit() or not 1 <= int(text) <= len(q["options"]):
+        chosen = core.parse_option(text, len(q["options"]))
+        if chosen is None:
+            count = len(q["options"])
             return Reply.text(
-                ctx.t("checkin.survey_bad_option", max=len(q["options"]))
+                ctx.t("checkin.survey_bad_option", max=count, last=core.option_letter(count))
                 + "\n"
                 + _question_text(ctx, key, index)
             )
-        answer = q["options"][int(text) - 1]
+        answer = q["options"][chosen - 1]
     answers = {**data.get("answers", {}), q["id"]: answer}
     if index + 1 < len(questions):
         ctx.set_step(f"q{index + 1}", answers=answers)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.hazard import labels, ledger, notices, queries, states
-from bot.localtime import stamp
+from bot.localtime import parse_chat_date, stamp
 from bot.messages import IncomingMessage, Reply
 from bot.models import HazardReport
 from bot.people import department_name, display, find_users
@@ -229,7 +229,7 @@ def assign(ctx: Context, hazard: HazardReport, text: str) -> str:
     deadline_text = options.pop("deadline", None) or (words[1] if len(words) > 1 else "")
     if not owner_text or not deadline_text:
         return ctx.t("hazard.assign_usage", ticket=hazard.ticket)
-    deadline = ledger.parse_deadline(deadline_text, ctx.today)
+    deadline = parse_chat_date(deadline_text, ctx.today)
     if deadline is None:
         return ctx.t("hazard.bad_deadline", text=deadline_text)
     if deadline < ctx.today:

@@ -7,7 +7,7 @@ Admins launch a round (「责任书 发起」 or `safetybot pledge launch`); the
 from __future__ import annotations
 
 from bot.context import Context
-from bot.localtime import label
+from bot.localtime import label, stamp
 from bot.messages import IncomingMessage, Reply
 from bot.pledge import cards, signing
 from bot.pledge.completion import completion_text
@@ -46,8 +46,13 @@ def handle_pledge(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         return handle_launch(ctx, args[2:].strip())
     if args.startswith("统计") and ctx.is_admin:
         return Reply.text(completion_text(ctx.t, ctx.session))
-    t = my_text(ctx)
-    reply = Reply.texts(*cards.text_parts(t))
+    return _show(msg, ctx, my_text(ctx))
+
+
+def _show(msg: IncomingMessage, ctx: Context, t: PledgeContent, *lead: str) -> Reply:
+    """The full text, then how to sign and the card; the showing is recorded (a typed
+    确认 signs only a text this person was shown)."""
+    reply = Reply.texts(*lead, *cards.text_parts(t))
     done = signing.find_signature(ctx.session, ctx.userid, t.hash)
     if done is not None:
         return reply.add_text(
@@ -58,6 +63,7 @@ def handle_pledge(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
                 hash=t.short_hash,
             )
         )
+    signing.record_view(ctx.session, ctx.userid, t.hash, channel="chat", now=ctx.now)
     reply.add_text(ctx.t("pledge.how_to_sign", **_hash_values(t)))
     task_id = cards.task_id_for("show", ctx.userid, t.hash, ctx.now.isoformat(), msg.msg_id)
     return reply.add(cards.card_message(_card(ctx, t, task_id)))
@@ -65,16 +71,30 @@ def handle_pledge(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
 
 def _sign_reply(ctx: Context, t: PledgeContent, channel: str) -> Reply:
     assert ctx.user is not None
+    view = signing.last_view(ctx.session, ctx.userid, t.hash)
     result = signing.sign(ctx.session, ctx.user, t, channel=channel, now=ctx.now)
     when = label(result.signature.signed_at, ctx.settings.tz)
     if result.created:
-        ctx.audit("pledge:sign", detail=f"{t.key} {t.version} {t.hash}")
+        # What was shown and when (a card carries the text's number itself).
+        channels = ctx.texts.raw("pledge.shown_channels")
+        shown = ctx.t(
+            "pledge.audit_shown",
+            channel=channels.get(view.channel if view else channel, channel),
+            when=stamp(view.shown_at if view else ctx.now, ctx.settings.tz),
+        )
+        ctx.audit("pledge:sign", detail=f"{t.key} {t.version} {t.hash} {shown}")
         return Reply.text(ctx.t("pledge.signed", when=when, **_hash_values(t)))
     return Reply.text(ctx.t("pledge.already_signed", when=when, **_hash_values(t)))
 
 
 def handle_sign_text(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    return _sign_reply(ctx, my_text(ctx), "text")
+    """确认 / 签署 typed: signs only the text this person was shown; otherwise show it first."""
+    t = my_text(ctx)
+    if signing.find_signature(ctx.session, ctx.userid, t.hash) is None and (
+        signing.last_view(ctx.session, ctx.userid, t.hash) is None
+    ):
+        return _show(msg, ctx, t, ctx.t("pledge.read_first", title=t.title))
+    return _sign_reply(ctx, t, "text")
 
 
 def handle_sign_card(msg: IncomingMessage, ctx: Context) -> Reply:

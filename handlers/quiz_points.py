@@ -1,30 +1,44 @@
-"""积分 (my points) and 排行 (the ranking); the figures are bot.quiz.ranking's."""
+"""积分 (my points) and 排行 (the ranking); the figures are bot.quiz.ranking's.
+
+Points from other features (verified hazards) are collected here and passed in: features do
+not import each other. Suggestions have no acceptance step yet, so they earn no points.
+"""
 
 from __future__ import annotations
 
 from bot.context import Context
+from bot.hazard import points as hazard_points
 from bot.messages import IncomingMessage, Reply
 from bot.quiz import ranking
 from bot.router import Router
 
 
+def _everyone(ctx: Context):
+    """Everyone's points from the sources other than the quiz (for the snapshot)."""
+    session = ctx.session
+    return lambda: {"hazard": hazard_points.hazard_points_by_user(session)}
+
+
 def handle_points(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    return Reply.text(
-        ranking.points_text(
-            ctx.session,
-            ctx.t,
-            ctx.settings,
-            userid=ctx.userid,
-            name=ctx.display_name,
-            today=ctx.today,
-            now=ctx.now,
-        )
+    text = ranking.points_text(
+        ctx.session,
+        ctx.t,
+        ctx.settings,
+        userid=ctx.userid,
+        name=ctx.display_name,
+        today=ctx.today,
+        now=ctx.now,
+        mine={"hazard": hazard_points.hazard_points_for(ctx.session, ctx.userid)},
+        extra=_everyone(ctx),
     )
+    return Reply.text(text + "\n" + ctx.t("quiz.rules_hazard", points=hazard_points.VERIFY_POINTS))
 
 
 def handle_ranking(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     # The whole ranking is a snapshot (at most ranking_cache_seconds old).
-    text = ranking.ranking_snapshot(ctx.session, ctx.t, ctx.now, ctx.settings.ranking_cache_seconds)
+    text = ranking.ranking_snapshot(
+        ctx.session, ctx.t, ctx.now, ctx.settings.ranking_cache_seconds, _everyone(ctx)
+    )
     if ctx.settings.ranking_cache_seconds > 0 and text != ctx.t("quiz.ranking_none"):
         text += "\n\n" + ctx.t("quiz.ranking_refresh")
     return Reply.text(text)

@@ -64,6 +64,7 @@ def test_show_text_is_split_and_card_offered(wecom, runtime, fake):
 
 def test_sign_by_text_records_snapshot_and_twice_says_when(wecom, runtime, clock):
     clock.set_local("2026-06-05 09:12")
+    wecom.text("liuyang", "责任书")  # shown first: a typed 确认 signs only a text seen
     first = wecom.text("liuyang", "确认签署").text
     assert "签署成功" in first and "6月5日 09:12" in first
     clock.advance(hours=2)
@@ -111,6 +112,7 @@ def test_new_version_means_signing_again(wecom, runtime, tmp_path, monkeypatch):
 
     from bot.content import content_dir
 
+    wecom.text("liuyang", "责任书")
     assert "签署成功" in wecom.text("liuyang", "签署").text
     copy = tmp_path / "content"
     shutil.copytree(content_dir(), copy)
@@ -122,6 +124,7 @@ def test_new_version_means_signing_again(wecom, runtime, tmp_path, monkeypatch):
     monkeypatch.setenv("SAFETYBOT_CONTENT_DIR", str(copy))
     status = wecom.text("liuyang", "我的签署").text
     assert "2026.2" in status and "尚未签署" in status and "历史签署记录" in status
+    assert wecom.text("liuyang", "确认签署").text is None  # the new text is shown first
     assert "签署成功" in wecom.text("liuyang", "确认签署").text
     sigs = sorted(_signatures(runtime, "liuyang"), key=lambda s: s.id)
     assert [s.text_version for s in sigs] == ["2026.1", "2026.2"]
@@ -154,6 +157,7 @@ def _deliveries(runtime, source):
 
 def test_round_reminder_schedule(wecom, runtime, fake, clock):
     clock.set_local("2026-06-05 09:00")
+    wecom.text("liuyang", "责任书")
     wecom.text("liuyang", "确认签署")  # signed before the round: not asked again
     reply = wecom.text("wangfang", "责任书 发起 3,4").text
     assert "第 1 轮" in reply and "范围内 6 人" in reply and "5 人待签署" in reply
@@ -245,8 +249,9 @@ def test_member_rate_limit_defers_not_drops(runtime, fake, clock):
 
 def test_stats_and_export(wecom, runtime, tmp_path, clock, cli_runtime):
     clock.set_local("2026-06-05 09:12")
-    wecom.text("liuyang", "确认签署")
-    wecom.text("liqiang", "确认签署")
+    for userid in ("liuyang", "liqiang"):
+        wecom.text(userid, "责任书")
+        wecom.text(userid, "确认签署")
     with runtime.factory() as s:
         stats = compute_stats(s, clock())
     assert stats["pledges_signed"] == 2

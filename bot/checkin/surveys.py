@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,23 @@ from bot.messages import text_message
 from bot.models import CheckinEvent, DrillSurveyAnswer, EventAttendance
 from bot.outbox import enqueue
 from bot.services import Services
+
+
+def parse_option(text: str, count: int) -> int | None:
+    """The 1-based option a person chose: 「2」, 「B」/「b」, 「选B」 or 「2.」; None if not one."""
+    t = re.sub(r"^(?:我选|选择|选|答案)\s*[:：]?\s*", "", (text or "").strip()).strip(" .。、")
+    t = t.upper()
+    if t.isascii() and t.isdigit():
+        n = int(t)
+    elif len(t) == 1 and "A" <= t <= "Z":
+        n = ord(t) - ord("A") + 1
+    else:
+        return None
+    return n if 1 <= n <= count else None
+
+
+def option_letter(n: int) -> str:
+    return chr(ord("A") + n - 1)
 
 
 def survey_questions(key: str) -> list[dict[str, Any]]:

@@ -30,7 +30,13 @@ from bot.models.hazard import (
     SuggestionReply,
     TicketCounter,
 )
-from bot.models.pledge import PledgeRound, PledgeRoundMember, PledgeSignature, PledgeText
+from bot.models.pledge import (
+    PledgeRound,
+    PledgeRoundMember,
+    PledgeSignature,
+    PledgeText,
+    PledgeView,
+)
 from bot.models.quiz import (
     Contest,
     ContestAnswer,
@@ -68,6 +74,7 @@ __all__ = [
     "PledgeRoundMember",
     "PledgeSignature",
     "PledgeText",
+    "PledgeView",
     "CapAlert",
     "RiskWarning",
     "WarningAck",

@@ -71,3 +71,19 @@ class PledgeRoundMember(Base):
     department_id: Mapped[int | None] = mapped_column(Integer)
     text_key: Mapped[str] = mapped_column(String(32))
     text_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PledgeView(Base):
+    """When a person was last shown a 责任书 text (the 责任书 reply, or a round's message).
+
+    A typed 确认/签署 signs only a text this person was shown; the signature's audit record
+    says which showing it confirms."""
+
+    __tablename__ = "pledge_views"
+    __table_args__ = (UniqueConstraint("userid", "text_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    shown_at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(16))  # chat | round

@@ -15,7 +15,7 @@ from bot.models import PledgeRound, PledgeRoundMember
 from bot.outbox import enqueue
 from bot.pledge.cards import card_message, sign_card, task_id_for, text_parts
 from bot.pledge.members import active_members, text_keys_for_members
-from bot.pledge.signing import signed_hashes
+from bot.pledge.signing import record_views, signed_hashes
 from bot.pledge.texts import current_texts, sync_texts
 
 
@@ -75,6 +75,7 @@ def launch(
                 )
             )
         )
+        record_views(session, userids, t.hash, channel="round", now=now)
         for i, body in enumerate(bodies):
             enqueue(
                 session,

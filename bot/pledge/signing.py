@@ -9,13 +9,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.db import insert_ignore
+from bot.db import insert_ignore, upsert_insert
 from bot.models import (
     Department,
     OutboundMessage,
     OutboxDelivery,
     PledgeRoundMember,
     PledgeSignature,
+    PledgeView,
     User,
 )
 from bot.pledge.members import roles_of, text_for
@@ -44,6 +45,35 @@ def signatures_of(session: Session, userid: str) -> list[PledgeSignature]:
             .where(PledgeSignature.userid == userid)
             .order_by(PledgeSignature.signed_at)
         )
+    )
+
+
+def record_view(session: Session, userid: str, hash_: str, *, channel: str, now: datetime) -> None:
+    """This person was shown this text now (the latest showing is kept)."""
+    stmt = upsert_insert(session, PledgeView).values(
+        userid=userid, text_hash=hash_, shown_at=now, channel=channel
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[PledgeView.userid, PledgeView.text_hash],
+            set_={"shown_at": now, "channel": channel},
+        )
+    )
+
+
+def record_views(
+    session: Session, userids: Iterable[str], hash_: str, *, channel: str, now: datetime
+) -> None:
+    """Many people were shown one text (a round): an earlier showing is kept as it is."""
+    rows = [{"userid": u, "text_hash": hash_, "shown_at": now, "channel": channel} for u in userids]
+    for start in range(0, len(rows), 1000):
+        insert_ignore(session, PledgeView, rows[start : start + 1000])
+
+
+def last_view(session: Session, userid: str, hash_: str) -> PledgeView | None:
+    """When this person was last shown this text (None: never, so a typed 确认 cannot sign)."""
+    return session.scalar(
+        select(PledgeView).where(PledgeView.userid == userid, PledgeView.text_hash == hash_)
     )
 
 

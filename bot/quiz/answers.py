@@ -22,15 +22,18 @@ _TRUE = {"对", "√", "✓", "✔", "正确", "T", "TRUE", "是", "Y", "YES", "
 _FALSE = {"错", "×", "✗", "✘", "错误", "F", "FALSE", "否", "N", "NO", "错的", "X"}
 # Separators people put between letters: spaces, commas, 、 and the like (after NFKC folding).
 _SEPARATORS = re.compile(r"[\s,，、;；/|.。]+")
+# Words people put before an answer: 选A, 选BCD, 答案A, 答案：A, 我选 C.
+_PREFIX = re.compile(r"^\s*(?:我选择|我选|选择|选|答案是|答案为|答案|答)\s*[:：]?\s*")
 
 
 def parse_answer(text: str, qtype: str, option_count: int = 4) -> str | None:
     """The answer in `text` in shown letters ("AC") or "T"/"F", or None if it is not one.
 
-    Forgiving: A, a, Ａ, AC, "A C", "a,c", "A、C"; 对/错/√/×/正确/错误/T/F for judge questions.
+    Forgiving: A, a, Ａ, AC, "A C", "a,c", "A、C", 选A, 选BCD, 答案A, option numbers (1 for A,
+    13 for AC); 对/错/√/×/正确/错误/T/F for judge questions.
     A single-choice question accepts exactly one letter.
     """
-    raw = normalize(text).upper()
+    raw = _PREFIX.sub("", normalize(text)).upper()
     if not raw:
         return None
     if qtype == "judge":
@@ -41,6 +44,11 @@ def parse_answer(text: str, qtype: str, option_count: int = 4) -> str | None:
             return "F"
         return None
     compact = _SEPARATORS.sub("", raw)
+    if compact.isascii() and compact.isdigit():
+        # Option numbers: 1 for A, 13 for AC.
+        if any(not 1 <= int(ch) <= min(option_count, len(LETTERS)) for ch in compact):
+            return None
+        compact = "".join(LETTERS[int(ch) - 1] for ch in compact)
     if not compact or not compact.isascii() or not compact.isalpha():
         return None
     allowed = LETTERS[:option_count]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, func, select
@@ -115,10 +116,16 @@ def top_people(
     return [(u, names.get(u) or u, p) for u, p in table]
 
 
-def department_table(session: Session, table: list[tuple[str, int]] | None = None) -> list[dict]:
+def department_table(
+    session: Session,
+    table: list[tuple[str, int]] | None = None,
+    participants: Collection[str] | None = None,
+) -> list[dict]:
     """Per department (main department of active members): head count, average points per
-    head, participation rate (members with at least one answer / members)."""
+    head, participation rate (members who took part / members; without `participants`, those
+    in the points table)."""
     points = dict(points_table(session) if table is None else table)
+    joined_set = points if participants is None else participants
     members: dict[int, list[str]] = {}
     for userid, dept in session.execute(
         select(User.userid, User.department_id).where(
@@ -130,7 +137,7 @@ def department_table(session: Session, table: list[tuple[str, int]] | None = Non
     rows = []
     for dept, people in members.items():
         total = sum(points.get(u, 0) for u in people)
-        joined = sum(1 for u in people if u in points)
+        joined = sum(1 for u in people if u in joined_set)
         rows.append(
             {
                 "department_id": dept,
