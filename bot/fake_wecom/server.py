@@ -8,8 +8,8 @@
   drops the excess silently; enable_duplicate_check suppresses an identical request (the
   whole JSON, recipients included) within duplicate_check_interval: accepted, delivered
   once. Template cards with buttons/votes get a response_code.
-- message/recall (errcode 0 for a msgid delivered within 24 h, which marks its deliveries
-  recalled; else an error), message/update_template_card, media/get (bytes, or JSON errors with HTTP 200 — 40007 for
+- message/recall (a msgid delivered within 24 h: marked recalled; else an error),
+  message/update_template_card, media/get (bytes, or JSON errors with HTTP 200 — 40007 for
   an unknown/expired media id), department/list, user/list, user/get, webhook/send (group
   robots: 20 messages/minute, 45009 beyond).
 - Fault injection: `inject(path, errcode=… | status=… | delay=…, times=n)` and a global
@@ -409,8 +409,7 @@ class FakeWeCom:
             self.updated_cards.append({**body, "_at": time.time()})
         return _json({"errcode": 0, "errmsg": "ok"})
 
-    def message_recall(self, params, body):
-        """Recall a message sent within 24 hours: every delivery of it is marked recalled."""
+    def message_recall(self, params, body):  # every delivery of the msgid is marked recalled
         msgid = str((body or {}).get("msgid") or "")
         now = self.clock()
         with self._lock:
