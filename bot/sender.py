@@ -63,6 +63,7 @@ class Outcome:
     error: str | None = None
     # recipients WeCom reported as not delivered (invaliduser / unlicenseduser) -> reason
     undelivered: dict[str, str] = field(default_factory=dict)
+    msgid: str = ""  # what message/send answered (for message/recall)
 
 
 @dataclass
@@ -172,8 +173,8 @@ class OutboxSender:
         for delivery_id, message_id, userid, _ in allowed:
             by_message[message_id].append((delivery_id, userid))
         for message_id, items in by_message.items():
-            # Each robot key is its own webhook: one post per key.
-            size = 1 if kinds.get(message_id) == "robot" else MAX_RECIPIENTS
+            # Each robot key is its own webhook, each recalled msgid its own call: one per key.
+            size = 1 if kinds.get(message_id) in ("robot", "recall") else MAX_RECIPIENTS
             for batch in _chunks(items, size):
                 batch_id = s.execute(
                     insert(OutboxBatch)
@@ -266,6 +267,9 @@ class OutboxSender:
             if message.kind == "robot":
                 self.client.robot_send(users[0], message.payload)
                 return Outcome(batch, "sent")
+            if message.kind == "recall":  # the "recipient" is the msgid to recall
+                self.client.recall_message(users[0])
+                return Outcome(batch, "sent")
             result = self.client.send_message(
                 batch_payload(message.payload, batch.batch_id),
                 users,
@@ -299,6 +303,7 @@ class OutboxSender:
         return Outcome(
             batch,
             "sent",
+            msgid=result.msgid,
             undelivered={
                 u: (
                     "invaliduser: not a member visible to this app"
@@ -320,7 +325,13 @@ class OutboxSender:
                     s.execute(
                         update(OutboxBatch)
                         .where(OutboxBatch.id == batch.batch_id)
-                        .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+                        .values(
+                            status="sent",
+                            sent_at=now,
+                            lease_until=None,
+                            last_error=None,
+                            msgid=out.msgid or None,
+                        )
                     )
                     s.execute(
                         update(OutboxDelivery)
@@ -418,7 +429,9 @@ def batch_payload(payload: dict, batch_id: int) -> dict:
 
 
 def _limit_key(kind: str | None, userid: str) -> str:
-    return ("robot:" + userid) if kind == "robot" else userid
+    if kind in ("robot", "recall"):  # a robot key, or a msgid: not a member's quota
+        return f"{kind}:{userid}"
+    return userid
 
 
 def _minute(now: datetime) -> datetime:

@@ -1,10 +1,14 @@
-"""帮助 (help), the welcome on entering the app, and the answer to anything not understood."""
+"""帮助 (help), the welcome on entering the app, greetings, and the answer to anything not
+understood: a near miss of a command keyword (帮主, 答提, 打 卡) gets "did you mean …"."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from bot.context import Context
 from bot.messages import IncomingMessage, Reply
-from bot.router import Router
+from bot.router import Command, Router
 from bot.text import normalize
 
 KIND_LABELS = {
@@ -15,6 +19,15 @@ KIND_LABELS = {
     "location": "位置",
     "link": "链接",
 }
+GREETINGS = {
+    "你好", "您好", "你们好", "在吗", "在不在", "在么", "有人吗", "嗨", "哈喽", "哈啰",
+    "早", "早上好", "上午好", "中午好", "下午好", "晚上好", "hi", "hello", "hey", "nihao",
+}  # fmt: skip
+# Words that end a conversation; typed outside one there is nothing to end.
+END_WORDS = {"结束", "取消", "退出", "停止", "算了", "不用了"}
+_TRAILING = re.compile(r"[\s!！。.,，~～?？呀啊呢哦吖]+$")
+_SPACES = re.compile(r"\s+")
+MAX_SUGGESTIONS = 3
 
 
 def help_text(ctx: Context) -> str:
@@ -32,13 +45,57 @@ def handle_help(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
 
 
 def handle_enter_agent(msg: IncomingMessage, ctx: Context) -> Reply:
-    name = f" {ctx.user.name}" if ctx.user and ctx.user.name else ""
-    return Reply.text(ctx.t("welcome", name=name))
+    return Reply.text(ctx.t("welcome", name=_name(ctx)))
 
 
-def handle_unknown(msg: IncomingMessage, ctx: Context) -> Reply:
+def _name(ctx: Context) -> str:
+    return f" {ctx.user.name}" if ctx.user and ctx.user.name else ""
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insert, delete, substitute one character)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def near_commands(text: str, commands: Sequence[Command], is_admin: bool) -> list[str]:
+    """Command keywords within one edit of `text` (spaces ignored), closest first."""
+    word = _SPACES.sub("", text).lower()
+    if not word or len(word) > 8:
+        return []
+    scored: dict[str, tuple[int, int]] = {}
+    for cmd in commands:
+        if cmd.admin and not is_admin:
+            continue
+        for keyword in cmd.keywords:
+            if len(keyword) < 2 or (keyword.isascii() and len(keyword) < 4):
+                continue
+            distance = edit_distance(word, keyword.lower())
+            if distance <= 1 and abs(len(word) - len(keyword)) <= 1:
+                rank = (distance, -cmd.priority)
+                scored[keyword] = min(scored.get(keyword, rank), rank)
+    best = min((rank[0] for rank in scored.values()), default=1)
+    near = [k for k in scored if scored[k][0] == best]  # 打 卡 is 打卡, not also 打分
+    return sorted(near, key=lambda k: scored[k])[:MAX_SUGGESTIONS]
+
+
+def handle_unknown(msg: IncomingMessage, ctx: Context, commands: Sequence[Command] = ()) -> Reply:
     if msg.msg_type == "text":
         text = normalize(msg.content)
+        bare = _TRAILING.sub("", text).lower() or text.lower()
+        if bare in GREETINGS:
+            return Reply.text(ctx.t("help.greeting", name=_name(ctx)) + "\n" + help_text(ctx))
+        if bare in END_WORDS:
+            return Reply.text(ctx.t("help.nothing_to_end"))
+        near = near_commands(bare, commands, ctx.is_admin)
+        if near:
+            joined = ctx.t("help.did_you_mean_or").join(f"「{k}」" for k in near)
+            return Reply.text(ctx.t("help.did_you_mean", commands=joined))
         shown = text if len(text) <= 20 else text[:20] + "…"
         return Reply.text(ctx.t("unknown", text=shown))
     if msg.is_event:
@@ -57,4 +114,10 @@ def register(router: Router) -> None:
     )
     router.event("enter_agent")(handle_enter_agent)
     router.event("subscribe", "unsubscribe", "location", "view")(handle_other_event)
-    router.set_fallback(handle_unknown)
+    # The list itself, not a copy: the features registered after this one fill it.
+    commands = router.commands
+
+    def fallback(msg: IncomingMessage, ctx: Context) -> Reply:
+        return handle_unknown(msg, ctx, commands)
+
+    router.set_fallback(fallback)

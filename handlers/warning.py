@@ -6,27 +6,47 @@
     预警 暴雨 橙色 [@部门] [补充说明]      the warnings.yaml template (暴雨橙色预警 also works)
     … 需确认 / 需确认60 / 无需确认        ask for 收到 (orange/red ask by default), minutes
     预警 待审 | 批准 n | 忽略 n | 状态 n | 用法
-Only admins and safety officers may use 预警, 广播 and 统计 (the router refuses and audits).
+预警 and 广播 first show a preview (title, level, scope, how many people) and send only on
+「确认发送」 (「取消」 drops it); 撤回 n recalls a sent one within 24 hours. 收到 typed acknowledges
+the latest warning still waiting for this person's 收到.
+Only admins and safety officers may use 预警, 广播, 撤回 and 统计 (the router refuses and audits).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import asdict
 
 from bot import stats as stats_mod
 from bot.context import Context
 from bot.localtime import stamp
 from bot.messages import IncomingMessage, Reply
 from bot.router import Router
+from bot.text import normalize
 from bot.warnings import acks, cap_alerts, publish
-from bot.warnings.templates import match_template, render_template, render_typed, warning_templates
+from bot.warnings import recall as recalls
+from bot.warnings.summary import summary_lines
+from bot.warnings.templates import (
+    LEVEL_NAMES,
+    LEVELS,
+    RenderedWarning,
+    match_template,
+    render_template,
+    render_typed,
+    template_mistake,
+    warning_templates,
+)
 
 log = logging.getLogger(__name__)
 
 _DEPT = re.compile(r"(?<!\S)[@＠](\S+)")
 _ACK = re.compile(r"(?<!\S)(?:(需确认)(?:(\d{1,4})(?:分钟)?)?|(无需确认|不需确认))(?!\S)")
 _SUBCOMMAND = re.compile(r"^(待审|用法|帮助)$|^(批准|忽略|状态)\s*#?(\d+)$")
+FLOW = "warning_confirm"
+SEND_WORDS = {"确认发送", "发送", "确认发布"}
+CANCEL_WORDS = {"取消", "退出", "算了", "不发了"}
+PREVIEW_CHARS = 600
 
 
 def _split_options(args: str) -> tuple[list[str], bool | None, int | None, str]:
@@ -84,23 +104,92 @@ def handle_warning(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         hazard, level, extra = template
         rendered = render_template(hazard, level, extra)
     else:
-        hazard_alone = {str(h["name"]) for h in warning_templates().values()}
-        if text in hazard_alone:
-            return Reply.text(ctx.t("warning.level_missing", hazard=text))
         if not text:
             return Reply.text(ctx.t("warning.need_text"))
+        mistake = template_mistake(text)
+        if mistake:
+            return _template_refusal(ctx, text, *mistake)
         rendered = render_typed(text)
-    if not publish.recipients_for(ctx.session, ids):
+    draft = {
+        "kind": "warning",
+        "rendered": asdict(rendered),
+        "department_ids": ids,
+        "require_ack": require_ack,
+        "ack_minutes": minutes,
+        "scope": scope_label,
+    }
+    return _preview(ctx, draft)
+
+
+def _template_refusal(ctx: Context, text: str, what: str, word: str) -> Reply:
+    hazards = "、".join(str(h["name"]) for h in warning_templates().values())
+    levels = "、".join(LEVEL_NAMES[k] for k in LEVELS)
+    if what == "level" and not word:
+        return Reply.text(ctx.t("warning.level_missing", hazard=text.split()[0]))
+    key = "warning.unknown_level" if what == "level" else "warning.unknown_hazard"
+    return Reply.text(ctx.t(key, word=word, hazards=hazards, levels=levels))
+
+
+def _preview(ctx: Context, draft: dict) -> Reply:
+    """Show what would be sent, to whom; send only on 确认发送 (the warning_confirm flow)."""
+    ids = draft["department_ids"]
+    count = len(publish.recipients_for(ctx.session, ids))
+    if not count:
         return Reply.text(ctx.t("warning.no_recipients"))
+    rendered = RenderedWarning(**draft["rendered"])
+    kind = draft["kind"]
+    require_ack = draft["require_ack"]
+    if require_ack is None:
+        require_ack = kind == "warning" and rendered.level in ("orange", "red")
+    minutes = draft["ack_minutes"] or publish.DEFAULT_ACK_MINUTES
+    text = rendered.text(publish.labels())
+    if len(text) > PREVIEW_CHARS:
+        text = text[:PREVIEW_CHARS] + ctx.t("warning.preview_cut", chars=len(text))
+    ctx.start_flow(FLOW, "confirm", draft)
+    return Reply.text(
+        ctx.t(
+            "warning.preview",
+            what=ctx.t(f"warning.kind_{kind}"),
+            title=rendered.title,
+            level=LEVEL_NAMES.get(rendered.level or "", ctx.t("warning.preview_no_level")),
+            scope=draft["scope"].strip("（）"),
+            count=count,
+            ack=ctx.t("warning.preview_ack", minutes=minutes)
+            if require_ack
+            else ctx.t("warning.preview_no_ack"),
+            text=text,
+        )
+    )
+
+
+def flow_confirm(msg: IncomingMessage, ctx: Context) -> Reply:
+    draft = dict(ctx.conversation.data or {})
+    word = normalize(msg.content) if msg.msg_type == "text" else ""
+    what = ctx.t(f"warning.kind_{draft.get('kind', 'warning')}")
+    if word in CANCEL_WORDS:
+        ctx.end_flow()
+        return Reply.text(ctx.t("warning.cancelled", what=what))
+    if word not in SEND_WORDS:
+        return Reply.text(ctx.t("warning.confirm_again", what=what))
+    ctx.end_flow()
+    if draft["kind"] == "broadcast":
+        return _send_broadcast(ctx, draft)
+    return _send_warning(ctx, draft)
+
+
+def _send_warning(ctx: Context, draft: dict) -> Reply:
+    if not publish.recipients_for(ctx.session, draft["department_ids"]):
+        return Reply.text(ctx.t("warning.no_recipients"))
+    scope_label = draft["scope"]
     warning = publish.publish(
         ctx.session,
         ctx.settings,
         ctx.now,
         created_by=ctx.userid,
-        rendered=rendered,
-        department_ids=ids,
-        require_ack=require_ack,
-        ack_minutes=minutes,
+        rendered=RenderedWarning(**draft["rendered"]),
+        department_ids=draft["department_ids"],
+        require_ack=draft["require_ack"],
+        ack_minutes=draft["ack_minutes"],
         scope_label=scope_label.strip("（）"),
     )
     ctx.audit("warning", f"#{warning.id} {warning.title} -> {warning.recipients_total}")
@@ -118,6 +207,8 @@ def handle_warning(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
             scope=scope_label,
             ack=ack,
         )
+        + "\n"
+        + ctx.t("warning.recall_hint", id=warning.id)
     )
 
 
@@ -196,59 +287,79 @@ def _status(ctx: Context, warning_id: int) -> Reply:
 
 
 def handle_broadcast(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    names, _, _, text = _split_options(ctx.raw_args or args.strip())
+    names, require_ack, minutes, text = _split_options(ctx.raw_args or args.strip())
     if not text:
         return Reply.text(ctx.t("warning.broadcast_usage"))
     ids, scope_label, error = _scope(ctx, names)
     if error:
         return error
-    if not publish.recipients_for(ctx.session, ids):
-        return Reply.text(ctx.t("warning.no_recipients"))
     rendered = render_typed(text, prefix=ctx.t("warning.broadcast_prefix"))
+    draft = {
+        "kind": "broadcast",
+        "rendered": asdict(rendered),
+        "department_ids": ids,
+        "require_ack": bool(require_ack),
+        "ack_minutes": minutes,
+        "scope": scope_label,
+    }
+    return _preview(ctx, draft)
+
+
+def _send_broadcast(ctx: Context, draft: dict) -> Reply:
+    if not publish.recipients_for(ctx.session, draft["department_ids"]):
+        return Reply.text(ctx.t("warning.no_recipients"))
+    rendered = RenderedWarning(**draft["rendered"])
     warning = publish.publish(
         ctx.session,
         ctx.settings,
         ctx.now,
         created_by=ctx.userid,
         rendered=rendered,
-        department_ids=ids,
-        require_ack=False,
+        department_ids=draft["department_ids"],
+        require_ack=draft["require_ack"],
+        ack_minutes=draft["ack_minutes"],
         kind="broadcast",
     )
-    ctx.audit("broadcast", f"#{warning.id} {text[:200]} -> {warning.recipients_total}")
+    ctx.audit("broadcast", f"#{warning.id} {rendered.extra[:200]} -> {warning.recipients_total}")
+    ack = ""
+    if warning.require_ack:
+        ack = ctx.t("warning.sent_ack", minutes=warning.ack_minutes, id=warning.id)
     return Reply.text(
         ctx.t(
             "warning.broadcast_sent",
             count=warning.recipients_total,
-            scope=scope_label,
+            scope=draft["scope"],
             id=warning.id,
         )
+        + ack
+        + "\n"
+        + ctx.t("warning.recall_hint", id=warning.id)
     )
+
+
+def handle_recall(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
+    number = args.strip().lstrip("#＃")
+    if not number.isdigit():
+        return Reply.text(ctx.t("warning.recall_usage"))
+    result = recalls.recall(ctx.session, int(number), ctx.now, by=ctx.userid)
+    if result.status == "unknown":
+        return Reply.text(ctx.t("warning.status_unknown", id=number))
+    title = result.warning.title
+    if result.status == "expired":
+        return Reply.text(ctx.t("warning.recall_expired", id=number, title=title))
+    if result.status == "already":
+        return Reply.text(ctx.t("warning.recall_already", id=number, title=title))
+    ctx.audit(
+        "recall",
+        f"#{number} {title[:200]}: {result.recalled} recalled, {result.cancelled} cancelled",
+    )
+    return Reply.text(ctx.t("warning.recalled", id=number, title=title))
 
 
 def handle_stats(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     figures = stats_mod.compute_stats(ctx.session, ctx.now)
-    labels = dict(ctx.texts.raw("stats.labels"))
-    labels.update(ctx.texts.raw("warning.stats_labels"))
-    # Labelled figures first, in the order of the labels; the rest by key.
-    order = {key: i for i, key in enumerate(labels)}
-    keys = sorted(figures, key=lambda k: (order.get(k, len(order)), k))
-    lines = [ctx.t("stats.title", date=stamp(ctx.now, ctx.settings.tz))]
-    for key in keys:
-        lines.append(ctx.t("stats.line", label=labels.get(key, key), value=_figure(figures[key])))
-    return Reply.text("\n".join(lines))
-
-
-def _figure(value, nested: bool = False) -> str:
-    if isinstance(value, dict):
-        sep = " / " if nested else "，"
-        text = sep.join(f"{k} {_figure(v, True)}" for k, v in value.items()) or "-"
-        return f"({text})" if nested else text
-    if isinstance(value, list | tuple):
-        return "、".join(_figure(v, True) for v in value) or "-"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+    title = ctx.t("stats.title", date=stamp(ctx.now, ctx.settings.tz))
+    return Reply.text("\n".join(summary_lines(figures, title)))
 
 
 def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
@@ -263,14 +374,26 @@ def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
         return Reply.text(ctx.t("warning.ack_not_recipient"))
     acked_at = acks.acked_at(ctx.session, warning.id, ctx.userid) or ctx.now
     reply = Reply.text(
-        ctx.t("warning.ack_thanks" if recorded else "warning.ack_again", title=warning.title)
+        ctx.t(acks.thanks_key(warning) if recorded else "warning.ack_again", title=warning.title)
     )
     reply.card_update = acks.ack_card(warning, ctx.now, acked_at=acked_at, tz=ctx.settings.tz)
     return reply
 
 
+def handle_ack_text(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
+    """「收到」 typed: acknowledge the latest warning still waiting for this person's 收到."""
+    warning = acks.latest_unacknowledged(ctx.session, ctx.userid)
+    if warning is None:
+        return Reply.text(ctx.t("warning.ack_nothing"))
+    acks.record_ack(ctx.session, warning.id, ctx.userid, ctx.now)
+    return Reply.text(ctx.t(acks.thanks_key(warning), title=warning.title))
+
+
 def register(router: Router) -> None:
     router.command("预警", admin=True)(handle_warning)
     router.command("广播", admin=True)(handle_broadcast)
+    router.command("撤回", admin=True)(handle_recall)
+    router.command("收到", "已收到", exact=True)(handle_ack_text)
+    router.flow(FLOW, interrupt="any")(flow_confirm)
     router.command("统计", admin=True, exact=True)(handle_stats)
     router.card("warning:")(handle_ack_card)

@@ -19,6 +19,13 @@ ALL = [u[0] for u in USERS]
 DEPT3 = ["liqiang", "liuyang", "chenjing"]
 
 
+def _send(wecom, text, userid="wangfang"):
+    """预警/广播 show a preview first; 确认发送 sends it. The reply to 确认发送."""
+    preview = wecom.text(userid, text).text
+    assert "确认发送" in preview, preview
+    return wecom.text(userid, "确认发送")
+
+
 def _texts(fake, userid):
     return fake.texts_for(userid)
 
@@ -30,7 +37,7 @@ def _cards(fake, userid):
 
 
 def test_free_text_warning_reaches_every_active_member(wecom, runtime, fake):
-    reply = wecom.text("wangfang", "预警 今天下午有强降雨，请关好门窗").text
+    reply = _send(wecom, "预警 今天下午有强降雨，请关好门窗").text
     assert "12 人" in reply and "全员" in reply
     runtime.sender.drain()
     for userid in ALL:
@@ -54,7 +61,7 @@ def test_department_warning_includes_sub_departments(wecom, runtime, fake):
             )
         )
     fake.add_user("banzhang", "班长", [7])
-    reply = wecom.text("wangfang", "预警 @生产一车间 @仓储物流部 叉车通道今天封闭").text
+    reply = _send(wecom, "预警 @生产一车间 @仓储物流部 叉车通道今天封闭").text
     assert "6 人" in reply, reply
     runtime.sender.drain()
     for userid in ALL + ["banzhang"]:
@@ -73,7 +80,7 @@ def test_unknown_department_is_refused_and_nothing_sent(wecom, runtime, fake):
 
 
 def test_template_warning_renders_warnings_yaml(wecom, runtime, fake):
-    reply = wecom.text("wangfang", "预警 暴雨 橙色 @生产二车间 下午停止室外作业").text
+    reply = _send(wecom, "预警 暴雨 橙色 @生产二车间 下午停止室外作业").text
     assert "暴雨橙色预警" in reply and "收到" in reply  # orange asks for 收到 by default
     runtime.sender.drain()
     tpl = warning_templates()["rainstorm"]
@@ -138,7 +145,7 @@ def test_non_admin_is_refused_and_audited(wecom, runtime, fake):
 
 
 def test_broadcast_and_stats(wecom, runtime, fake):
-    reply = wecom.text("wangfang", "广播 本周五下午3点消防疏散演练").text
+    reply = _send(wecom, "广播 本周五下午3点消防疏散演练").text
     assert "12 人" in reply
     runtime.sender.drain()
     assert _texts(fake, "sunyu") == ["【通知】本周五下午3点消防疏散演练"]
@@ -160,7 +167,7 @@ def _scalar(runtime, stmt):
 
 
 def test_ack_click_records_once_and_updates_card(wecom, runtime, fake):
-    wecom.text("wangfang", "预警 @生产一车间 高温 红色 需确认45")
+    _send(wecom, "预警 @生产一车间 高温 红色 需确认45")
     runtime.sender.drain()
     wid = _warning_id(runtime)
     key = f"warning:ack:{wid}"
@@ -193,7 +200,7 @@ def test_ack_click_records_once_and_updates_card(wecom, runtime, fake):
 
 
 def test_followup_reminds_once_then_tells_department_heads(runtime, fake, clock, wecom):
-    wecom.text("wangfang", "预警 暴雨 红色")  # red: 收到 required, 30 minutes
+    _send(wecom, "预警 暴雨 红色")  # red: 收到 required, 30 minutes
     runtime.sender.drain()
     wid = _warning_id(runtime)
     card = _cards(fake, "zhaolei")[0]
@@ -261,9 +268,9 @@ def test_robots_get_warnings_as_markdown(settings, clock, fake):
         driver = CallbackDriver(
             rt.crypto, flask_post(app.test_client()), agent_id=settings.agent_id
         )
-        reply = driver.text("wangfang", "预警 台风 黄色 @生产一车间 加固临时设施").text
+        reply = _send(driver, "预警 台风 黄色 @生产一车间 加固临时设施").text
         assert "2 个群机器人" in reply
-        driver.text("wangfang", "广播 普通通知不发群机器人")
+        _send(driver, "广播 普通通知不发群机器人")
         rt.sender.drain()
         for key in ("robot-a", "robot-b"):
             msgs = fake.robot_messages[key]
@@ -310,10 +317,13 @@ def test_robot_rate_limit_defers_instead_of_dropping(settings, clock, fake):
         rt.close()
 
 
-def test_stats_formats_nested_figures_and_unknown_keys():
-    from handlers.warning import _figure
+def test_stats_formats_nested_figures_as_short_lines():
+    from bot.warnings.summary import summary_lines
 
-    assert _figure({"仓储物流部": {"signed": 1, "in_scope": 2}, "生产一车间": {"signed": 0}}) == (
-        "仓储物流部 (signed 1 / in_scope 2)，生产一车间 (signed 0)"
-    )
-    assert _figure(0.8333333) == "0.833" and _figure([]) == "-" and _figure(7) == "7"
+    figures = {"pledges_by_department": {"仓储物流部": {"signed": 1, "in_scope": 2}}}
+    assert summary_lines({**figures, "event_attendance": {}}, "T") == [
+        "T",
+        "各部门责任书签署：",
+        "  · 仓储物流部：已签 1 / 应签 2",
+        "活动签到人数：暂无",
+    ]

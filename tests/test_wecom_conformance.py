@@ -172,6 +172,7 @@ def test_a_long_warning_fits_the_robot_limit_with_its_scope_line(settings, clock
     wecom = CallbackDriver(rt.crypto, flask_post(create_app(runtime=rt).test_client()))
     long = "请注意防范。" * 400
     wecom.text("wangfang", f"预警 @生产一车间 暴雨 红色 {long}")
+    wecom.text("wangfang", "确认发送")  # 预警 shows a preview first
     rt.sender.drain()
     rt.close()
     [raw] = fake.robot_raw
@@ -193,6 +194,7 @@ def test_user_text_with_cdata_end_survives_the_passive_reply(runtime):
 # -- 9. smaller ------------------------------------------------------------------------------------
 def test_an_acknowledged_warning_card_has_nothing_left_to_click(wecom, runtime, fake):
     wecom.text("wangfang", "预警 @生产一车间 高温 红色")
+    wecom.text("wangfang", "确认发送")  # 预警 shows a preview first
     runtime.sender.drain()
     card = next(
         m["template_card"] for m in fake.messages_for("liuyang") if m["msgtype"] == "template_card"

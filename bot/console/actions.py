@@ -102,6 +102,8 @@ def compose_broadcast(
         if not title:
             raise BroadcastError("预警需要标题。")
         rendered = render_free_text(title, text, level)
+    elif title:  # a notice keeps its title too: 【通知】标题, then the text
+        rendered = render_free_text(title, text, prefix=texts.get("warning.broadcast_prefix"))
     else:
         rendered = render_typed(text, prefix=texts.get("warning.broadcast_prefix"))
     ids = sorted({int(d) for d in departments if str(d).isdigit()})
@@ -115,7 +117,7 @@ def compose_broadcast(
         except EventError as exc:
             raise BroadcastError(str(exc)) from exc
         send_at = max(send_at, now)
-    require_ack = kind == "warning" and form.get("require_ack") == "1"
+    require_ack = form.get("require_ack") == "1"  # a notice may ask for 收到 too
     return Draft(
         kind=kind,
         rendered=rendered,

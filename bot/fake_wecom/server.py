@@ -8,7 +8,8 @@
   drops the excess silently; enable_duplicate_check suppresses an identical request (the
   whole JSON, recipients included) within duplicate_check_interval: accepted, delivered
   once. Template cards with buttons/votes get a response_code.
-- message/update_template_card, media/get (bytes, or JSON errors with HTTP 200 — 40007 for
+- message/recall (a msgid delivered within 24 h: marked recalled; else an error),
+  message/update_template_card, media/get (bytes, or JSON errors with HTTP 200 — 40007 for
   an unknown/expired media id), department/list, user/list, user/get, webhook/send (group
   robots: 20 messages/minute, 45009 beyond).
 - Fault injection: `inject(path, errcode=… | status=… | delay=…, times=n)` and a global
@@ -61,6 +62,7 @@ class Delivered:
     at: float
     msgid: str
     response_code: str = ""
+    recalled: bool = False
 
 
 @dataclass
@@ -407,6 +409,24 @@ class FakeWeCom:
             self.updated_cards.append({**body, "_at": time.time()})
         return _json({"errcode": 0, "errmsg": "ok"})
 
+    def message_recall(self, params, body):  # every delivery of the msgid is marked recalled
+        msgid = str((body or {}).get("msgid") or "")
+        now = self.clock()
+        with self._lock:
+            items = [d for ds in self.delivered.values() for d in ds if d.msgid == msgid]
+            if not items:
+                return _json({"errcode": 40003, "errmsg": "invalid msgid"})
+            if now - min(d.at for d in items) > 24 * 3600:
+                return _json({"errcode": 40003, "errmsg": "msgid older than 24 hours"})
+            for d in items:
+                d.recalled = True
+        return _json({"errcode": 0, "errmsg": "ok"})
+
+    def recalled_for(self, userid: str) -> list[dict[str, Any]]:
+        """Messages delivered to `userid` and recalled since."""
+        with self._lock:
+            return [d.body for d in self.delivered.get(userid, []) if d.recalled]
+
     def media_get(self, params, body):
         media = self.state.media.get(params.get("media_id", ""))
         if media is None:
@@ -471,6 +491,7 @@ ROUTES = {
     "gettoken": FakeWeCom.gettoken,
     "message/send": FakeWeCom.message_send,
     "message/update_template_card": FakeWeCom.update_template_card,
+    "message/recall": FakeWeCom.message_recall,
     "media/get": FakeWeCom.media_get,
     "department/list": FakeWeCom.department_list,
     "user/list": FakeWeCom.user_list,

@@ -121,7 +121,7 @@ class OutboundMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(
         String(32), default="message"
-    )  # message | update_card | robot
+    )  # message | update_card | robot | recall
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(64), default="")
     dedup_key: Mapped[str | None] = mapped_column(String(191), unique=True)
@@ -154,6 +154,8 @@ class OutboxBatch(Base):
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    # What message/send answered: the id message/recall takes (撤回应用消息, within 24 h).
+    msgid: Mapped[str | None] = mapped_column(String(128))
 
 
 class OutboxDelivery(Base):

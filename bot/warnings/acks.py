@@ -41,12 +41,15 @@ def ack_card(
     """
     created = int(warning.created_at.timestamp())
     suffix = "r" if reminder else "a"
+    desc = "reminder_desc" if reminder else "desc"
+    if warning.kind == "broadcast":
+        desc = "broadcast_" + desc
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": {"desc": texts.get("warning.card.source")},
         "main_title": {
             "title": truncate(warning.title, 26),
-            "desc": texts.get("warning.card.reminder_desc" if reminder else "warning.card.desc"),
+            "desc": texts.get("warning.card." + desc),
         },
         "sub_title_text": texts.get("warning.card.ask", minutes=warning.ack_minutes),
         "task_id": f"warning-{warning.id}-{created}-{suffix}",
@@ -90,6 +93,27 @@ def record_ack(session: Session, warning_id: int, userid: str, now: datetime) ->
         returning=WarningAck.id,
     ).first()
     return row is not None
+
+
+def thanks_key(warning: RiskWarning) -> str:
+    """The thanks for a 收到: a warning asks to take precautions, a notice only to read it."""
+    return "warning.ack_thanks_broadcast" if warning.kind == "broadcast" else "warning.ack_thanks"
+
+
+def latest_unacknowledged(session: Session, userid: str) -> RiskWarning | None:
+    """The newest warning or notice that asks `userid` for 收到 and has not had it."""
+    acked = select(WarningAck.warning_id).where(WarningAck.userid == userid)
+    return session.scalars(
+        select(RiskWarning)
+        .join(WarningRecipient, WarningRecipient.warning_id == RiskWarning.id)
+        .where(
+            WarningRecipient.userid == userid,
+            RiskWarning.require_ack.is_(True),
+            RiskWarning.id.not_in(acked),
+        )
+        .order_by(RiskWarning.id.desc())
+        .limit(1)
+    ).first()
 
 
 def find_warning(session: Session, warning_id: int | None) -> RiskWarning | None:

@@ -50,6 +50,39 @@ def find_level(word: str) -> str | None:
     return LEVEL_WORDS.get(word)
 
 
+# A colour word, alone or after a hazard name: 紫色, 红色预警, 台风紫色预警.
+_COLOUR_WORD = re.compile(r"^(.*?)(\S色)(?:预警)?$")
+
+
+def template_mistake(text: str) -> tuple[str, str] | None:
+    """Why `text`, which matched no template, still looks like one (never send it as free text).
+
+    ("level", word): a known hazard with an unknown or missing level (台风 紫色);
+    ("hazard", word): a level with an unknown hazard (台峰 红色). None: free text."""
+    words = text.split()
+    if not words:
+        return None
+    first, second = words[0], (words[1] if len(words) > 1 else "")
+    if find_hazard(first.removesuffix("预警")):
+        if not second:
+            return ("level", "")
+        if _COLOUR_WORD.fullmatch(second) and not _COLOUR_WORD.fullmatch(second).group(1):
+            return ("level", second)
+        return None
+    m = _COLOUR_WORD.fullmatch(first)
+    if m and m.group(1):
+        if find_hazard(m.group(1)):
+            return ("level", m.group(2))
+        if find_level(m.group(2)):
+            return ("hazard", m.group(1))
+    if m and find_level(first):
+        return ("hazard", "")
+    m = _COLOUR_WORD.fullmatch(second)
+    if m and not m.group(1) and find_level(second):
+        return ("hazard", first)
+    return None
+
+
 _TEMPLATE_RE_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
@@ -138,8 +171,10 @@ def render_template(hazard: str, level: str, extra: str = "") -> RenderedWarning
     )
 
 
-def render_free_text(title: str, text: str, level: str | None = None) -> RenderedWarning:
-    return RenderedWarning(title=title, extra=text.strip(), level=level)
+def render_free_text(
+    title: str, text: str, level: str | None = None, prefix: str | None = None
+) -> RenderedWarning:
+    return RenderedWarning(title=title, extra=text.strip(), level=level, prefix=prefix)
 
 
 def render_typed(text: str, prefix: str | None = None) -> RenderedWarning:

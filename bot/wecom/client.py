@@ -8,7 +8,7 @@ What wechatpy 1.8.18 does not give us and this module adds:
 - bounded, jittered retries on errcode -1 (system busy), 45009 (API frequency limit), HTTP 5xx
   and timeouts; one token refresh on 40014 / 42001;
 - media/get answers errors as JSON with HTTP 200: that is an error here, not a file;
-- template_card and update_template_card.
+- template_card, update_template_card and message/recall.
 Doc: 企业微信开发者中心 "获取access_token", "发送应用消息", "更新模版卡片消息", "全局错误码".
 """
 
@@ -238,6 +238,10 @@ class WeComClient(WeChatClient):
             data["userids"] = userids
         data["template_card"] = card
         return self.post("message/update_template_card", data=data)
+
+    def recall_message(self, msgid: str) -> dict[str, Any]:
+        """message/recall: withdraw an app message sent within the last 24 hours (撤回应用消息)."""
+        return self.post("message/recall", data={"msgid": msgid})
 
     # -- media --------------------------------------------------------------------------------
     def download_media(self, media_id: str) -> tuple[bytes, str]:

@@ -10,6 +10,7 @@ from bot.console.views.common import actor, audit, bp, now, officer_only, scope,
 from bot.content import texts
 from bot.localtime import stamp
 from bot.warnings import acks, cap_alerts, publish
+from bot.warnings.templates import LEVEL_NAMES
 
 
 @bp.route("/broadcast", methods=["GET", "POST"])
@@ -74,6 +75,7 @@ def broadcast():
         chosen=set(request.form.getlist("departments")),
         tz=services().settings.tz,
         labels=publish.labels(),
+        level_names=LEVEL_NAMES,
     )
 
 
