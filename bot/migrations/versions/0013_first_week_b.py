@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_first_week_b"
-down_revision = "0011_console_hardening"
+down_revision = "0012_first_week_a"
 branch_labels = None
 depends_on = None
 
