@@ -15,7 +15,6 @@ from bot.models import AuditLog, Conversation, User
 from bot.outbox import enqueue
 from bot.settings import Settings
 
-
 # Reserved keys in Conversation.data (flows never use names starting with "_").
 PAUSED = "_paused"
 PENDING = "_pending"

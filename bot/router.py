@@ -202,14 +202,31 @@ class Router:
     def dispatch(self, msg: IncomingMessage, ctx: Context) -> Reply | None:
         """Conversations first, by the interrupt rules: a command that may interrupt a flow
         pauses it (kept for 「继续」), an `always` command answers and leaves it running, a
-        flow that timed out is paused with what was typed after it offered to it."""
+        flow that timed out is paused with what was typed after it offered to it. Whenever a
+        message leaves a conversation paused that was not, the answer says so."""
         if msg.is_event:
             return self._dispatch_event(msg, ctx)
+        conv = ctx.conversation
+        before = (conv.flow, ctx.paused) if conv is not None else None
+        notes = _Notes()
+        reply = self._route(msg, ctx, notes)
+        after = ctx.conversation
+        paused = notes.paused_flow
+        if paused is not None and after is not None and after.flow == paused and not ctx.paused:
+            paused = None  # the command started the same flow afresh: nothing is paused
+        if paused is None and after is not None and ctx.paused and (after.flow, True) != before:
+            paused = after.flow  # e.g. a quiz ended and the report it interrupted is back
+        if paused is not None and not notes.offered:
+            notes.paused.append(ctx.t("conversation_paused", flow=_flow_label(ctx, paused)))
+        if notes.paused or notes.ongoing:
+            # In the same text as the command's answer: one message, still a passive reply.
+            reply = _joined(reply, notes.paused, notes.ongoing)
+        if notes.expired:
+            reply = reply or Reply()
+            reply.messages[:0] = [text_message(p) for p in notes.expired]
+        return reply
 
-        prefix: list[str] = []
-        suffix: list[str] = []
-        paused_note: list[str] = []
-        paused_now: str | None = None
+    def _route(self, msg: IncomingMessage, ctx: Context, notes: _Notes) -> Reply | None:
         conv = ctx.conversation
         if conv is not None:
             flow = self.flows.get(conv.flow)
@@ -218,13 +235,17 @@ class Router:
                 ctx.end_flow()  # content changed under a live conversation
             elif conv.expires_at <= ctx.now and ctx.paused:
                 ctx.end_flow()  # a paused draft nobody came back to
-                prefix.append(ctx.t("conversation_expired", flow=label))
+                notes.expired.append(ctx.t("conversation_expired", flow=label))
             elif conv.expires_at <= ctx.now:
                 reply = self._timed_out(msg, ctx, flow, label)
                 if reply is not None:
+                    notes.offered = True
                     return reply
-                key = "conversation_expired_paused" if flow.pausable else "conversation_expired"
-                prefix.append(ctx.t(key, flow=label))
+                if flow.pausable:
+                    notes.offered = True  # the expiry notice already says 「继续」
+                    notes.expired.append(ctx.t("conversation_expired_paused", flow=label))
+                else:
+                    notes.expired.append(ctx.t("conversation_expired", flow=label))
             elif ctx.paused:
                 reply = self._paused(msg, ctx, flow, label)
                 if reply is not None:
@@ -238,24 +259,11 @@ class Router:
                     if reply is not None:
                         return reply
                 elif found[0].always:
-                    suffix.append(ctx.t("conversation_ongoing", flow=label))
+                    notes.ongoing.append(ctx.t("conversation_ongoing", flow=label))
                 elif flow.pausable:
                     ctx.pause_flow()
-                    paused_now = conv.flow
-                    paused_note.append(ctx.t("conversation_paused", flow=label))
-
-        reply = self._dispatch_message(msg, ctx)
-        if paused_now is not None:
-            after = ctx.conversation
-            if after is not None and after.flow == paused_now and not ctx.paused:
-                paused_note.clear()  # the command started the same flow afresh: none is paused
-        if paused_note or suffix:
-            # In the same text as the command's answer: one message, still a passive reply.
-            reply = _joined(reply, paused_note, suffix)
-        if prefix:
-            reply = reply or Reply()
-            reply.messages[:0] = [text_message(p) for p in prefix]
-        return reply
+                    notes.paused_flow = conv.flow
+        return self._dispatch_message(msg, ctx)
 
     def _command(self, msg: IncomingMessage) -> tuple[Command, str] | None:
         return self.match_command(normalize(msg.content)) if msg.msg_type == "text" else None
@@ -347,6 +355,17 @@ class Router:
             )
             return self._dispatch_message(fake, ctx)
         return None
+
+
+@dataclass
+class _Notes:
+    """What dispatch adds around a reply about the conversation."""
+
+    expired: list[str] = field(default_factory=list)  # texts of their own, before the reply
+    paused: list[str] = field(default_factory=list)  # at the start of the reply's text
+    ongoing: list[str] = field(default_factory=list)  # at the end of the reply's text
+    offered: bool = False  # the reply itself already tells how to resume
+    paused_flow: str | None = None  # the flow this message's command paused
 
 
 def _joined(reply: Reply | None, before: list[str], after: list[str]) -> Reply:

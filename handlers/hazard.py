@@ -157,9 +157,9 @@ def prefetch_photo(msg: IncomingMessage, runtime) -> tuple[Any, str] | None:
     with runtime.factory() as s:
         conv = s.get(Conversation, msg.from_user)
         # No conversation (or a paused one): the photo starts a report (handle_photo).
-        if conv is not None and conv.flow not in (FLOW, FIX_FLOW):
-            if not (conv.data or {}).get(PAUSED):
-                return None
+        busy = conv is not None and not (conv.data or {}).get(PAUSED)
+        if busy and conv.flow not in (FLOW, FIX_FLOW):
+            return None
     return photos.fetch_now(runtime, msg.media_id)
 
 
