@@ -15,6 +15,13 @@ from bot.models import AuditLog, Conversation, User
 from bot.outbox import enqueue
 from bot.settings import Settings
 
+# Reserved keys in Conversation.data (flows never use names starting with "_").
+PAUSED = "_paused"
+PENDING = "_pending"
+STASH = "_stash"
+# How long a paused conversation is kept for 「继续」.
+PAUSE_KEEP = timedelta(days=1)
+
 
 @dataclass
 class Context:
@@ -64,12 +71,17 @@ class Context:
         data: dict[str, Any] | None = None,
         timeout: timedelta | None = None,
     ) -> Conversation:
+        """Start `flow`; a paused conversation of another flow is kept (stashed in the new
+        one's data) and comes back, still paused, when the new one ends."""
         timeout = timeout or timedelta(minutes=self.settings.conversation_timeout_minutes)
         conv = self.conversation
+        data = dict(data or {})
         if conv is None:
             conv = Conversation(userid=self.userid)
             self.session.add(conv)
-        conv.flow, conv.step, conv.data = flow, step, dict(data or {})
+        elif self.paused and conv.flow != flow:
+            data[STASH] = {"flow": conv.flow, "step": conv.step, "data": dict(conv.data or {})}
+        conv.flow, conv.step, conv.data = flow, step, data
         conv.updated_at, conv.expires_at = self.now, self.now + timeout
         self._conversation, self._conversation_loaded = conv, True
         return conv
@@ -84,8 +96,48 @@ class Context:
         return conv
 
     def end_flow(self) -> None:
+        """End the current conversation; a conversation it interrupted comes back paused."""
+        conv = self.conversation
+        stashed = (conv.data or {}).get(STASH) if conv is not None else None
+        if stashed:
+            conv.flow, conv.step = stashed["flow"], stashed["step"]
+            conv.data = {**stashed["data"], PAUSED: True}
+            conv.updated_at, conv.expires_at = self.now, self.now + PAUSE_KEEP
+            return
         self.session.execute(delete(Conversation).where(Conversation.userid == self.userid))
         self._conversation, self._conversation_loaded = None, True
+
+    # A conversation another command interrupted (or that timed out) is paused, not dropped:
+    # its data stays in the database until 「继续」 resumes it (see bot.router).
+    @property
+    def paused(self) -> bool:
+        conv = self.conversation
+        return conv is not None and bool((conv.data or {}).get(PAUSED))
+
+    def pause_flow(self, pending: str | None = None) -> Conversation:
+        """Pause the current conversation; `pending` is text typed after it timed out,
+        offered to the flow when it resumes."""
+        conv = self.conversation
+        assert conv is not None, "pause_flow outside a conversation"
+        data = {k: v for k, v in (conv.data or {}).items() if k != PENDING}
+        data[PAUSED] = True
+        if pending:
+            data[PENDING] = pending
+        conv.data = data
+        conv.updated_at, conv.expires_at = self.now, self.now + PAUSE_KEEP
+        return conv
+
+    def resume_flow(self) -> str | None:
+        """Make the paused conversation current again; returns the pending text, if any."""
+        conv = self.conversation
+        assert conv is not None, "resume_flow outside a conversation"
+        data = dict(conv.data or {})
+        data.pop(PAUSED, None)
+        pending = data.pop(PENDING, None)
+        conv.data = data
+        timeout = timedelta(minutes=self.settings.conversation_timeout_minutes)
+        conv.updated_at, conv.expires_at = self.now, self.now + timeout
+        return pending
 
     # -- side effects -----------------------------------------------------------------
     def send(

@@ -34,6 +34,8 @@ class Command:
     priority: int = 50
     admin: bool = False
     exact: bool = False  # only the keyword alone, no arguments
+    # Answered in any conversation, whatever its rule (帮助), without pausing it.
+    always: bool = False
 
 
 # What may interrupt a conversation (python-telegram-bot's ConversationHandler fallbacks):
@@ -41,6 +43,9 @@ class Command:
 # as a command, "答题 xxx" is still the flow's text; "any": any command, with or without
 # arguments, is routed as a command.
 INTERRUPT_RULES = ("none", "bare", "any")
+# Words that bring a paused conversation back, or drop it.
+RESUME_WORDS = frozenset({"继续", "接着填", "继续填", "继续填写"})
+CANCEL_PAUSED = frozenset({"取消", "放弃", "算了"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,15 @@ class Flow:
     interrupt: str = "none"
     # per-step exceptions to `interrupt`, e.g. {"photos": "any"}
     steps: dict[str, str] = field(default_factory=dict)
+    # Whether a command that interrupts it pauses it (kept for 「继续」); by default every flow
+    # but those any command may leave (a pending quiz question stays open instead).
+    pause: bool | None = None
+    # What to say when 「继续」 brings it back: (ctx) -> the current step's question.
+    resume: Callable[[Context], str] | None = None
+
+    @property
+    def pausable(self) -> bool:
+        return self.interrupt != "any" if self.pause is None else self.pause
 
     def interrupted_by(self, step: str, args: str) -> bool:
         rule = self.steps.get(step, self.interrupt)
@@ -75,13 +89,19 @@ class Router:
 
     # -- registration --------------------------------------------------------------------
     def command(
-        self, *keywords: str, priority: int = 50, admin: bool = False, exact: bool = False
+        self,
+        *keywords: str,
+        priority: int = 50,
+        admin: bool = False,
+        exact: bool = False,
+        always: bool = False,
     ) -> Callable[[CommandHandler], CommandHandler]:
-        """Register a text command; the handler gets (message, ctx, arguments)."""
+        """Register a text command; the handler gets (message, ctx, arguments). An `always`
+        command (帮助) answers inside every conversation and leaves it as it was."""
 
         def decorator(fn: CommandHandler) -> CommandHandler:
             self.commands.append(
-                Command(tuple(normalize(k) for k in keywords), fn, priority, admin, exact)
+                Command(tuple(normalize(k) for k in keywords), fn, priority, admin, exact, always)
             )
             return fn
 
@@ -122,7 +142,13 @@ class Router:
         return decorator
 
     def flow(
-        self, name: str, *, interrupt: str = "none", steps: dict[str, str] | None = None
+        self,
+        name: str,
+        *,
+        interrupt: str = "none",
+        steps: dict[str, str] | None = None,
+        pause: bool | None = None,
+        resume: Callable[[Context], str] | None = None,
     ) -> Callable[[FlowHandler], FlowHandler]:
         """Register a conversation's step handler and what may interrupt it (INTERRUPT_RULES).
 
@@ -133,7 +159,7 @@ class Router:
                 raise ValueError(f"flow {name}: unknown interrupt rule {rule!r}")
 
         def decorator(fn: FlowHandler) -> FlowHandler:
-            self.flows[name] = Flow(name, fn, interrupt, dict(steps or {}))
+            self.flows[name] = Flow(name, fn, interrupt, dict(steps or {}), pause, resume)
             return fn
 
         return decorator
@@ -174,33 +200,120 @@ class Router:
         return (best[2], best[3]) if best else None
 
     def dispatch(self, msg: IncomingMessage, ctx: Context) -> Reply | None:
+        """Conversations first, by the interrupt rules: a command that may interrupt a flow
+        pauses it (kept for 「继续」), an `always` command answers and leaves it running, a
+        flow that timed out is paused with what was typed after it offered to it. Whenever a
+        message leaves a conversation paused that was not, the answer says so."""
         if msg.is_event:
             return self._dispatch_event(msg, ctx)
-
-        prefix: list[str] = []
         conv = ctx.conversation
-        if conv is not None:
-            if conv.expires_at <= ctx.now:
-                flow_name = conv.flow
-                ctx.end_flow()
-                prefix.append(ctx.t("conversation_expired", flow=_flow_label(ctx, flow_name)))
-            elif conv.flow in self.flows and not self._interrupts(self.flows[conv.flow], msg, ctx):
-                reply = self.flows[conv.flow].handler(msg, ctx)
-                if reply is not None:
-                    return reply
-
-        reply = self._dispatch_message(msg, ctx)
-        if prefix:
+        before = (conv.flow, ctx.paused) if conv is not None else None
+        notes = _Notes()
+        reply = self._route(msg, ctx, notes)
+        after = ctx.conversation
+        paused = notes.paused_flow
+        if paused is not None and after is not None and after.flow == paused and not ctx.paused:
+            paused = None  # the command started the same flow afresh: nothing is paused
+        if paused is None and after is not None and ctx.paused and (after.flow, True) != before:
+            paused = after.flow  # e.g. a quiz ended and the report it interrupted is back
+        if paused is not None and not notes.offered:
+            notes.paused.append(ctx.t("conversation_paused", flow=_flow_label(ctx, paused)))
+        if notes.paused or notes.ongoing:
+            # In the same text as the command's answer: one message, still a passive reply.
+            reply = _joined(reply, notes.paused, notes.ongoing)
+        if notes.expired:
             reply = reply or Reply()
-            reply.messages[:0] = [text_message(p) for p in prefix]
+            reply.messages[:0] = [text_message(p) for p in notes.expired]
         return reply
 
-    def _interrupts(self, flow: Flow, msg: IncomingMessage, ctx: Context) -> bool:
-        """Whether this message is a command that may interrupt `flow` at its current step."""
-        if msg.msg_type != "text":
-            return False
-        found = self.match_command(normalize(msg.content))
-        return found is not None and flow.interrupted_by(ctx.conversation.step, found[1])
+    def _route(self, msg: IncomingMessage, ctx: Context, notes: _Notes) -> Reply | None:
+        conv = ctx.conversation
+        if conv is not None:
+            flow = self.flows.get(conv.flow)
+            label = _flow_label(ctx, conv.flow)
+            if flow is None:
+                ctx.end_flow()  # content changed under a live conversation
+            elif conv.expires_at <= ctx.now and ctx.paused:
+                ctx.end_flow()  # a paused draft nobody came back to
+                notes.expired.append(ctx.t("conversation_expired", flow=label))
+            elif conv.expires_at <= ctx.now:
+                reply = self._timed_out(msg, ctx, flow, label)
+                if reply is not None:
+                    notes.offered = True
+                    return reply
+                if flow.pausable:
+                    notes.offered = True  # the expiry notice already says 「继续」
+                    notes.expired.append(ctx.t("conversation_expired_paused", flow=label))
+                else:
+                    notes.expired.append(ctx.t("conversation_expired", flow=label))
+            elif ctx.paused:
+                reply = self._paused(msg, ctx, flow, label)
+                if reply is not None:
+                    return reply
+            else:
+                found = self._command(msg)
+                if found is None or not (
+                    found[0].always or flow.interrupted_by(conv.step, found[1])
+                ):
+                    reply = flow.handler(msg, ctx)
+                    if reply is not None:
+                        return reply
+                elif found[0].always:
+                    notes.ongoing.append(ctx.t("conversation_ongoing", flow=label))
+                elif flow.pausable:
+                    ctx.pause_flow()
+                    notes.paused_flow = conv.flow
+        return self._dispatch_message(msg, ctx)
+
+    def _command(self, msg: IncomingMessage) -> tuple[Command, str] | None:
+        return self.match_command(normalize(msg.content)) if msg.msg_type == "text" else None
+
+    def _timed_out(
+        self, msg: IncomingMessage, ctx: Context, flow: Flow, label: str
+    ) -> Reply | None:
+        """The flow timed out: keep its draft paused. Text that is no command is not thrown
+        away: it is offered to the flow (「继续」 files it)."""
+        text = normalize(msg.content) if msg.msg_type == "text" else ""
+        if not flow.pausable or not text or self._is_routed(text):
+            if flow.pausable:
+                ctx.pause_flow()
+            else:
+                ctx.end_flow()
+            return None
+        ctx.pause_flow(pending=msg.content.strip())
+        shown = text if len(text) <= 30 else text[:30] + "…"
+        return Reply.text(ctx.t("conversation_offer", flow=label, text=shown))
+
+    def _paused(self, msg: IncomingMessage, ctx: Context, flow: Flow, label: str) -> Reply | None:
+        """A paused conversation: 「继续」 resumes it, 「取消」 drops it; anything else is a
+        fresh message."""
+        text = normalize(msg.content) if msg.msg_type == "text" else ""
+        if text in CANCEL_PAUSED:
+            ctx.end_flow()
+            return Reply.text(ctx.t("conversation_dropped", flow=label))
+        if text not in RESUME_WORDS:
+            return None
+        pending = ctx.resume_flow()
+        if pending:
+            typed = IncomingMessage(
+                msg_type="text",
+                from_user=msg.from_user,
+                create_time=msg.create_time,
+                content=pending,
+            )
+            reply = flow.handler(typed, ctx)
+            if reply is not None:
+                return reply
+        step = flow.resume(ctx) if flow.resume and ctx.conversation else ""
+        return Reply.text(
+            "\n".join(filter(None, [ctx.t("conversation_resumed", flow=label), step]))
+        )
+
+    def _is_routed(self, text: str) -> bool:
+        """Whether a text is a command or matches a pattern (so it is not a flow's answer)."""
+        return self.match_command(text) is not None or any(
+            regex.fullmatch(text) for regex, _ in self.patterns
+        )
 
     def _dispatch_message(self, msg: IncomingMessage, ctx: Context) -> Reply | None:
         if msg.msg_type == "text":
@@ -242,6 +355,38 @@ class Router:
             )
             return self._dispatch_message(fake, ctx)
         return None
+
+
+@dataclass
+class _Notes:
+    """What dispatch adds around a reply about the conversation."""
+
+    expired: list[str] = field(default_factory=list)  # texts of their own, before the reply
+    paused: list[str] = field(default_factory=list)  # at the start of the reply's text
+    ongoing: list[str] = field(default_factory=list)  # at the end of the reply's text
+    offered: bool = False  # the reply itself already tells how to resume
+    paused_flow: str | None = None  # the flow this message's command paused
+
+
+def _joined(reply: Reply | None, before: list[str], after: list[str]) -> Reply:
+    """`before` and `after` added to the reply's first / last text (else as texts of their own)."""
+    reply = reply or Reply()
+    msgs = reply.messages
+    texts_at = [i for i, m in enumerate(msgs) if m.get("msgtype") == "text"]
+    if before:
+        if texts_at:
+            body = msgs[texts_at[0]]["text"]
+            body["content"] = "\n".join([*before, body["content"]])
+        else:
+            msgs[:0] = [text_message(t) for t in before]
+            texts_at = [0]
+    if after:
+        if texts_at:
+            body = msgs[texts_at[-1]]["text"]
+            body["content"] = "\n".join([body["content"], "", *after])
+        else:
+            msgs += [text_message(t) for t in after]
+    return reply
 
 
 def as_typed_args(content: str | None, args: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.context import Context
+from bot.context import PAUSED, Context
 from bot.hazard import labels, ledger, photos, queries, states
 from bot.messages import IncomingMessage, Reply
 from bot.models import Conversation
@@ -25,6 +25,8 @@ from handlers.hazard_officer import FIX_FLOW, refused, short
 FLOW = "hazard"
 CANCEL_WORDS = {"取消", "退出", "算了", "不报了"}
 DONE_WORDS = {"好了", "完成", "好", "ok", "OK", "发完了", "没有了", "继续"}
+# The owner's fix takes photos and notes until one of these.
+FIX_DONE_WORDS = {"完成", "好了", "好", "ok", "OK", "发完了", "没有了", "提交", "整改完成"}
 SKIP_WORDS = {"跳过", "无", "没有", "不用", "略过"}
 MAX_PHOTOS = 9
 
@@ -41,12 +43,32 @@ def handle_hazard(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         return hazard_officer.run_admin(
             ctx, sub, first, (raw_rest if raw_first == first else rest).strip()
         )
+    conv = ctx.conversation
+    # A photo sent before 隐患 opened a draft: its photos go into this report.
+    kept = list((conv.data or {}).get("photos") or []) if conv and conv.flow == FLOW else []
     if args:
         description = _collapsed(ctx.raw_args) or args
-        ctx.start_flow(FLOW, "photos", {"description": description, "photos": []})
-        return Reply.text(ctx.t("hazard.ask_photos"))
-    ctx.start_flow(FLOW, "describe", {"photos": []})
+        ctx.start_flow(FLOW, "photos", {"description": description, "photos": kept})
+        return Reply.text(_ask_photos(ctx, kept))
+    ctx.start_flow(FLOW, "describe", {"photos": kept})
     return Reply.text(ctx.t("hazard.ask_description"))
+
+
+def handle_photo(msg: IncomingMessage, ctx: Context) -> Reply:
+    """A photo outside a conversation starts a report from it (or goes into a paused one)."""
+    conv = ctx.conversation
+    if conv is not None and conv.flow == FLOW and ctx.paused:
+        ctx.resume_flow()
+        return flow_report(msg, ctx)
+    ctx.start_flow(FLOW, "describe", {"photos": []})
+    _take_photo(msg, ctx, {"photos": []})
+    return Reply.text(ctx.t("hazard.photo_first"))
+
+
+def _ask_photos(ctx: Context, items: list[dict[str, Any]]) -> str:
+    if items:
+        return ctx.t("hazard.ask_more_photos", count=len(items))
+    return ctx.t("hazard.ask_photos")
 
 
 def handle_my_hazards(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
@@ -92,8 +114,11 @@ def flow_report(msg: IncomingMessage, ctx: Context) -> Reply | None:
     if step == "describe":
         if msg.msg_type != "text" or not text:
             return Reply.text(ctx.t("hazard.ask_description"))
-        ctx.set_step("photos", description=raw_text(msg))
-        return Reply.text(ctx.t("hazard.ask_photos"))
+        description = raw_text(msg)
+        if description.startswith("隐患") and len(description) > 2:
+            description = description[2:].lstrip(" :：,，")
+        ctx.set_step("photos", description=description)
+        return Reply.text(_ask_photos(ctx, data.get("photos") or []))
 
     if step == "photos":
         if msg.msg_type == "location":
@@ -131,7 +156,9 @@ def prefetch_photo(msg: IncomingMessage, runtime) -> tuple[Any, str] | None:
         return None
     with runtime.factory() as s:
         conv = s.get(Conversation, msg.from_user)
-        if conv is None or conv.flow not in (FLOW, FIX_FLOW):
+        # No conversation (or a paused one): the photo starts a report (handle_photo).
+        busy = conv is not None and not (conv.data or {}).get(PAUSED)
+        if busy and conv.flow not in (FLOW, FIX_FLOW):
             return None
     return photos.fetch_now(runtime, msg.media_id)
 
@@ -198,25 +225,38 @@ def _finish_report(ctx: Context, data: dict[str, Any]) -> Reply:
 
 # -- the owner's fix conversation -------------------------------------------------------------
 def flow_fix(msg: IncomingMessage, ctx: Context) -> Reply | None:
+    """Photos and a note, in either order, until the owner says 完成."""
     conv = ctx.conversation
     assert conv is not None
-    ticket = (conv.data or {}).get("ticket", "")
+    data: dict[str, Any] = dict(conv.data or {})
+    ticket = data.get("ticket", "")
     text = normalize(msg.content) if msg.msg_type == "text" else ""
     if msg.msg_type == "text" and text in CANCEL_WORDS:
         ctx.end_flow()
         return Reply.text(ctx.t("hazard.fix_cancelled", ticket=ticket))
-    if msg.msg_type not in ("text", "image") or (msg.msg_type == "text" and not text):
+    if msg.msg_type == "image":
+        stored, error = prefetched_photo(msg, ctx)
+        values = photos.photo_values(msg.media_id, stored, error, ctx.now)
+        item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
+        items = [p for p in (data.get("photos") or []) if p.get("media_id") != msg.media_id]
+        ctx.set_step(conv.step, photos=[*items, item])
+        return Reply.text(ctx.t("hazard.fix_photo_saved", count=len(items) + 1))
+    if msg.msg_type != "text" or not text:
         return Reply.text(ctx.t("hazard.fix_ask"))
+    if text not in FIX_DONE_WORDS:
+        note = "；".join(filter(None, [data.get("note") or "", raw_text(msg)]))
+        ctx.set_step(conv.step, note=note[:2000])
+        return Reply.text(ctx.t("hazard.fix_note_saved"))
+    items = ledger.photos_from_flow(data.get("photos") or [])
+    note = data.get("note") or ""
+    if not items and not note:
+        return Reply.text(ctx.t("hazard.fix_need_proof"))
     hazard = queries.get_by_ticket(ctx.session, ticket, lock=True)
     ctx.end_flow()
     if hazard is None:
         return Reply.text(ctx.t("hazard.not_found", ticket=ticket))
-    has_photo = False
-    if msg.msg_type == "image":
-        stored, error = prefetched_photo(msg, ctx)
-        values = photos.photo_values(msg.media_id, stored, error, ctx.now)
+    for values in items:
         ledger.add_photo(ctx.session, hazard, "rectify", values)
-        has_photo = True
     try:
         ledger.change(
             ctx.session,
@@ -225,12 +265,28 @@ def flow_fix(msg: IncomingMessage, ctx: Context) -> Reply | None:
             "finish",
             actor=ctx.userid,
             now=ctx.now,
-            note=raw_text(msg) if text else "",
-            has_photo=has_photo,
+            note=note,
+            has_photo=bool(items),
         )
     except states.TransitionRefused as exc:
         return Reply.text(refused(ctx, hazard, "finish", exc))
-    return Reply.text(ctx.t("hazard.fix_done", ticket=hazard.ticket))
+    return Reply.text(ctx.t("hazard.fix_done", ticket=hazard.ticket, photos=len(items)))
+
+
+def resume_report(ctx: Context) -> str:
+    """The question of the step a paused report is at (「继续」)."""
+    step = ctx.conversation.step if ctx.conversation else ""
+    if step == "describe":
+        return ctx.t("hazard.ask_description")
+    if step == "photos":
+        return ctx.t("hazard.photos_hint")
+    if step == "location":
+        return ctx.t("hazard.ask_location")
+    return ctx.t("hazard.ask_category", options=labels.category_options())
+
+
+def resume_fix(ctx: Context) -> str:
+    return ctx.t("hazard.fix_ask")
 
 
 def raw_text(msg: IncomingMessage) -> str:
@@ -249,6 +305,13 @@ def register(router: Router) -> None:
     router.command("我的隐患", "我的上报")(handle_my_hazards)
     # A command typed alone ("帮助") is not a description, location or fix note; while photos
     # or a category are expected, any command is.
-    router.flow(FLOW, interrupt="bare", steps={"photos": "any", "category": "any"})(flow_report)
-    router.flow(FIX_FLOW, interrupt="bare")(flow_fix)
+    # Another command pauses the conversation (bot.router); 「继续」 brings it back.
+    router.flow(
+        FLOW,
+        interrupt="bare",
+        steps={"photos": "any", "category": "any"},
+        resume=resume_report,
+    )(flow_report)
+    router.flow(FIX_FLOW, interrupt="bare", resume=resume_fix)(flow_fix)
     router.prefetch("image")(prefetch_photo)
+    router.message("image")(handle_photo)

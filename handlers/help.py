@@ -109,9 +109,10 @@ def handle_other_event(msg: IncomingMessage, ctx: Context) -> Reply | None:
 
 
 def register(router: Router) -> None:
-    router.command("帮助", "菜单", "help", "?", "功能", "说明", priority=10, exact=True)(
-        handle_help
-    )
+    # always: 帮助 answers in every conversation (check-in location, surveys …) and leaves it.
+    router.command(
+        "帮助", "菜单", "help", "?", "功能", "说明", priority=10, exact=True, always=True
+    )(handle_help)
     router.event("enter_agent")(handle_enter_agent)
     router.event("subscribe", "unsubscribe", "location", "view")(handle_other_event)
     # The list itself, not a copy: the features registered after this one fill it.

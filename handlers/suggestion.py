@@ -101,4 +101,9 @@ def register(router: Router) -> None:
     router.command("建议", "安全建议")(handle_suggest)
     router.command("我的建议", exact=True)(handle_mine)
     router.command("回复", admin=True)(handle_reply)
-    router.flow(FLOW, interrupt="bare")(flow_suggestion)  # "帮助" alone is not a suggestion
+    # "帮助" alone is not a suggestion; another command pauses it (「继续」 brings it back).
+    router.flow(FLOW, interrupt="bare", resume=resume_suggestion)(flow_suggestion)
+
+
+def resume_suggestion(ctx: Context) -> str:
+    return ctx.t("suggestion.ask_content")

@@ -5,13 +5,14 @@ They only write to the outbox (in the ledger's transaction); the sender delivers
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot import content, directory
+from bot import campaign, content, directory
+from bot.campaign import Campaign
 from bot.content import texts
 from bot.messages import text_message
 from bot.models import Conversation, InboundMessage, JobRun, MemberSendCount
@@ -23,16 +24,44 @@ def active_members(session: Session) -> list[str]:
     return [userid for userid, _ in directory.active_members(session)]
 
 
-def tip_for(day: datetime) -> dict[str, Any] | None:
-    """Tips are written for the 30 days of June; other months reuse them by day of month."""
-    tips = {t["day"]: t for t in content.load("tips.yaml")["tips"]}
-    return tips.get(day.day) or tips.get(((day.day - 1) % len(tips)) + 1)
+# Tips that speak of one day: they go out on that day only (never "今天…启动" on another).
+DATED_THEMES = ("launch", "consultation_day", "summary")
 
 
-def tip_message(day: datetime) -> dict[str, Any] | None:
-    tip = tip_for(day)
+def tip_for(day: date, period: Campaign | None = None) -> dict[str, Any] | None:
+    """The tip for a local `day` of the campaign, or None outside it.
+
+    Tips are numbered by campaign day (1 = the start). The launch tip goes out on the start,
+    the consultation-day tip on the 安全宣传咨询日, the summary on the last day; every other
+    day gets the undated tip of its number, else (an extended campaign, a moved day) the
+    undated tips in turn."""
+    period = period or campaign.from_content()
+    if isinstance(day, datetime):
+        day = day.date()
+    if not period.running_on(day):
+        return None
+    tips = list(content.load("tips.yaml")["tips"])
+    dated = {
+        "launch": period.start,
+        "consultation_day": period.consultation_day,
+        "summary": period.end,
+    }
+    for tip in tips:
+        if tip.get("theme") in DATED_THEMES and dated.get(tip["theme"]) == day:
+            return tip
+    undated = [t for t in tips if t.get("theme") not in DATED_THEMES]
+    if not undated:
+        return None
+    number = (day - period.start).days + 1
+    by_day = {t["day"]: t for t in undated}
+    return by_day.get(number) or undated[(number - 1) % len(undated)]
+
+
+def tip_message(day: datetime | date, period: Campaign | None = None) -> dict[str, Any] | None:
+    tip = tip_for(day, period)
     if tip is None:
         return None
+    # The header's date is the day the tip goes out (the only date a tip claims).
     header = texts.get("push.tip_header", date=f"{day.month}月{day.day}日", title=tip["title"])
     footer = texts.get("push.tip_footer", source=tip["source"])
     return text_message(f"{header}\n{tip['text'].strip()}\n{footer}")
@@ -40,7 +69,10 @@ def tip_message(day: datetime) -> dict[str, Any] | None:
 
 def push_daily_tip(session: Session, runtime, now: datetime) -> str:
     local = now.astimezone(runtime.settings.tz)
-    body = tip_message(local)
+    period = campaign.current(session)
+    if not period.running_on(local.date()):
+        return f"outside the campaign ({period.start} to {period.end}): no tip"
+    body = tip_message(local.date(), period)
     if body is None:
         return "no tip"
     members = active_members(session)
@@ -57,6 +89,9 @@ def push_daily_tip(session: Session, runtime, now: datetime) -> str:
 
 def push_daily_quiz(session: Session, runtime, now: datetime) -> str:
     local = now.astimezone(runtime.settings.tz)
+    period = campaign.current(session)
+    if not period.running_on(local.date()):
+        return f"outside the campaign ({period.start} to {period.end}): no quiz push"
     members = active_members(session)
     mid = enqueue(
         session,

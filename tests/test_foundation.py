@@ -126,7 +126,14 @@ def test_conversation_state_survives_and_times_out(runtime, clock):
     run("开始")
     clock.advance(minutes=runtime.settings.conversation_timeout_minutes + 1)
     out = run("hello")
-    assert "超时" in out[0]["text"]["content"] and out[1]["text"]["content"] == "fallback"
+    # Issue 13 (item 11): the timed-out flow is paused and the text offered to it, not dropped.
+    assert (
+        len(out) == 1
+        and "超时" in out[0]["text"]["content"]
+        and "hello" in out[0]["text"]["content"]
+    )
+    assert run("继续")[0]["text"]["content"] == "got hello"
+    assert run("hello")[0]["text"]["content"] == "fallback"
 
 
 # -- scheduler ------------------------------------------------------------------------------
@@ -198,7 +205,10 @@ def settings_env(settings) -> dict[str, str]:
 
 
 def test_cli_end_to_end(tmp_path, fake, settings):
-    env = settings_env(settings)
+    # Inside the campaign (content/campaign.yaml): outside it there is no tip (issue 13, item 4).
+    clock_file = tmp_path / "clock"
+    clock_file.write_text("2026-06-05T09:00:00+08:00")
+    env = {**settings_env(settings), "SAFETYBOT_CLOCK_FILE": str(clock_file)}
     assert _cli(["init-db"], env, tmp_path).returncode == 0
     res = _cli(["sync-directory"], env, tmp_path)
     assert res.returncode == 0 and "12 members" in res.stdout

@@ -135,14 +135,17 @@ def test_other_commands_still_work_in_the_middle(wecom, runtime):
 
 
 def test_conversation_times_out(wecom, runtime, clock, fake):
+    """A timed-out report is paused, not dropped: the text typed after it is offered to it
+    (issue 13, item 11; it used to end the report and throw the text away)."""
     wecom.text("liuyang", "隐患 地面油污")
     clock.advance(minutes=runtime.settings.conversation_timeout_minutes + 1)
-    res = wecom.text("liuyang", "跳过")
-    runtime.sender.drain()
-    texts = fake.texts_for("liuyang")
-    assert res.text is None and any("因超时已自动结束" in t for t in texts)
-    assert conversation(runtime, "liuyang") is None
+    reply = wecom.text("liuyang", "跳过").text
+    assert "因超时已暂停" in reply and "「跳过」" in reply and "继续" in reply
+    conv = conversation(runtime, "liuyang")
+    assert conv.flow == "hazard" and conv.data["description"] == "地面油污"
     assert hazards(runtime) == []
+    assert "已放弃" in wecom.text("liuyang", "取消").text
+    assert conversation(runtime, "liuyang") is None
 
 
 def test_conversation_survives_a_restart(wecom, runtime, clock, fake):

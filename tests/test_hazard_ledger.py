@@ -93,7 +93,9 @@ def test_whole_life_of_a_hazard(wecom, runtime, fake):
     assert "只有该隐患的责任人" in click(wecom, "huangli", f"hazard:start:{ticket}").text
     assert "整改中" in click(wecom, "zhaolei", f"hazard:start:{ticket}").text
     assert "整改后的照片" in click(wecom, "zhaolei", f"hazard:done:{ticket}").text
-    assert "等待验收" in wecom.image("zhaolei", "fix-photo").text
+    # A photo and a note, in either order, until 完成 (issue 13, item 8).
+    assert "第 1 张整改照片" in wecom.image("zhaolei", "fix-photo").text
+    assert "等待验收" in wecom.text("zhaolei", "完成").text
     h = get(runtime, ticket)
     assert h.status == "rectified" and h.rectified_at is not None
     with runtime.factory() as s:

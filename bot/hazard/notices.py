@@ -123,7 +123,8 @@ def officer_new(session: Session, hazard: HazardReport, n_photos: int) -> dict[s
             category=category_label(hazard.category),
             location=hazard.location or texts.get("hazard.no_location"),
             description=hazard.description,
-            photos=n_photos,
+            # No photo, no line (never 「共0张」).
+            photos_line=texts.get("hazard.officer_new_photos", photos=n_photos) if n_photos else "",
         )
     )
 
