@@ -44,6 +44,7 @@ MISTAKES: dict[tuple[str, ...], list[list[str]]] = {
     ("stats",): [["--jsn"]],
     ("push",): [["video"], []],
     ("outbox",): [["--json", "extra"]],
+    ("campaign",): [["extend"], ["extend", "2026-02-30"], ["extend", "2020-01-01"], ["stop"]],
     ("roles",): [
         ["grant", "nobody", "admin"],
         ["grant", "liuyang", "wizard"],
@@ -114,6 +115,7 @@ WORKING: dict[tuple[str, ...], list[str] | None] = {
     ("stats",): [],
     ("push",): ["tip", "--no-send"],
     ("outbox",): [],
+    ("campaign",): ["show"],
     ("roles",): ["grant", "liuyang", "admin"],
     ("demo",): None,
     ("questions",): ["sync"],

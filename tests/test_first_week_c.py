@@ -182,7 +182,7 @@ def test_another_command_pauses_a_report_and_continue_resumes_it(wecom, runtime)
     conv = conversation(runtime, "liuyang")
     assert conv.flow == "hazard" and conv.data["_paused"] is True
     # Something typed while paused is a fresh message, not the description.
-    assert "没有看懂" in wecom.text("liuyang", "你好呀").text
+    assert "没有看懂" in wecom.text("liuyang", "今天食堂吃什么").text
     reply = wecom.text("liuyang", "继续").text
     assert "隐患上报" in reply and "描述" in reply
     assert "照片" in wecom.text("liuyang", "楼梯扶手松动").text

@@ -6,6 +6,7 @@ and daily tips and quiz pushes follow it from the next push on.
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 from bot import campaign
@@ -22,12 +23,12 @@ def cmd_campaign(args) -> int:
                 try:
                     new_end = date.fromisoformat(args.end or "")
                 except ValueError:
-                    print("usage: safetybot campaign extend YYYY-MM-DD")
+                    print("usage: safetybot campaign extend YYYY-MM-DD", file=sys.stderr)
                     return 2
                 try:
                     period = campaign.extend(s, "cli", new_end, now, today)
                 except campaign.ExtendRefused as exc:
-                    print(f"refused: {exc}")
+                    print(f"safetybot campaign extend: {exc}", file=sys.stderr)
                     return 1
                 print(f"campaign extended: {period.start} to {period.end}")
                 return 0
@@ -41,6 +42,8 @@ def cmd_campaign(args) -> int:
 
 def add_commands(sub) -> None:
     p = sub.add_parser("campaign", help="the campaign's period: show it, extend its end")
-    p.add_argument("action", nargs="?", choices=["show", "extend"], default="show")
+    p.add_argument(
+        "action", nargs="?", choices=["show", "extend"], default="show", help="what to do"
+    )
     p.add_argument("end", nargs="?", help="for extend: the new last day, YYYY-MM-DD")
     p.set_defaults(func=cmd_campaign)
