@@ -43,6 +43,7 @@ def verified_hazard(wecom, fake, reporter):
     click(wecom, "zhaolei", f"hazard:start:{ticket}")
     click(wecom, "zhaolei", f"hazard:done:{ticket}")
     wecom.image("zhaolei", "fix-photo")
+    wecom.text("zhaolei", "完成")  # the fix takes photos and a note until 完成
     assert "已验收" in click(wecom, "zhangwei", f"hazard:verify:{ticket}").text
     return ticket
 
