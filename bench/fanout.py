@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +57,7 @@ def main() -> int:
     from sqlalchemy import insert
 
     from bench.callback import free_port, wait_http
+    from bot.campaign import from_content
     from bot.db import transaction
     from bot.fake_wecom.__main__ import synthetic_userid
     from bot.migrate import upgrade
@@ -99,7 +101,11 @@ def main() -> int:
             database_url=db_url,
             files_dir=str(tmp),
         )
-        rt = build_runtime(settings)
+        # The push runs on a campaign day (the quiz is pushed only inside the campaign period,
+        # content/campaign.yaml): 09:05 on its first day, whatever today is.
+        start = from_content().start
+        campaign_day = datetime(start.year, start.month, start.day, 1, 5, tzinfo=timezone.utc)
+        rt = build_runtime(settings, clock=lambda: campaign_day)
         upgrade(rt.engine)
         with transaction(rt.factory) as s:  # the directory, as sync-directory would leave it
             s.execute(
