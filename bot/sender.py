@@ -354,16 +354,9 @@ class OutboxSender:
                     stats.dead += len(out.undelivered)
                 elif out.status == "hold":
                     stats.retried += n
-                    s.execute(
-                        update(OutboxBatch)
-                        .where(OutboxBatch.id == batch.batch_id)
-                        .values(
-                            status="pending",
-                            lease_until=None,
-                            last_error=out.error,
-                            attempts=batch.attempts - 1,  # a held try does not count
-                            next_attempt_at=now + HOLD_BACKOFF,
-                        )
+                    # A held try does not count towards MAX_ATTEMPTS.
+                    _back_to_pending(
+                        s, batch.batch_id, out.error, now + HOLD_BACKOFF, batch.attempts - 1
                     )
                 elif out.status == "dead" or batch.attempts >= MAX_ATTEMPTS:
                     stats.dead += n
@@ -379,15 +372,8 @@ class OutboxSender:
                 else:
                     # The whole batch is tried again, byte-identical, after the backoff.
                     stats.retried += n
-                    s.execute(
-                        update(OutboxBatch)
-                        .where(OutboxBatch.id == batch.batch_id)
-                        .values(
-                            status="pending",
-                            lease_until=None,
-                            last_error=out.error,
-                            next_attempt_at=now + backoff(batch.attempts),
-                        )
+                    _back_to_pending(
+                        s, batch.batch_id, out.error, now + backoff(batch.attempts), batch.attempts
                     )
                     s.execute(
                         update(OutboxDelivery)
@@ -413,6 +399,23 @@ class OutboxSender:
             if st.claimed == 0:
                 break
         return total
+
+
+def _back_to_pending(
+    s: Session, batch_id: int, error: str | None, at: datetime, attempts: int
+) -> None:
+    """The batch is tried again at `at`, unchanged (the same request)."""
+    s.execute(
+        update(OutboxBatch)
+        .where(OutboxBatch.id == batch_id)
+        .values(
+            status="pending",
+            lease_until=None,
+            last_error=error,
+            attempts=attempts,
+            next_attempt_at=at,
+        )
+    )
 
 
 def batch_payload(payload: dict, batch_id: int) -> dict:
