@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import is_postgres, transaction, upsert_insert
@@ -74,6 +74,13 @@ class DrainStats:
     retried: int = 0
     dead: int = 0
     api_calls: int = 0
+
+
+# Only one sender forms batches at a time (PostgreSQL advisory lock, held to the end of the
+# claim transaction). Without it two senders scanning the same new deliveries with SKIP
+# LOCKED each take the rows the other has not locked yet, and one push to 12 members goes
+# out as two calls (seen as 4 quiz calls in 3 days, #21.11).
+FORMATION_LOCK_ID = 0x5AFE_0B07
 
 
 def backoff(attempts: int) -> timedelta:
@@ -150,6 +157,11 @@ class OutboxSender:
             .limit(self.claim_limit)
         )
         if is_postgres(s):
+            got = s.execute(
+                text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": FORMATION_LOCK_ID}
+            )
+            if not got.scalar_one():
+                return 0  # another sender is forming them; its batches are leased next round
             q = q.with_for_update(skip_locked=True)
         rows = [tuple(r) for r in s.execute(q)]
         if not rows:

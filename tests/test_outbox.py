@@ -325,3 +325,30 @@ def test_a_robot_post_that_timed_out_is_not_posted_again(settings, clock, fake):
         assert c["robot_unknown"] == 1  # `safetybot outbox` reports it
     finally:
         rt.close()
+
+
+def test_a_sender_meeting_another_mid_formation_does_not_split_the_message(runtime, fake):
+    """#21.11: two senders forming batches at once used to split one message's recipients
+    between them (SKIP LOCKED hands each the rows the other has not locked yet), so a push
+    to 12 members went out as two calls. Here a second connection plays the other sender
+    half-way through forming: it holds the formation lock and has locked the first row."""
+    from sqlalchemy import text
+
+    from bot.db import is_postgres
+    from bot.sender import FORMATION_LOCK_ID
+
+    if not is_postgres(runtime.engine):
+        pytest.skip("SQLite has one writer at a time: formation cannot interleave")
+    queue(runtime, SEED)
+    with runtime.engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": FORMATION_LOCK_ID})
+        other.execute(
+            select(OutboxDelivery.id).order_by(OutboxDelivery.id).limit(1).with_for_update()
+        )
+        stats = runtime.sender.drain_once()
+        assert stats.claimed == 0  # it waits for the other sender instead of taking the rest
+        other.rollback()
+    runtime.sender.drain()
+    calls = fake.calls_to("message/send")
+    assert len(calls) == 1 and sorted(calls[0].body["touser"].split("|")) == sorted(SEED)
+    assert_invariant(runtime)
