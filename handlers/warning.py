@@ -29,6 +29,7 @@ from bot.warnings import recall as recalls
 from bot.warnings.summary import summary_lines
 from bot.warnings.templates import (
     LEVEL_NAMES,
+    level_name,
     LEVELS,
     RenderedWarning,
     match_template,
@@ -151,7 +152,7 @@ def _preview(ctx: Context, draft: dict) -> Reply:
             "warning.preview",
             what=ctx.t(f"warning.kind_{kind}"),
             title=rendered.title,
-            level=LEVEL_NAMES.get(rendered.level or "", ctx.t("warning.preview_no_level")),
+            level=level_name(rendered.hazard, rendered.level, ctx.t("warning.preview_no_level")),
             scope=draft["scope"].strip("（）"),
             count=count,
             ack=ctx.t("warning.preview_ack", minutes=minutes)

@@ -14,11 +14,20 @@ from bot import content
 
 LEVELS = ("blue", "yellow", "orange", "red")
 LEVEL_NAMES = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
-# What people type for a level: 橙色, 橙, orange.
+# Schemes graded by number rather than colour (earthquake emergency response, geological
+# risk) count down: 一级/Ⅰ级 is the most severe, as red is.
+RESPONSE_LEVELS = {
+    "red": ("一级", "Ⅰ级", "1级"),
+    "orange": ("二级", "Ⅱ级", "2级"),
+    "yellow": ("三级", "Ⅲ级", "3级"),
+    "blue": ("四级", "Ⅳ级", "4级"),
+}
+# What people type for a level: 橙色, 橙, orange, 二级, Ⅱ级.
 LEVEL_WORDS = {
     **{name: key for key, name in LEVEL_NAMES.items()},
     **{name[0]: key for key, name in LEVEL_NAMES.items()},
     **{key: key for key in LEVELS},
+    **{word.lower(): key for key, words in RESPONSE_LEVELS.items() for word in words},
 }
 # Orange and red warnings ask for a 收到 by default.
 ACK_LEVELS = frozenset({"orange", "red"})
@@ -37,6 +46,15 @@ def hazard_names() -> dict[str, str]:
         names[key.lower()] = key
         names[str(data["name"])] = key
     return names
+
+
+def level_name(hazard: str | None, level: str | None, default: str = "") -> str:
+    """How a level is named for this hazard: 橙色 for weather, Ⅱ级响应 for an earthquake (a
+    hazard's `level_names` in content/warnings.yaml; there is no colour warning for those)."""
+    if not level:
+        return default
+    names = (warning_templates().get(hazard or "") or {}).get("level_names") or {}
+    return str(names.get(level) or LEVEL_NAMES.get(level, default))
 
 
 def find_hazard(word: str) -> str | None:
