@@ -29,9 +29,9 @@ from bot.warnings import recall as recalls
 from bot.warnings.summary import summary_lines
 from bot.warnings.templates import (
     LEVEL_NAMES,
-    level_name,
     LEVELS,
     RenderedWarning,
+    level_name,
     match_template,
     render_template,
     render_typed,
