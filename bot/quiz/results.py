@@ -51,6 +51,16 @@ def ranking_lines(
         )
     lines = [title]
     for r in ranking[:limit]:
+        if not r["finished"] and state == "open":  # still answering: no time yet
+            lines.append(
+                texts_get(
+                    "contest.results.line_answering",
+                    rank=r["rank"],
+                    name=r["name"],
+                    score=r["score"],
+                )
+            )
+            continue
         lines.append(
             texts_get(
                 "quiz.contest.result_line",
