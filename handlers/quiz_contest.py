@@ -131,12 +131,18 @@ def contest_question_text(ctx: Context, attempt: ContestAttempt, index: int) -> 
     )
 
 
+def counted(ctx: Context, attempt: ContestAttempt) -> int:
+    """Questions that count in this attempt (voided ones left out)."""
+    contest = ctx.session.get(Contest, attempt.contest_id)
+    return contests.counted_total(contest, attempt.question_ids)
+
+
 def finished_text(ctx: Context, attempt: ContestAttempt) -> str:
     return ctx.t(
         "quiz.contest.finished",
         score=attempt.score,
         correct=attempt.correct_count,
-        total=len(attempt.question_ids),
+        total=counted(ctx, attempt),
         seconds=round(contests.time_used(attempt)),
     )
 
@@ -151,14 +157,20 @@ def handle_contest(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     if word in ("列表", "查看"):
         return Reply.text(list_text(ctx))
     if word in ("结果", "排名", "成绩"):
-        return Reply.text(results_text(ctx.session, ctx.t, rest, is_admin=ctx.is_admin))
+        return Reply.text(
+            results_text(
+                ctx.session, ctx.t, rest, is_admin=ctx.is_admin, now=ctx.now, tz=ctx.settings.tz
+            )
+        )
     if word in ("帮助", "用法"):
         return Reply.text(ctx.t("quiz.contest.usage"))
-    open_now = contests.open_contests(ctx.session, ctx.now)
+    open_now = mine(ctx, contests.open_contests(ctx.session, ctx.now))
     if args.lstrip("#").isdigit():
         contest = ctx.session.get(Contest, int(args.lstrip("#")))
         if contest is None:
             return Reply.text(ctx.t("quiz.contest.not_found", id=args))
+        if not contests.may_take_part(ctx.session, contest, ctx.userid):
+            return Reply.text(ctx.t("contest.not_for_you", name=contest.name))
         if contest not in open_now:
             return Reply.text(ctx.t("quiz.contest.not_open", id=contest.id))
     elif args:
@@ -174,9 +186,14 @@ def handle_contest(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     return start_or_resume(ctx, contest)
 
 
+def mine(ctx: Context, found: list[Contest]) -> list[Contest]:
+    """The contests this person may take part in (everyone's, or their departments')."""
+    return [c for c in found if contests.may_take_part(ctx.session, c, ctx.userid)]
+
+
 def list_text(ctx: Context) -> str:
-    open_now = contests.open_contests(ctx.session, ctx.now)
-    upcoming = contests.upcoming_contests(ctx.session, ctx.now)
+    open_now = mine(ctx, contests.open_contests(ctx.session, ctx.now))
+    upcoming = mine(ctx, contests.upcoming_contests(ctx.session, ctx.now))
     up = (
         ctx.t("quiz.contest.upcoming", items="；".join(_item(ctx, c) for c in upcoming))
         if upcoming
@@ -200,15 +217,18 @@ def start_or_resume(ctx: Context, contest: Contest) -> Reply:
                 name=contest.name,
                 score=attempt.score,
                 correct=attempt.correct_count,
-                total=len(attempt.question_ids),
+                total=counted(ctx, attempt),
                 seconds=round(contests.time_used(attempt)),
             )
         )
     index = contests.next_index(ctx.session, attempt)
+    if index is None:  # every question left was voided
+        contests.finish_attempt(ctx.session, attempt, ctx.now)
+        return Reply.text(finished_text(ctx, attempt))
     ctx.start_flow(
         FLOW,
         "answer",
-        {"mode": "contest", "attempt_id": attempt.id},
+        {"mode": "contest", "attempt_id": attempt.id, "index": index},
         timeout=timedelta(seconds=contest.seconds + 600),
     )
     head = (
@@ -233,6 +253,10 @@ def answer_contest_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply 
     if attempt is None or attempt.userid != ctx.userid:
         ctx.end_flow()
         return None
+    contest = ctx.session.get(Contest, attempt.contest_id)
+    if contest.cancelled_at is not None:
+        ctx.end_flow()
+        return Reply.text(ctx.t("contest.cancelled_reply", name=contest.name))
     if attempt.finished_at is not None:
         ctx.end_flow()
         return Reply.text(finished_text(ctx, attempt))
@@ -241,6 +265,14 @@ def answer_contest_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply 
         contests.finish_attempt(ctx.session, attempt, ctx.now)
         ctx.end_flow()
         return Reply.text(finished_text(ctx, attempt))
+    shown_index = ctx.conversation.data.get("index", index)
+    if shown_index != index and ctx.now <= attempt.deadline:
+        # The question on their screen was voided meanwhile: this answer was meant for it,
+        # so it is not taken as the answer to the next one.
+        ctx.set_step("answer", index=index)
+        return Reply.text(
+            ctx.t("contest.voided_skip") + "\n\n" + contest_question_text(ctx, attempt, index)
+        )
     question = ctx.session.get(Question, attempt.question_ids[index])
     shown = parse_answer(text, question.type, len(question.options))
     if shown is None:
@@ -268,6 +300,7 @@ def answer_contest_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply 
     if nxt is None or attempt.finished_at is not None:
         ctx.end_flow()
         return Reply.text(head + "\n\n" + finished_text(ctx, attempt))
+    ctx.set_step("answer", index=nxt)
     return Reply.text(head + "\n\n" + contest_question_text(ctx, attempt, nxt))
 
 

@@ -22,6 +22,7 @@ from bot.checkin.surveys import drill_surveys
 from bot.hazard.ledger import remind_overdue
 from bot.hazard.photos import retry_pending as retry_pending_photos
 from bot.pledge.reminders import pledge_reminders
+from bot.quiz.contest_admin import notify_opened as notify_contests_opened
 from bot.quiz.results import close_contests
 from bot.warnings.jobs import fetch_cap_feed, process_cap_feed, warning_followups
 from scheduler import jobs
@@ -55,6 +56,7 @@ def job_specs(settings) -> list[JobSpec]:
         JobSpec("housekeeping", jobs.housekeeping, {"hour": 3, "minute": 30}),
         # Knowledge contests: close the due ones, push results (idempotent per contest).
         JobSpec("contest_close", close_contests, {"minute": "*"}),
+        JobSpec("contest_open", notify_contests_opened, {"minute": "*"}),  # tell staff, once
         # 责任书 rounds: reminders on days 1 and 2, the department head on day 3.
         JobSpec("pledge_reminders", pledge_reminders, {"minute": 7}),
         # After-drill questionnaires, sent once an event with a survey has ended.

@@ -11,7 +11,7 @@ from bot.localtime import LocalTimeError, parse_local, stamp
 from bot.models import Contest
 from bot.quiz import bank
 from bot.quiz import contest as contests
-from bot.quiz.results import close_contests, ranking_lines
+from bot.quiz.results import close_contests, contest_results_text
 from bot.runtime import open_runtime
 
 
@@ -111,14 +111,8 @@ def cmd_contest(args) -> int:
                     file=sys.stderr,
                 )
                 return 2
-            lines = ranking_lines(
-                texts.get,
-                c,
-                contests.ranking(s, c.id),
-                contests.department_results(s, c.id),
-                limit=1000,
-            )
-            print("\n".join(lines))
+            # An open contest reads 进行中 with its closing time and the standings so far.
+            print(contest_results_text(s, texts.get, c, rt.clock(), rt.settings.tz, limit=1000))
         return 0
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base
@@ -121,6 +122,21 @@ class Contest(Base):
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # The questions everyone gets, drawn once (at creation; contests made before this column
+    # draw at their first attempt). None = not drawn yet (SQL NULL, hence none_as_null).
+    question_ids: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    # Who may take part and is told it opened: these departments and their sub-departments
+    # (None or [] = everyone).
+    department_ids: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True))
+    # Questions found wrong after the opening: they score nothing for anyone.
+    voided_question_ids: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    # Set once, by whoever sends the opening notice / the results (UPDATE … WHERE … IS NULL).
+    open_notified_at: Mapped[datetime | None]
+    announced_at: Mapped[datetime | None]
+    # Results go out when the contest closes; off, an officer announces them from the console.
+    auto_announce: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
 
 class ContestAttempt(Base):

@@ -1,7 +1,10 @@
 """The knowledge contest (知识竞赛): one timed attempt per person, ranked by score then time.
 
-The clock runs on the server: an attempt stores started_at and its deadline; an answer that
-arrives after the deadline is not counted and ends the attempt.
+Everyone gets the same questions: the set is drawn once, when the contest is created, and
+stored on the contest; each person sees the options in their own order (the attempt keeps the
+permutation, so answers map back). The clock runs on the server: an attempt stores started_at
+and its deadline; an answer that arrives after the deadline is not counted and ends the attempt.
+A question voided after the opening scores nothing for anyone (bot.quiz.contest_admin).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignore
+from bot.directory import department_tree
 from bot.models import Contest, ContestAnswer, ContestAttempt, Department, Question, User
 from bot.quiz import scoring
 from bot.quiz.answers import permutation_for, to_shown, to_stored
@@ -54,6 +58,8 @@ def create_contest(
     closes_at: datetime,
     created_by: str,
     now: datetime,
+    department_ids: list[int] | None = None,
+    auto_announce: bool = True,
 ) -> Contest:
     name = name.strip()
     if not name:
@@ -70,12 +76,13 @@ def create_contest(
         raise ContestError("结束时间已经过去")
     ensure_bank(session, now)
     themes = resolve_themes(session, themes)
-    stmt = select(Question.id).where(Question.active.is_(True))
-    if themes:
-        stmt = stmt.where(Question.theme.in_(themes))
-    available = len(list(session.scalars(stmt)))
+    available = len(question_pool(session, themes))
     if available < count:
         raise ContestError(f"所选主题只有 {available} 道题，少于题数 {count}")
+    departments = sorted(set(department_ids or []))
+    known = set(session.scalars(select(Department.id).where(Department.id.in_(departments))))
+    if set(departments) - known:
+        raise ContestError("所选部门不存在")
     contest = Contest(
         name=name,
         themes=themes,
@@ -85,17 +92,81 @@ def create_contest(
         closes_at=closes_at,
         created_by=created_by,
         created_at=now,
+        department_ids=departments,
+        auto_announce=auto_announce,
     )
     session.add(contest)
     session.flush()
+    contest.question_ids = draw_questions(session, contest)
+    session.flush()
     return contest
+
+
+def question_pool(session: Session, themes: list[str]) -> list[str]:
+    """Ids of the active questions of these themes (all themes if none), in id order."""
+    stmt = select(Question.id).where(Question.active.is_(True)).order_by(Question.id)
+    if themes:
+        stmt = stmt.where(Question.theme.in_(themes))
+    return list(session.scalars(stmt))
+
+
+def draw_questions(session: Session, contest: Contest) -> list[str]:
+    """A random set of the contest's size from its themes (not stored: the caller does)."""
+    pool = question_pool(session, list(contest.themes or []))
+    seed = int.from_bytes(
+        hashlib.sha256(f"contest:{contest.id}:{contest.created_at.isoformat()}".encode()).digest()[
+            :8
+        ],
+        "big",
+    )
+    return random.Random(seed).sample(pool, min(contest.question_count, len(pool)))
+
+
+def contest_questions(session: Session, contest: Contest) -> list[str]:
+    """The contest's one question set. A contest created before sets were stored draws it
+    here, once: the UPDATE … WHERE question_ids IS NULL lets one process store it, and every
+    process reads back the stored one."""
+    if contest.question_ids is None:
+        session.execute(
+            update(Contest)
+            .where(Contest.id == contest.id, Contest.question_ids.is_(None))
+            .values(question_ids=draw_questions(session, contest))
+        )
+        session.refresh(contest)
+    return list(contest.question_ids or [])
+
+
+def voided(contest: Contest) -> set[str]:
+    return set(contest.voided_question_ids or [])
+
+
+def counted_total(contest: Contest, question_ids: list[str]) -> int:
+    """Questions that count in an attempt: all but the voided ones."""
+    gone = voided(contest)
+    return sum(1 for q in question_ids if q not in gone)
+
+
+def may_take_part(session: Session, contest: Contest, userid: str) -> bool:
+    """Everyone, or members of the contest's departments (and their sub-departments)."""
+    if not contest.department_ids:
+        return True
+    user = session.get(User, userid)
+    if user is None:
+        return False
+    mine = set(user.department_ids or ([user.department_id] if user.department_id else []))
+    return bool(mine & department_tree(session, contest.department_ids))
 
 
 def open_contests(session: Session, now: datetime) -> list[Contest]:
     return list(
         session.scalars(
             select(Contest)
-            .where(Contest.opens_at <= now, Contest.closes_at > now, Contest.closed_at.is_(None))
+            .where(
+                Contest.opens_at <= now,
+                Contest.closes_at > now,
+                Contest.closed_at.is_(None),
+                Contest.cancelled_at.is_(None),
+            )
             .order_by(Contest.closes_at, Contest.id)
         )
     )
@@ -103,22 +174,22 @@ def open_contests(session: Session, now: datetime) -> list[Contest]:
 
 def upcoming_contests(session: Session, now: datetime) -> list[Contest]:
     return list(
-        session.scalars(select(Contest).where(Contest.opens_at > now).order_by(Contest.opens_at))
+        session.scalars(
+            select(Contest)
+            .where(Contest.opens_at > now, Contest.cancelled_at.is_(None))
+            .order_by(Contest.opens_at)
+        )
     )
 
 
 def start_attempt(
     session: Session, contest: Contest, userid: str, now: datetime
 ) -> tuple[ContestAttempt, bool]:
-    """(attempt, started now). One attempt per person: the unique key decides."""
-    stmt = select(Question.id).where(Question.active.is_(True)).order_by(Question.id)
-    if contest.themes:
-        stmt = stmt.where(Question.theme.in_(contest.themes))
-    pool = list(session.scalars(stmt))
-    seed = int.from_bytes(
-        hashlib.sha256(f"contest:{contest.id}:{userid}".encode()).digest()[:8], "big"
-    )
-    qids = random.Random(seed).sample(pool, min(contest.question_count, len(pool)))
+    """(attempt, started now). One attempt per person: the unique key decides.
+
+    The questions are the contest's one set, in its order; only the option order is this
+    person's own."""
+    qids = contest_questions(session, contest)
     questions = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(qids)))}
     perms = [
         permutation_for(
@@ -161,14 +232,25 @@ def attempt_answers(session: Session, attempt_id: int) -> dict[int, ContestAnswe
 
 
 def next_index(session: Session, attempt: ContestAttempt) -> int | None:
+    """The next question to answer; voided questions are skipped."""
     done = attempt_answers(session, attempt.id)
-    return next((i for i in range(len(attempt.question_ids)) if i not in done), None)
+    gone = voided(session.get(Contest, attempt.contest_id))
+    return next(
+        (i for i, qid in enumerate(attempt.question_ids) if i not in done and qid not in gone),
+        None,
+    )
+
+
+def correct_counted(session: Session, attempt: ContestAttempt) -> int:
+    """Correct answers on questions that count (voided ones left out)."""
+    gone = voided(session.get(Contest, attempt.contest_id))
+    answers = attempt_answers(session, attempt.id).values()
+    return sum(1 for a in answers if a.correct and a.question_id not in gone)
 
 
 def finish_attempt(session: Session, attempt: ContestAttempt, at: datetime) -> None:
     """Close the attempt once (the WHERE finished_at IS NULL makes a second call a no-op)."""
-    answers = attempt_answers(session, attempt.id)
-    correct = sum(1 for a in answers.values() if a.correct)
+    correct = correct_counted(session, attempt)
     session.execute(
         update(ContestAttempt)
         .where(ContestAttempt.id == attempt.id, ContestAttempt.finished_at.is_(None))
@@ -222,7 +304,7 @@ def answer(
     if next_index(session, attempt) is None:
         finish_attempt(session, attempt, now)
     else:
-        correct_count = sum(1 for a in attempt_answers(session, attempt.id).values() if a.correct)
+        correct_count = correct_counted(session, attempt)
         session.execute(
             update(ContestAttempt)
             .where(ContestAttempt.id == attempt.id)
@@ -241,6 +323,7 @@ def time_used(attempt: ContestAttempt) -> float:
 
 def ranking(session: Session, contest_id: int) -> list[dict]:
     """Every attempt, best first: score (high), then time used (short), then who came first."""
+    contest = session.get(Contest, contest_id)
     rows = session.execute(
         select(ContestAttempt, User.name, User.department_id)
         .join(User, User.userid == ContestAttempt.userid, isouter=True)
@@ -253,7 +336,7 @@ def ranking(session: Session, contest_id: int) -> list[dict]:
             "department_id": dept,
             "score": a.score,
             "correct": a.correct_count,
-            "total": len(a.question_ids),
+            "total": counted_total(contest, a.question_ids),
             "seconds": time_used(a),
             "started_at": a.started_at,
             "finished": a.finished_at is not None,

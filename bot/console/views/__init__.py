@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.console.views import (  # noqa: F401 - each module registers its pages on bp
     audit,
     broadcast,
+    contests,
     dashboard,
     events,
     hazards,
