@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from bot.content import content_dir, texts
 
@@ -125,8 +125,10 @@ def parse_template(path: Path, seen: dict[str, str], categories: set[str]) -> Te
     if category not in categories:
         raise _fail(path, top["category"][0], f"unknown hazard category {category!r}")
     sources_node, sources = top["sources"]
-    if not isinstance(sources, list) or not sources or not all(
-        isinstance(s, str) and s.strip() for s in sources
+    if (
+        not isinstance(sources, list)
+        or not sources
+        or not all(isinstance(s, str) and s.strip() for s in sources)
     ):
         raise _fail(path, sources_node, "'sources' must be a list of document names")
     items_node = top["items"][0]
@@ -176,9 +178,7 @@ def load_templates(folder: Path | None = None) -> dict[str, Template]:
         return {}
     seen: dict[str, str] = {}
     categories = hazard_categories()
-    return {
-        p.stem: parse_template(p, seen, categories) for p in sorted(folder.glob("*.yaml"))
-    }
+    return {p.stem: parse_template(p, seen, categories) for p in sorted(folder.glob("*.yaml"))}
 
 
 _cache: dict[str, tuple[tuple, dict[str, Template]]] = {}
