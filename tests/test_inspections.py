@@ -160,3 +160,14 @@ def test_a_retried_callback_records_once(wecom, runtime):
         "liuyang", "inspection:start:1", "insp-1-x", card_type="button_interaction"
     )
     assert "已完成 1/4 项" in click.text
+
+
+def test_the_demo_has_a_round_ready_for_its_user(wecom, runtime, clock):
+    from bot.db import transaction
+    from bot.demo.run import DEMO_INSPECTOR, seed_demo_round
+
+    with transaction(runtime.factory) as s:
+        assert seed_demo_round(s, clock(), runtime.settings.tz) is not None
+    with transaction(runtime.factory) as s:  # a restart of the demo on the same database
+        assert seed_demo_round(s, clock(), runtime.settings.tz) is None
+    assert "第1/4项" in wecom.text(DEMO_INSPECTOR, "检查").text

@@ -68,7 +68,7 @@ def inspections_start():
     try:
         due = date.fromisoformat(form.get("due", ""))
     except ValueError:
-        flash("请填写截止日期（YYYY-MM-DD）。", "error")
+        flash("请填写截止日期，例如 2026-06-30。", "error")
         return redirect(url_for("console.inspections"))
     template_id, repeat = form.get("template", ""), form.get("repeat", "")
     try:
