@@ -67,7 +67,12 @@ def build_runtime(
     router: Router | None = None,
     client_sleep: Callable[[float], None] | None = None,
 ) -> Runtime:
+    from bot.inspection.templates import load_templates
     from handlers import build_router
+
+    # A checklist with an unknown field, a missing source or a duplicate item id is refused
+    # here, at start-up, with its file and line (TemplateError).
+    load_templates()
 
     if clock is None and settings.clock_file:
         from bot.testing_clock import FileClock

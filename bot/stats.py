@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.checkin import stats as checkin
 from bot.hazard import stats as hazard
+from bot.inspection import stats as inspection
 from bot.models import Department, Suggestion, User
 from bot.pledge import stats as pledge
 from bot.quiz import stats as quiz
@@ -49,6 +50,9 @@ FIGURES: dict[str, StatFn] = {
     "hazards_open": hazard.hazards_open,
     "hazards_overdue": hazard.hazards_overdue,
     "suggestions": suggestions,
+    "inspections": inspection.inspections,
+    "inspections_done": inspection.inspections_done,
+    "inspection_items_failed": inspection.inspection_items_failed,
     "warnings": warnings.warnings_sent,
     "broadcasts": warnings.broadcasts_sent,
     "warning_acks": warnings.warning_acks,

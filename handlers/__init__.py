@@ -9,13 +9,24 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.router import Router
-from handlers import checkin, hazard, hazard_officer, help, pledge, quiz, suggestion, warning
+from handlers import (
+    checkin,
+    hazard,
+    hazard_officer,
+    help,
+    inspection,
+    pledge,
+    quiz,
+    suggestion,
+    warning,
+)
 
 # Registration order matters only for the fallback (help's) and equal-priority ties.
 FEATURES: tuple[ModuleType, ...] = (
     help,
     hazard,
     hazard_officer,
+    inspection,
     suggestion,
     warning,
     pledge,

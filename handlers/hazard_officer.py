@@ -6,7 +6,8 @@ and the ledger card buttons (受理, 开始整改, 整改完成, 验收).
 from __future__ import annotations
 
 from bot.context import Context
-from bot.hazard import labels, ledger, notices, queries, states
+from bot.hazard import grading, labels, ledger, notices, queries, states
+from bot.hazard.grades import grade_label, major_criteria_lines, parse_grade
 from bot.localtime import parse_chat_date, stamp
 from bot.messages import IncomingMessage, Reply
 from bot.models import HazardReport
@@ -30,6 +31,10 @@ ADMIN_SUBCOMMANDS = {
     "验收": "verify",
     "关闭": "close",
     "驳回": "reject",
+    "退回": "return",
+    "退回整改": "return",
+    "定级": "grade",
+    "方案": "plan",
 }
 LIST_LIMIT = 30
 
@@ -100,6 +105,14 @@ def run_admin(ctx: Context, sub: str, word: str, rest: str) -> Reply:
         return Reply.text(view(ctx, hazard))
     if sub == "assign":
         return Reply.text(assign(ctx, hazard, extra))
+    if sub == "grade":
+        return Reply.text(grade(ctx, hazard, extra))
+    if sub == "plan":
+        if not extra:
+            return Reply.text(ctx.t("hazard.plan_usage", ticket=hazard.ticket))
+        grading.set_plan(ctx.session, hazard, extra, actor=ctx.userid, now=ctx.now)
+        ctx.audit("hazard:plan", detail=f"{ticket} {extra}"[:500])
+        return Reply.text(ctx.t("hazard.plan_saved", ticket=hazard.ticket))
     has_photo = sub == "finish" and queries.has_rectify_photo(ctx.session, hazard)
     try:
         ledger.change(
@@ -192,6 +205,11 @@ def view(ctx: Context, h: HazardReport) -> str:
             rechecker=display(s, h.rechecker) or unset,
             photos=counts["report"],
             fix_photos=counts["rectify"],
+            grade_line=ctx.t(
+                "hazard.view_grade",
+                grade=grade_label(h.grade),
+                plan=ctx.t("hazard.view_plan", plan=h.plan) if h.plan else "",
+            ),
         )
     ]
     lines.append(ctx.t("hazard.view_history_title"))
@@ -266,6 +284,22 @@ def assign(ctx: Context, hazard: HazardReport, text: str) -> str:
         deadline=deadline.isoformat(),
         rechecker=display(ctx.session, hazard.rechecker) or ctx.t("hazard.unset"),
     )
+
+
+def grade(ctx: Context, hazard: HazardReport, text: str) -> str:
+    """隐患 定级 YH-… 重大|一般: a major grade tells the officers and the leadership at once
+    and shows the determination criteria (content/hazard_grades.yaml) to the officer."""
+    value = parse_grade(text)
+    if value is None:
+        return ctx.t("hazard.grade_usage", ticket=hazard.ticket)
+    grading.set_grade(ctx.session, ctx.settings, hazard, value, actor=ctx.userid, now=ctx.now)
+    ctx.audit("hazard:grade", detail=f"{hazard.ticket} {value}")
+    extra = ctx.t("hazard.graded_major_extra", ticket=hazard.ticket) if value == "major" else ""
+    lines = [ctx.t("hazard.graded", ticket=hazard.ticket, grade=grade_label(value), extra=extra)]
+    criteria = major_criteria_lines() if value == "major" else []
+    if criteria:
+        lines += [ctx.t("hazard.major_criteria_title"), *criteria]
+    return "\n".join(lines)
 
 
 def short(text: str, n: int = 30) -> str:

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from bot.checkin.surveys import drill_surveys
 from bot.hazard.ledger import remind_overdue
 from bot.hazard.photos import retry_pending as retry_pending_photos
+from bot.inspection.reminders import inspection_reminders
+from bot.inspection.schedule import scheduled_rounds
 from bot.pledge.reminders import pledge_reminders
 from bot.quiz.contest_admin import notify_opened as notify_contests_opened
 from bot.quiz.results import close_contests
@@ -65,6 +67,9 @@ def job_specs(settings) -> list[JobSpec]:
         JobSpec("hazard_overdue", remind_overdue, {"hour": 10, "minute": 5}),
         # Photos whose download failed inside the callback (media ids live 3 days).
         JobSpec("hazard_photo_retry", retry_pending_photos, {"minute": "*"}),
+        # Inspection rounds: recurring ones start at 08:10; reminders and escalation hourly.
+        JobSpec("inspection_schedule", scheduled_rounds, {"hour": 8, "minute": 10}),
+        JobSpec("inspection_reminders", inspection_reminders, {"minute": 17}),
         # 收到 follow-ups and escalation of unacknowledged warnings.
         JobSpec("warning_followup", warning_followups, {"minute": "*"}),
     ]

@@ -49,7 +49,7 @@ def test_full_report_with_photos_location_and_category(wecom, runtime, fake):
     assert "第 2 张" in wecom.image("liuyang", "m-2").text
     assert "位置" in wecom.text("liuyang", "好了").text
     reply = wecom.location("liuyang", 31.2304, 121.4737, "一车间东门配电间").text
-    assert "1. 消防" in reply and "7. 其他" in reply
+    assert "1. 消防" in reply and "9. 其他" in reply
     reply = wecom.text("liuyang", "2").text
     ticket = TICKET.search(reply).group(0)
     assert ticket == "YH-20260605-0001"
@@ -110,8 +110,8 @@ def test_bad_category_is_asked_again(wecom, runtime):
     wecom.text("liuyang", "隐患 叉车超速")
     wecom.text("liuyang", "跳过")
     wecom.text("liuyang", "跳过")
-    assert "1-7" in wecom.text("liuyang", "9").text
-    assert "1-7" in wecom.text("liuyang", "不知道").text
+    assert "1-9" in wecom.text("liuyang", "10").text  # 电梯 and 食品安全 came with inspections
+    assert "1-9" in wecom.text("liuyang", "不知道").text
     assert hazards(runtime) == []
     assert TICKET.search(wecom.text("liuyang", "4").text)
     assert hazards(runtime)[0].category == "machinery"

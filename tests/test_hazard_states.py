@@ -20,6 +20,7 @@ EXPECTED = {
     ("rectifying", "finish"): "rectified",
     ("rectified", "verify"): "verified",
     ("verified", "close"): "closed",
+    ("rectified", "return"): "rectifying",  # 退回整改 (issue 14)
 }
 PAIRS = [(s, a) for s in states.STATUSES for a in states.ACTIONS]
 
@@ -49,7 +50,7 @@ def test_the_table_is_the_documented_one():
 
 
 def test_every_status_action_pair(session):
-    """All 7 x 6 pairs: the allowed ones move and leave one transition row; the rest are
+    """All 7 x 7 pairs: the allowed ones move and leave one transition row; the rest are
     refused with IllegalTransition and change nothing."""
     note = "原因或说明"
     for status, action in PAIRS:
@@ -77,7 +78,7 @@ def test_every_status_action_pair(session):
             assert h.status == status
             session.flush()
             assert session.scalars(rows).all() == []
-    assert len(PAIRS) == 42
+    assert len(PAIRS) == 49
 
 
 def test_terminal_statuses_allow_nothing():

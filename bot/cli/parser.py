@@ -11,6 +11,7 @@ import sys
 
 from sqlalchemy.exc import ArgumentError, DataError, InterfaceError, OperationalError
 
+from bot.inspection.templates import TemplateError
 from bot.wecom.client import WeComAPIError
 
 log = logging.getLogger("bot.cli")
@@ -50,6 +51,8 @@ def guarded(func, prog: str):
             message = f"a number is out of range: {_first_line(exc)}"
         except WeComAPIError as exc:
             message = f"WeCom API error: {_first_line(exc)}"
+        except TemplateError as exc:  # content/checklists: file and line of the problem
+            message = f"checklist refused: {exc}"
         except OSError as exc:  # files, and requests' connection errors
             where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
             message = f"{exc.strerror or _first_line(exc)}{where}"

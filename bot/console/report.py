@@ -20,10 +20,12 @@ from bot.console import charts, data
 from bot.console.auth import Scope
 from bot.exports import append_row
 from bot.hazard.export import ledger_rows
+from bot.inspection.export import summary_rows as inspection_rows
+from bot.inspection.stats import summary as inspection_figures
 from bot.models import CheckinEvent, EventAttendance, HazardReport, Suggestion
 from bot.settings import Settings
 
-SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "建议")
+SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "建议", "隐患排查")
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -72,6 +74,8 @@ def build_summary(
         "events": events,
         "hazards": hazards,
         "suggestions": suggestions,
+        "inspections": inspection_rows(session, scope.allows),
+        "inspection_figures": inspection_figures(session, now),
     }
     return summary
 
@@ -246,6 +250,25 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
                 s["department"],
                 s["content"],
                 s["replies"],
+            ],
+        )
+
+    ws = wb.create_sheet(SHEETS[7])
+    append_row(
+        ws, ["轮次", "检查清单", "截止日期", "部门", "检查人", "已查/总项", "不合格", "隐患编号"]
+    )
+    for r in summary["inspections"]:
+        append_row(
+            ws,
+            [
+                r["round"],
+                r["title"],
+                r["due"],
+                r["department"],
+                r["inspector"],
+                f"{r['answered']}/{r['total']}",
+                r["failed"],
+                r["tickets"],
             ],
         )
 

@@ -89,6 +89,8 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
             departments=None,
             now=rt.clock(),
         )
+    with transaction(rt.factory) as s:
+        seed_demo_round(s, rt.clock(), settings.tz)
     rt.start_sender(interval=0.5)
     sched = build_scheduler(rt)
     sched.start()
@@ -97,6 +99,40 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
     base = f"http://{host}:{server.effective_port}"
     register_demo(app, DemoChat(fake, rt, base))
     return Demo(fake, rt, sched, server, base)
+
+
+DEMO_INSPECTOR = "liuyang"  # 刘洋, 生产一车间: the demo page's first ordinary member
+DEMO_DEPARTMENT = 3
+
+
+def seed_demo_round(session, now, tz):
+    """One inspection round ready to try: the fire checklist (else the first one) for
+    生产一车间, 刘洋 as the inspector, due in a week. Nothing when there is no checklist."""
+    from datetime import timedelta
+
+    from bot.inspection.rounds import RoundRefused, start_round
+    from bot.inspection.templates import templates
+
+    found = templates()
+    if not found:
+        log.warning("demo: no checklist in content/checklists, no inspection round")
+        return None
+    template_id = "fire" if "fire" in found else next(iter(found))
+    today = now.astimezone(tz).date()
+    try:
+        return start_round(
+            session,
+            template_id=template_id,
+            assignments=[(DEMO_DEPARTMENT, DEMO_INSPECTOR)],
+            due=today + timedelta(days=7),
+            actor="demo",
+            now=now,
+            today=today,
+            occurrence=f"demo:{template_id}",
+        )
+    except RoundRefused as exc:
+        log.warning("demo: inspection round not started (%s)", exc.key)
+        return None
 
 
 def run_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = None) -> int:

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from bot.content import texts
 
-CATEGORIES = ("fire", "electrical", "escape", "machinery", "chemicals", "height", "other")
+CATEGORIES = (
+    "fire",
+    "electrical",
+    "escape",
+    "machinery",
+    "chemicals",
+    "height",
+    "elevator",
+    "food",
+    "other",
+)
 
 
 def category_label(key: str) -> str:

@@ -70,7 +70,13 @@ def create_report(
     longitude: float | None,
     photos: list[dict[str, Any]],
     now: datetime,
+    origin: str | None = None,
+    grade: str = "general",
 ) -> HazardReport:
+    """A new report (status reported) with its photos; the officers are told at once.
+
+    `origin` ("inspection:<assignment>:<item>") is unique in the ledger: a caller that may run
+    twice for one finding (a retried callback) gets the database to refuse the second."""
     ticket = next_ticket(session, PREFIX, local_date(settings, now))
     hazard = HazardReport(
         ticket=ticket,
@@ -82,6 +88,8 @@ def create_report(
         latitude=latitude,
         longitude=longitude,
         status="reported",
+        origin=origin,
+        grade=grade,
         reported_at=now,
         updated_at=now,
     )
@@ -159,6 +167,22 @@ def change(
         )
     if action == "finish":
         notify_rectified(session, settings, hazard, actor, now)
+    if action == "return" and hazard.owner:
+        # 退回整改: the fix goes back to its owner with the reason, and a fresh task card.
+        enqueue(
+            session,
+            [hazard.owner],
+            notices.returned(hazard, note),
+            source="hazard:return",
+            now=now,
+        )
+        enqueue(
+            session,
+            [hazard.owner],
+            notices.card_message(notices.owner_card(hazard)),
+            source="hazard:return",
+            now=now,
+        )
     return to
 
 

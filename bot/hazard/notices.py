@@ -195,3 +195,23 @@ def overdue_escalate(
             status=status_label(hazard.status),
         )
     )
+
+
+def returned(hazard: HazardReport, reason: str) -> dict[str, Any]:
+    """To the owner: the fix was not accepted (退回整改)."""
+    return text_message(
+        texts.get("hazard.returned_notice", ticket=hazard.ticket, reason=reason or "-")
+    )
+
+
+def major(session: Session, hazard: HazardReport, actor: str) -> dict[str, Any]:
+    """To the officers and the leadership: a hazard was graded 重大事故隐患."""
+    return text_message(
+        texts.get(
+            "hazard.major_notice",
+            ticket=hazard.ticket,
+            department=department_name(session, hazard.department_id) or "-",
+            description=hazard.description,
+            actor=display(session, actor),
+        )
+    )

@@ -2,6 +2,9 @@
 
     reported -> accepted -> rectifying -> rectified -> verified -> closed
     reported | accepted -> rejected (with a reason)
+    rectified -> rectifying (退回整改, with a reason: the fix goes back to its owner)
+
+A major hazard (重大事故隐患, `grade`) needs a rectification plan before it can be verified.
 
 Every change goes through `apply` and leaves a HazardTransition row (who, when, from, to,
 note); an action that is not allowed from the current status raises IllegalTransition and
@@ -30,6 +33,7 @@ ACTIONS: dict[str, tuple[frozenset[str], str]] = {
     "verify": (frozenset({"rectified"}), "verified"),
     "close": (frozenset({"verified"}), "closed"),
     "reject": (frozenset({"reported", "accepted"}), "rejected"),
+    "return": (frozenset({"rectified"}), "rectifying"),
 }
 
 # The timestamp column each target status sets.
@@ -131,6 +135,10 @@ def apply(
         raise MissingInput("need_proof")
     if action == "start" and not hazard.owner:
         raise MissingInput("need_owner")
+    if action == "return" and not note:
+        raise MissingInput("need_return_reason")
+    if action == "verify" and hazard.grade == "major" and not (hazard.plan or "").strip():
+        raise MissingInput("need_plan")
     from_status = hazard.status
     hazard.status = to
     hazard.updated_at = now

@@ -30,6 +30,12 @@ from bot.models.hazard import (
     SuggestionReply,
     TicketCounter,
 )
+from bot.models.inspection import (
+    InspectionAssignment,
+    InspectionResult,
+    InspectionRound,
+    InspectionSchedule,
+)
 from bot.models.pledge import (
     PledgeRound,
     PledgeRoundMember,
@@ -66,6 +72,10 @@ __all__ = [
     "Suggestion",
     "SuggestionReply",
     "TicketCounter",
+    "InspectionAssignment",
+    "InspectionResult",
+    "InspectionRound",
+    "InspectionSchedule",
     "CheckinEvent",
     "DailyCheckin",
     "DrillSurveyAnswer",

@@ -35,6 +35,13 @@ class HazardReport(Base):
     rechecker: Mapped[str | None] = mapped_column(String(64))
     reject_reason: Mapped[str | None] = mapped_column(Text)
     rectify_note: Mapped[str | None] = mapped_column(Text)
+    # 一般事故隐患 (general) or 重大事故隐患 (major); a major one needs a rectification plan
+    # (治理方案) before its fix can be accepted.
+    grade: Mapped[str] = mapped_column(String(16), default="general", server_default="general")
+    plan: Mapped[str | None] = mapped_column(Text)
+    # Where a report came from when not typed by a person ("inspection:<assignment>:<item>"):
+    # unique, so a retried inspection answer never opens a second ticket.
+    origin: Mapped[str | None] = mapped_column(String(96), unique=True)
     reported_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]

@@ -11,6 +11,7 @@ from bot.console.views import (  # noqa: F401 - each module registers its pages 
     dashboard,
     events,
     hazards,
+    inspections,
     login,
     pledges,
     questions,

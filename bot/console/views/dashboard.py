@@ -10,6 +10,7 @@ from flask import Response, g, render_template, url_for
 from bot.console import charts, data
 from bot.console.report import build_summary, render_html, write_xlsx
 from bot.console.views.common import audit, bp, now, people_names, scope, services, today
+from bot.inspection import stats as inspection_stats
 
 
 @bp.get("/")
@@ -25,6 +26,7 @@ def dashboard():
     return render_template(
         "console/dashboard.html",
         overview=data.overview(s, sc, t),
+        inspections=inspection_stats.summary(s, now()),
         charts=dashboard_charts(participation, checkins, pledges, quiz, counts),
         ledger=ledger,
         today=t,

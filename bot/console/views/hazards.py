@@ -20,7 +20,8 @@ from bot.console.views.common import (
     services,
     today,
 )
-from bot.hazard import labels, ledger, queries, states
+from bot.hazard import grading, labels, ledger, queries, states
+from bot.hazard.grades import GRADES, grade_label, major_criteria_lines
 from bot.models import HazardPhoto, HazardReport, User
 
 # Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
@@ -69,6 +70,9 @@ def hazard_detail(ticket: str):
             **{a: labels.action_label(a) for a in states.ACTIONS},
         },
         category=labels.category_label(hazard.category),
+        grades=[(g_, grade_label(g_)) for g_ in GRADES],
+        grade=grade_label(hazard.grade),
+        criteria=major_criteria_lines(),
         members=members,
         names=data.department_names(g.db),
         people=people_names(),
@@ -122,7 +126,26 @@ REFUSALS = {
     "need_reason": "驳回需要填写原因。",
     "need_proof": "完成整改需要填写整改说明或上传照片。",
     "need_owner": "开始整改前请先指派责任人。",
+    "need_return_reason": "退回整改需要填写原因。",
+    "need_plan": "重大事故隐患验收前须先登记治理方案。",
 }
+
+
+@bp.post("/hazards/<ticket>/grade")
+@officer_only
+def hazard_grade(ticket: str):
+    """The grade (一般/重大事故隐患) and the rectification plan (治理方案)."""
+    hazard = hazard_in_scope(ticket)
+    grade = request.form.get("grade", "")
+    plan = request.form.get("plan", "").strip()
+    if grade in GRADES:
+        grading.set_grade(g.db, services().settings, hazard, grade, actor=actor(), now=now())
+    if plan and plan != (hazard.plan or ""):
+        grading.set_plan(g.db, hazard, plan, actor=actor(), now=now())
+    audit("console:hazard-grade", f"{ticket} {grade} plan={bool(plan)}")
+    services().kick_sender()
+    flash(f"{ticket} 等级与治理方案已保存。")
+    return redirect(url_for("console.hazard_detail", ticket=ticket))
 
 
 @bp.post("/hazards/<ticket>/action")
