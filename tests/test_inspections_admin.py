@@ -102,7 +102,7 @@ def test_start_up_refuses_a_bad_checklist(monkeypatch, tmp_path, settings):
 def test_cli_templates_start_and_export(cli_runtime, runtime, settings, capsys, tmp_path, fake):
     cli_runtime(runtime)
     assert main(["inspection", "templates"]) == 0
-    assert "office\t办公场所安全检查\t4 items" in capsys.readouterr().out
+    assert "office\t办公场所安全检查\t4 项" in capsys.readouterr().out
     argv = ["inspection", "start", "office", "--department", "3", "--inspector", "liuyang"]
     assert main([*argv, "--due", "2026-06-20"]) == 0
     out = capsys.readouterr().out
@@ -195,8 +195,11 @@ def test_major_grade_needs_a_plan_and_a_fix_can_be_sent_back(wecom, runtime, fak
     start(wecom)
     ticket = TICKET.search(do_round(wecom) + str(fake.texts_for("liuyang"))).group(0)
     graded = wecom.text(OFFICER, f"隐患 定级 {ticket} 重大").text
-    assert "已定为「重大事故隐患」" in graded
     runtime.sender.drain()
+    # With the criteria of content/hazard_grades.yaml the answer is long: it goes through
+    # the outbox in parts instead of as the passive reply.
+    graded = graded or "\n".join(fake.texts_for(OFFICER))
+    assert "已定为「重大事故隐患」" in graded and "重大事故隐患判定标准" in graded
     assert any("【重大事故隐患】" in t for t in fake.texts_for("zhangwei"))
     wecom.text(OFFICER, f"隐患 指派 {ticket} 李强 2026-06-20")
     wecom.text(OFFICER, f"隐患 整改 {ticket}")

@@ -22,7 +22,7 @@ def cmd_templates(args) -> int:
         print(f"{PROG} templates: no checklist in content/checklists", file=sys.stderr)
         return 1
     for t in found.values():
-        print(f"{t.id}\t{t.title}\t{len(t.items)} items")
+        print(f"{t.id}\t{t.title}\t{len(t.items)} 项")
     return 0
 
 

@@ -10,7 +10,7 @@ import bot.models.base
 
 
 revision = '0015_inspections'
-down_revision = '0013_first_week_b'
+down_revision = '0014_contests'
 branch_labels = None
 depends_on = None
 
