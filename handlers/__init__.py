@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.router import Router
-from handlers import checkin, hazard, hazard_officer, help, pledge, quiz, suggestion, warning
+from handlers import checkin, hazard, hazard_officer, help, pledge, qa, quiz, suggestion, warning
 
 # Registration order matters only for the fallback (help's) and equal-priority ties.
 FEATURES: tuple[ModuleType, ...] = (
@@ -21,6 +21,7 @@ FEATURES: tuple[ModuleType, ...] = (
     pledge,
     checkin,
     quiz,
+    qa,
 )
 
 

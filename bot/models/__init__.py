@@ -30,6 +30,7 @@ from bot.models.hazard import (
     SuggestionReply,
     TicketCounter,
 )
+from bot.models.knowledge import QaFollowup, QuestionAsked, QuestionTicket
 from bot.models.pledge import (
     PledgeRound,
     PledgeRoundMember,
@@ -70,6 +71,9 @@ __all__ = [
     "DailyCheckin",
     "DrillSurveyAnswer",
     "EventAttendance",
+    "QaFollowup",
+    "QuestionAsked",
+    "QuestionTicket",
     "PledgeRound",
     "PledgeRoundMember",
     "PledgeSignature",
