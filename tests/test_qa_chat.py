@@ -41,7 +41,11 @@ def test_confident_answer_with_source_and_follow_ups(wecom, runtime):
     assert related[1][1] not in second.split("其他相关问题：")[-1]
     assert "出处：" in second and "其他相关问题：" in second
     [row] = logged(runtime)
-    assert (row.best_id, row.outcome, row.userid) == ("fire-extinguisher-use", "answered", "liuyang")
+    assert (row.best_id, row.outcome, row.userid) == (
+        "fire-extinguisher-use",
+        "answered",
+        "liuyang",
+    )
     assert row.score >= 0.6
 
 

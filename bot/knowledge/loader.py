@@ -36,6 +36,7 @@ PLACEHOLDERS = (
 )
 MAX_ANSWER = 300
 ALTERNATIVES = (3, 6)
+_THEME = re.compile(r"^[a-z][a-z0-9]*$")
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 _PUNCT = re.compile(r"[\s?？!！。.,，、~～]+")
 
@@ -54,6 +55,7 @@ class Document:
     source: str
     file: str = ""
     line: int = 0
+    phrase_lines: tuple[int, ...] = ()  # the line of each phrasing (its field's line)
 
 
 @dataclass
@@ -191,11 +193,11 @@ def load_theme(path: Path, problems: list[str]) -> tuple[str, list[Document]]:
                     allowed="、".join(TOP_FIELDS),
                 )
             )
+    # The theme is usually the file's stem (campaign_month.yaml holds theme campaign).
     theme = str(data.get("theme") or "").strip()
-    if theme != path.stem:
-        problems.append(
-            _problem(name, data.key_lines.get("theme", 1), "theme_mismatch", stem=path.stem)
-        )
+    if not _THEME.match(theme):
+        problems.append(_problem(name, data.key_lines.get("theme", 1), "bad_theme", theme=theme))
+        theme = path.stem
     title = str(data.get("title") or "").strip()
     if not title:
         problems.append(_problem(name, data.key_lines.get("title", 1), "missing_title"))
@@ -205,7 +207,7 @@ def load_theme(path: Path, problems: list[str]) -> tuple[str, list[Document]]:
         return title or path.stem, []
     out = []
     for raw in raw_entries:
-        doc = _entry(name, path.stem, raw, problems)
+        doc = _entry(name, theme, raw, problems)
         if doc is not None:
             out.append(doc)
     return title or path.stem, out
@@ -268,6 +270,10 @@ def _entry(name: str, theme: str, raw: Any, problems: list[str]) -> Document | N
         source=str(raw["source"]).strip(),
         file=name,
         line=raw.line,
+        phrase_lines=(
+            raw.key_lines.get("question", raw.line),
+            *[raw.key_lines.get("alternatives", raw.line)] * len(alternatives),
+        ),
     )
 
 
@@ -275,7 +281,7 @@ def _check_unique(entries: list[Document], problems: list[str]) -> list[Document
     """Ids unique; no question or alternative twice, across all entries. The later of two
     is reported (with where the first is) and left out."""
     ids: dict[str, Document] = {}
-    phrases: dict[str, Document] = {}
+    phrases: dict[str, tuple[Document, int]] = {}
     kept = []
     for doc in entries:
         first = ids.get(doc.id)
@@ -292,21 +298,22 @@ def _check_unique(entries: list[Document], problems: list[str]) -> list[Document
             continue
         ids[doc.id] = doc
         clash = False
-        own: set[str] = set()
-        for text in doc.phrasings:
+        own: dict[str, int] = {}
+        for text, line in zip(doc.phrasings, doc.phrase_lines or [doc.line] * 99, strict=False):
             key = phrase_key(text)
-            other = phrases.get(key)
-            if key in own or other is not None:
-                where = f"{other.file}:{other.line}（{other.id}）" if other else doc.id
+            found = phrases.get(key) or ((doc, own[key]) if key in own else None)
+            if found is not None:
+                other, other_line = found
+                where = f"{other.file}:{other_line}（{other.id}）"
                 problems.append(
-                    _problem(doc.file, doc.line, "duplicate_phrase", text=text, first=where)
+                    _problem(doc.file, line, "duplicate_phrase", text=text, first=where)
                 )
                 clash = True
-            own.add(key)
+            own.setdefault(key, line)
         if clash:
             continue
-        for key in own:
-            phrases[key] = doc
+        for key, line in own.items():
+            phrases[key] = (doc, line)
         kept.append(doc)
     return kept
 
