@@ -21,8 +21,11 @@ from bot.knowledge.loader import Document, campaign_values
 from bot.models import QaFollowup, QuestionAsked
 
 # Tuned on tests/data/qa_tune.yaml (bench/qa.py --file tests/data/qa_tune.yaml).
-ANSWER_AT = 0.6  # confidence from which the best document is the answer
-STRONG_AT = 0.9  # a question without safety words is answered only from here (and 2+ words)
+# Confidence from which the best document is the answer (0.5: 62 right, 5 wrong of 75;
+# 0.55: 59 right, 2 wrong; 0.6: 57 right, 1 wrong). A question must also use a safety word
+# (synonyms.yaml topic/words/synonyms): short small talk covers an entry fully by chance
+# (工资什么时候发), so coverage alone never answers it.
+ANSWER_AT = 0.55
 RELATED_AT = 0.15  # the least a document must cover to be offered as a related topic
 RELATED = 3
 FOLLOWUP_WINDOW = timedelta(minutes=10)
@@ -49,12 +52,7 @@ def decide(question: str, index: Index | None = None) -> Decision:
     hits = index.search(question, limit=RELATED + 3)
     on_topic = index.on_topic(question)
     best = hits[0] if hits else None
-    words = len(set(index.analyzer.tokens(question)))
-    if (
-        best is not None
-        and best.confidence >= ANSWER_AT
-        and (on_topic or (best.confidence >= STRONG_AT and words >= 2))
-    ):
+    if best is not None and best.confidence >= ANSWER_AT and on_topic:
         return Decision(ANSWERED, best, _related(hits[1:], exclude=best.doc.id))
     if not on_topic:
         return Decision(OFF_TOPIC, best)

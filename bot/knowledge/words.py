@@ -53,9 +53,10 @@ class Analyzer:
         _ensure_jieba(sorted(dictionary))
         neutral = set(vocabulary.neutral)
         neutral |= {w for g in vocabulary.synonyms if g[0] in neutral for w in g}
+        # The entries' keywords are not topic words: 食堂 or 工资 alone make no safety question.
         self.topic = frozenset(
             w
-            for w in (set(vocabulary.topic) | dictionary | set(self.canonical))
+            for w in (set(vocabulary.topic) | set(vocabulary.words) | set(self.canonical))
             if len(w) >= 2 and w not in neutral and w not in self.stopwords
         )
 
