@@ -12,6 +12,7 @@ changes (checked at most every few seconds).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -133,3 +134,20 @@ def get_index(folder: Path | None = None) -> Index:
             _STATE.update(index=current, folder=folder, stamp=stamp)
         _STATE["checked"] = now
         return current  # type: ignore[return-value]
+
+
+def warm() -> threading.Thread:
+    """Build the index in the background when a web process starts, so the first question
+    (jieba's dictionary and ~600 documents take a second or two) is not answered late."""
+
+    def build() -> None:
+        try:
+            get_index()
+        except Exception:  # noqa: BLE001 - the first question builds it again and says why
+            logging.getLogger(__name__).warning(
+                "building the knowledge index failed", exc_info=True
+            )
+
+    thread = threading.Thread(target=build, name="knowledge-index", daemon=True)
+    thread.start()
+    return thread
