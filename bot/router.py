@@ -36,6 +36,8 @@ class Command:
     exact: bool = False  # only the keyword alone, no arguments
     # Answered in any conversation, whatever its rule (帮助), without pausing it.
     always: bool = False
+    # Takes only arguments this accepts (回复 WT-… and 回复 JY-… are two features' commands).
+    accepts: Callable[[str], bool] | None = None
 
 
 # What may interrupt a conversation (python-telegram-bot's ConversationHandler fallbacks):
@@ -95,13 +97,24 @@ class Router:
         admin: bool = False,
         exact: bool = False,
         always: bool = False,
+        accepts: Callable[[str], bool] | None = None,
     ) -> Callable[[CommandHandler], CommandHandler]:
         """Register a text command; the handler gets (message, ctx, arguments). An `always`
-        command (帮助) answers inside every conversation and leaves it as it was."""
+        command (帮助) answers inside every conversation and leaves it as it was; with
+        `accepts`, the command matches only arguments it accepts (else another command with
+        the same keyword may)."""
 
         def decorator(fn: CommandHandler) -> CommandHandler:
             self.commands.append(
-                Command(tuple(normalize(k) for k in keywords), fn, priority, admin, exact, always)
+                Command(
+                    tuple(normalize(k) for k in keywords),
+                    fn,
+                    priority,
+                    admin,
+                    exact,
+                    always,
+                    accepts,
+                )
             )
             return fn
 
@@ -193,6 +206,8 @@ class Router:
             for keyword in cmd.keywords:
                 args = split_command(text, keyword)
                 if args is None or (cmd.exact and args):
+                    continue
+                if cmd.accepts is not None and not cmd.accepts(args):
                     continue
                 rank = (len(keyword), cmd.priority)
                 if best is None or rank > best[:2]:

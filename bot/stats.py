@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.checkin import stats as checkin
 from bot.hazard import stats as hazard
 from bot.inspection import stats as inspection
+from bot.knowledge import stats as knowledge
 from bot.models import Department, Suggestion, User
 from bot.pledge import stats as pledge
 from bot.quiz import stats as quiz
@@ -57,6 +58,8 @@ FIGURES: dict[str, StatFn] = {
     "broadcasts": warnings.broadcasts_sent,
     "warning_acks": warnings.warning_acks,
     "cap_pending": warnings.cap_pending,
+    "questions_asked": knowledge.questions_asked,
+    "questions_unanswered": knowledge.questions_unanswered,
 }
 
 REQUIRED = (

@@ -33,6 +33,9 @@ def _build():
         upgrade(runtime.engine)
     if _settings.web_sender:
         runtime.start_sender()
+    from bot.knowledge.index import warm
+
+    warm()
     return create_app(runtime=runtime)
 
 

@@ -16,6 +16,7 @@ from handlers import (
     help,
     inspection,
     pledge,
+    qa,
     quiz,
     suggestion,
     warning,
@@ -32,6 +33,7 @@ FEATURES: tuple[ModuleType, ...] = (
     pledge,
     checkin,
     quiz,
+    qa,
 )
 
 

@@ -1,5 +1,6 @@
 """帮助 (help), the welcome on entering the app, greetings, and the answer to anything not
-understood: a near miss of a command keyword (帮主, 答提, 打 卡) gets "did you mean …"."""
+understood: a near miss of a command keyword (帮主, 答提, 打 卡) gets "did you mean …", any
+other text is a question to the knowledge base (bot.knowledge)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from bot.context import Context
+from bot.knowledge import answers
 from bot.messages import IncomingMessage, Reply
 from bot.router import Command, Router
 from bot.text import normalize
@@ -96,6 +98,9 @@ def handle_unknown(msg: IncomingMessage, ctx: Context, commands: Sequence[Comman
         if near:
             joined = ctx.t("help.did_you_mean_or").join(f"「{k}」" for k in near)
             return Reply.text(ctx.t("help.did_you_mean", commands=joined))
+        if any(not c.isascii() for c in text) or len(text) > 3:
+            # Anything else written is taken as a safety question (bot.knowledge).
+            return Reply.text(answers.respond(ctx.session, ctx.userid, text, ctx.now))
         shown = text if len(text) <= 20 else text[:20] + "…"
         return Reply.text(ctx.t("unknown", text=shown))
     if msg.is_event:

@@ -17,6 +17,7 @@ from bot.cli import (
     core,
     export,
     inspection,
+    knowledge,
     pledge,
     quiz,
     warning,
@@ -27,7 +28,7 @@ from bot.logging_setup import install_redaction, settings_secrets
 from bot.settings import Settings
 
 # Every area of the command, in the order of `safetybot --help`.
-AREAS = (core, campaign, quiz, pledge, checkin, inspection, warning, console, export)
+AREAS = (core, campaign, quiz, pledge, checkin, inspection, warning, console, export, knowledge)
 
 
 def build_parser() -> ArgumentParser:

@@ -41,6 +41,9 @@ def cmd_serve(args) -> int:
             sched = build_scheduler(rt)
             sched.start()
         app = create_app(runtime=rt)
+        from bot.knowledge.index import warm
+
+        warm()
         server = create_server(app, host=args.host, port=args.port, threads=args.threads)
         print(
             f"safetybot serving on http://{args.host}:{server.effective_port} "

@@ -36,6 +36,7 @@ from bot.models.inspection import (
     InspectionRound,
     InspectionSchedule,
 )
+from bot.models.knowledge import QaFollowup, QuestionAsked, QuestionTicket
 from bot.models.pledge import (
     PledgeRound,
     PledgeRoundMember,
@@ -80,6 +81,9 @@ __all__ = [
     "DailyCheckin",
     "DrillSurveyAnswer",
     "EventAttendance",
+    "QaFollowup",
+    "QuestionAsked",
+    "QuestionTicket",
     "PledgeRound",
     "PledgeRoundMember",
     "PledgeSignature",
