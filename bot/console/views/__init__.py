@@ -12,6 +12,7 @@ from bot.console.views import (  # noqa: F401 - each module registers its pages 
     hazards,
     login,
     pledges,
+    progress,
     questions,
     suggestions,
 )
