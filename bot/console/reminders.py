@@ -105,6 +105,9 @@ def remind(
         source=f"{ACTION}:{page}",
         now=now,
         dedup_key=f"remind:{page}:{department_id}:{int(now.timestamp())}",
+        # A reminder an hour later repeats the same text on purpose: WeCom's duplicate check
+        # (which would swallow it within its interval) is not wanted; the hourly limit is ours.
+        duplicate_check=False,
     )
     session.add(
         AuditLog(
