@@ -198,3 +198,19 @@ def department_heads(session: Session, department_id: int) -> list[str]:
     )
     heads.update(userid for userid, led in leaders if department_id in (led or []))
     return sorted(heads)
+
+
+def departments_headed(session: Session, user: User | None, userid: str) -> set[int]:
+    """The departments `userid` heads (WeCom 部门负责人 or a department_head grant), with their
+    sub-departments; empty for everyone else."""
+    roots = set(user.leader_of or []) if user is not None and user.status == 1 else set()
+    roots.update(
+        d
+        for d in session.scalars(
+            select(RoleAssignment.department_id).where(
+                RoleAssignment.userid == userid, RoleAssignment.role == "department_head"
+            )
+        )
+        if d
+    )
+    return department_tree(session, roots) if roots else set()

@@ -46,3 +46,14 @@ def heads_of(session: Session, userid: str) -> list[str]:
     if user is None or user.department_id is None:
         return []
     return [h for h in department_heads(session, user.department_id) if h != userid]
+
+
+def department_names(session: Session, department_ids: set[int]) -> list[str]:
+    """Names of the given departments, in directory order."""
+    return list(
+        session.scalars(
+            select(Department.name)
+            .where(Department.id.in_(sorted(department_ids) or [-1]))
+            .order_by(Department.order, Department.id)
+        )
+    )

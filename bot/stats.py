@@ -62,6 +62,24 @@ FIGURES: dict[str, StatFn] = {
     "questions_unanswered": knowledge.questions_unanswered,
 }
 
+# A department head's 统计: the same features, limited to the departments they head
+# (session, now, department ids) -> value.
+DEPARTMENT_FIGURES: dict[str, Callable[[Session, datetime, set[int]], Any]] = {
+    "members": lambda session, now, departments: count_rows(
+        session, User, User.status == 1, User.department_id.in_(sorted(departments) or [-1])
+    ),
+    "pledges": pledge.department_pledges,
+    "quiz": quiz.department_quiz,
+    "checkins_today": checkin.department_checkins,
+    "hazards": hazard.department_hazards,
+    "warning_acks": warnings.department_acks,
+}
+
+
+def department_stats(session: Session, now: datetime, departments: set[int]) -> dict[str, Any]:
+    return {name: fn(session, now, departments) for name, fn in DEPARTMENT_FIGURES.items()}
+
+
 REQUIRED = (
     "users",
     "departments",

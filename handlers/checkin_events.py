@@ -165,6 +165,13 @@ def handle_create(ctx: Context, args: str) -> Reply:
         spec = core.parse_event_args(args, ctx.now)
     except ValueError as exc:
         return Reply.texts(ctx.t("checkin.create_error", reason=exc), ctx.t("checkin.create_usage"))
+    departments, unknown = core.departments_by_name(ctx.session, spec.departments)
+    if unknown:
+        return Reply.text(ctx.t("checkin.create_unknown_department", name=unknown[0]))
+    if core.starts_in_the_past(spec.starts_at, ctx.now) and not spec.confirmed:
+        return Reply.text(
+            ctx.t("checkin.create_past", starts=label(spec.starts_at, ctx.settings.tz))
+        )
     event = core.create_event(
         ctx.session,
         kind=spec.kind,
@@ -176,6 +183,8 @@ def handle_create(ctx: Context, args: str) -> Reply:
         latitude=spec.latitude,
         longitude=spec.longitude,
         radius_m=spec.radius_m,
+        department_ids=departments,
+        tz=ctx.settings.tz,
     )
     ctx.audit("event:create", detail=f"{event.id} {event.title} {event.code}")
     return Reply.text(core.created_text(ctx.t, event, ctx.settings.tz))

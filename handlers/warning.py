@@ -9,7 +9,8 @@
 预警 and 广播 first show a preview (title, level, scope, how many people) and send only on
 「确认发送」 (「取消」 drops it); 撤回 n recalls a sent one within 24 hours. 收到 typed acknowledges
 the latest warning still waiting for this person's 收到.
-Only admins and safety officers may use 预警, 广播, 撤回 and 统计 (the router refuses and audits).
+Only admins and safety officers may use 预警, 广播 and 撤回 (the router refuses and audits);
+统计 shows a department head their departments' figures and politely refuses anyone else.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from dataclasses import asdict
 
 from bot import stats as stats_mod
 from bot.context import Context
+from bot.directory import departments_headed
 from bot.localtime import stamp
 from bot.messages import IncomingMessage, Reply
+from bot.people import department_names
 from bot.router import Router
 from bot.text import normalize
 from bot.warnings import acks, cap_alerts, publish
@@ -358,9 +361,48 @@ def handle_recall(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
 
 
 def handle_stats(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
-    figures = stats_mod.compute_stats(ctx.session, ctx.now)
-    title = ctx.t("stats.title", date=stamp(ctx.now, ctx.settings.tz))
-    return Reply.text("\n".join(summary_lines(figures, title)))
+    """Officers: the whole campaign. Department heads: their departments. Others: a refusal."""
+    if ctx.is_admin:
+        figures = stats_mod.compute_stats(ctx.session, ctx.now)
+        title = ctx.t("stats.title", date=stamp(ctx.now, ctx.settings.tz))
+        return Reply.text("\n".join(summary_lines(figures, title)))
+    departments = departments_headed(ctx.session, ctx.user, ctx.userid)
+    if not departments:
+        ctx.audit("refused:统计", allowed=False)
+        return Reply.text(ctx.t("warning.stats_refused"))
+    figures = stats_mod.department_stats(ctx.session, ctx.now, departments)
+    return Reply.text(department_summary(ctx, figures, departments))
+
+
+def department_summary(ctx: Context, figures: dict, departments: set[int]) -> str:
+    members = figures["members"]
+    pledges, quiz, hazards, acks = (
+        figures["pledges"],
+        figures["quiz"],
+        figures["hazards"],
+        figures["warning_acks"],
+    )
+    rate = pledges["signed"] / pledges["in_scope"] if pledges["in_scope"] else 0.0
+    title = ctx.t(
+        "warning.dept_stats_title",
+        departments="、".join(department_names(ctx.session, departments)),
+        date=stamp(ctx.now, ctx.settings.tz),
+    )
+    body = ctx.t(
+        "warning.dept_stats_body",
+        members=members,
+        signed=pledges["signed"],
+        in_scope=pledges["in_scope"],
+        pledge_rate=f"{rate:.1%}",
+        quiz_today=quiz["today"],
+        quiz_ever=quiz["ever"],
+        checkins=figures["checkins_today"],
+        hazards_open=hazards["open"],
+        hazards_closed=hazards["closed"],
+        acked=acks["acked"],
+        asked=acks["asked"],
+    )
+    return "\n".join([title, body, ctx.t("warning.dept_stats_hint")])
 
 
 def handle_ack_card(msg: IncomingMessage, ctx: Context) -> Reply:
@@ -396,5 +438,6 @@ def register(router: Router) -> None:
     router.command("撤回", admin=True)(handle_recall)
     router.command("收到", "已收到", exact=True)(handle_ack_text)
     router.flow(FLOW, interrupt="any")(flow_confirm)
-    router.command("统计", admin=True, exact=True)(handle_stats)
+    # Not admin=True: department heads see their departments' figures (handle_stats decides).
+    router.command("统计", exact=True)(handle_stats)
     router.card("warning:")(handle_ack_card)

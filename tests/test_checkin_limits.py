@@ -90,7 +90,7 @@ def test_wrong_codes_count_across_two_workers(wecom, runtime, settings, clock, f
 def test_closed_and_future_events_answer_as_a_wrong_code(wecom, runtime, clock):
     clock.set_local("2026-06-10 09:00")
     early = _create(wecom, "秘密演练甲 2026-06-10 14:00-16:00")
-    late = _create(wecom, "秘密演练乙 2026-06-10 08:00-08:30")
+    late = _create(wecom, "秘密演练乙 2026-06-10 08:00-08:30 确认")  # past: confirmed
     for code in (early, late):
         reply = wecom.text("liuyang", f"签到 {code}").text
         assert "秘密演练" not in reply

@@ -236,9 +236,11 @@ def test_followup_reminds_once_then_tells_department_heads(runtime, fake, clock,
     assert fake.count("message/send") == 0
     clock.advance(minutes=30)
     minute_tick()
-    # liuyang and chenjing (dept 3) -> liqiang, head of 3; liqiang himself -> also liqiang.
+    # liuyang and chenjing (dept 3) -> liqiang, head of 3; liqiang himself is not on his own
+    # list (dept 1 above has no head, so nobody hears about him).
     texts = _texts(fake, "liqiang")
-    assert len(texts) == 1 and "刘洋" in texts[0] and "陈静" in texts[0] and "3 人" in texts[0]
+    assert len(texts) == 1 and "刘洋" in texts[0] and "陈静" in texts[0] and "2 人" in texts[0]
+    assert "李强" not in texts[0]
     assert _texts(fake, "yangmin") == []  # zhaolei acknowledged
     # Running the job again (another process, a rerun) sends nothing more.
     fake.reset()

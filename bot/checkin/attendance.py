@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignore
+from bot.directory import department_tree
 from bot.models import AuditLog, CheckinEvent, Department, EventAttendance, User
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -76,8 +77,10 @@ def attend(
     *,
     method: str,
     distance_m: float | None = None,
+    recorded_by: str | None = None,
 ) -> EventAttendance | None:
-    """Record attendance once; None if this person had already signed in."""
+    """Record attendance once; None if this person had already signed in. A manual sign-in
+    (method "manual") names who recorded it."""
     row = insert_ignore(
         session,
         EventAttendance,
@@ -89,6 +92,7 @@ def attend(
             "checked_at": now,
             "method": method,
             "distance_m": distance_m,
+            "recorded_by": recorded_by,
         },
         returning=EventAttendance.id,
     ).first()
@@ -143,3 +147,19 @@ def attendance_by_department(session: Session, event_id: int) -> dict[str, int]:
         select(EventAttendance.department_id).where(EventAttendance.event_id == event_id)
     )
     return dict(sorted(Counter(names.get(d or 0, str(d or "-")) for d in rows).items()))
+
+
+def absentees(session: Session, event: CheckinEvent) -> list[User]:
+    """Active members of the invited departments (every member when none were named) who did
+    not sign in, by department then userid."""
+    came = select(EventAttendance.userid).where(EventAttendance.event_id == event.id)
+    query = select(User).where(User.status == 1, User.userid.not_in(came))
+    people = list(session.scalars(query.order_by(User.department_id, User.userid)))
+    if not event.department_ids:
+        return people
+    tree = department_tree(session, event.department_ids)
+    return [
+        u
+        for u in people
+        if tree & set(u.department_ids or ([u.department_id] if u.department_id else []))
+    ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -17,10 +17,14 @@ from sqlalchemy.orm import Session
 from bot.checkin.attendance import attendance_count, needs_location
 from bot.content import Texts, texts
 from bot.db import insert_ignore
+from bot.directory import active_members
 from bot.localtime import clock_label, label
-from bot.models import CheckinEvent
+from bot.messages import text_message
+from bot.models import CheckinEvent, Department
+from bot.outbox import enqueue
 
 EARLY_CHECKIN = timedelta(minutes=30)  # people arrive before a drill starts
+PAST_GRACE = timedelta(minutes=30)  # creating an event that began this recently is no mistake
 CODE = re.compile(r"^\d{6}$")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; a larger one names no event
 KIND_WORDS = (
@@ -62,8 +66,12 @@ def create_event(
     longitude: float | None = None,
     radius_m: int | None = None,
     survey: str | None = None,
+    department_ids: list[int] | None = None,
+    tz=None,
 ) -> CheckinEvent:
-    """Insert with a random 6-digit code; the unique constraint decides collisions."""
+    """Insert with a random 6-digit code; the unique constraint decides collisions. The
+    invited people (members of `department_ids`, [] = everyone) get an invitation through
+    the outbox, once per event (its dedup key)."""
     if ends_at <= starts_at:
         raise ValueError("ends before it starts")
     if survey is None and kind == "drill":
@@ -87,14 +95,69 @@ def create_event(
                 "longitude": longitude,
                 "radius_m": radius_m,
                 "survey": survey,
+                "department_ids": sorted(set(department_ids or [])),
                 "created_by": created_by,
                 "created_at": now,
             },
             returning=CheckinEvent.id,
         ).first()
         if row is not None:
-            return session.get(CheckinEvent, row[0])  # type: ignore[return-value]
+            event = session.get(CheckinEvent, row[0])
+            assert event is not None
+            send_invitations(session, event, now, tz or now.tzinfo)
+            return event
     raise RuntimeError("no free event code")
+
+
+def starts_in_the_past(starts_at: datetime, now: datetime) -> bool:
+    """An event whose start has passed is created only when the creator confirms it (a typo
+    in the date, or an event recorded afterwards on purpose). An event created on site just
+    after it began (within PAST_GRACE) is normal and needs no confirmation."""
+    return starts_at < now - PAST_GRACE
+
+
+def invited(session: Session, event: CheckinEvent) -> list[tuple[str, int | None]]:
+    """(userid, main department) of the active members the event is for."""
+    return active_members(session, event.department_ids or [])
+
+
+def invitation_text(event: CheckinEvent, tz) -> str:
+    extra = (
+        texts.get("checkin.invitation_location", radius=event.radius_m)
+        if needs_location(event)
+        else ""
+    )
+    return texts.get(
+        "checkin.invitation",
+        title=event.title,
+        kind=kind_label(event.kind),
+        starts=label(event.starts_at, tz),
+        ends=clock_label(event.ends_at, tz),
+        extra=extra,
+    )
+
+
+def send_invitations(session: Session, event: CheckinEvent, now: datetime, tz) -> int:
+    """Queue the invitation to the invited people; 0 when it was queued before."""
+    people = [u for u, _ in invited(session, event)]
+    if not people:
+        return 0
+    queued = enqueue(
+        session,
+        people,
+        text_message(invitation_text(event, tz)),
+        source=f"event:{event.id}:invite",
+        now=now,
+        dedup_key=f"event:{event.id}:invite",
+    )
+    return len(people) if queued is not None else 0
+
+
+def departments_by_name(session: Session, names: list[str]) -> tuple[list[int], list[str]]:
+    """(ids, unknown names) of departments named exactly as typed."""
+    known = dict(session.execute(select(Department.name, Department.id)).all())
+    ids = [known[n] for n in names if n in known]
+    return sorted(set(ids)), [n for n in names if n not in known]
 
 
 @dataclass
@@ -106,6 +169,9 @@ class EventSpec:
     latitude: float | None = None
     longitude: float | None = None
     radius_m: int | None = None
+    departments: list[str] = field(default_factory=list)
+    # 「确认」 at the end: create it even though its start has passed.
+    confirmed: bool = False
 
 
 _DATE = re.compile(r"^(?:(\d{4})[-/.])?(\d{1,2})[-/.月](\d{1,2})日?$")
@@ -113,7 +179,8 @@ _TIMES = re.compile(r"^(\d{1,2})[:：](\d{2})\s*[-~至到]\s*(\d{1,2})[:：](\d{
 
 
 def parse_event_args(text: str, now: datetime) -> EventSpec:
-    """ "应急演练 2026-06-10 14:00-16:00 [地点=31.23,121.47] [半径=200] [类型=drill]".
+    """ "应急演练 2026-06-10 14:00-16:00 [地点=31.23,121.47] [半径=200] [类型=drill]
+    [部门=生产一车间,生产二车间] [确认]".
 
     Dates: 2026-06-10, 6-10, 6月10日, 今天, 明天. Raises ValueError with a short reason.
     """
@@ -140,7 +207,11 @@ def parse_event_args(text: str, now: datetime) -> EventSpec:
     spec = EventSpec(title=title, starts_at=starts, ends_at=ends, kind=kind_for_title(title))
     for option in parts[3:]:
         key, _, value = option.partition("=")
-        if key in ("地点", "位置"):
+        if option == "确认":
+            spec.confirmed = True
+        elif key == "部门" and value:
+            spec.departments += [n for n in re.split(r"[,，、]", value) if n]
+        elif key in ("地点", "位置"):
             try:
                 lat, lng = (float(x) for x in re.split(r"[,，]", value))
             except ValueError:

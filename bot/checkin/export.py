@@ -7,11 +7,12 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.checkin.attendance import attendance_by_department, department_names
+from bot.checkin.attendance import absentees, attendance_by_department, department_names
 from bot.checkin.surveys import survey_answers, survey_questions
 from bot.models import CheckinEvent, EventAttendance, User
 
-METHODS = {"code": "签到码", "location": "位置"}
+METHODS = {"code": "签到码", "location": "位置", "manual": "补签"}
+ABSENTEE_HEADER = ["部门", "姓名", "账号", "职务"]
 
 
 def attendance_sheets(session: Session, event: CheckinEvent, tz) -> list:
@@ -48,3 +49,19 @@ def attendance_sheets(session: Session, event: CheckinEvent, tz) -> list:
         ]
         sheets.append(("演练问卷", ["账号"] + [q["text"] for q in questions], answers))
     return sheets
+
+
+def absentee_sheets(session: Session, event: CheckinEvent, tz) -> list:
+    """「未到名单」: members of the invited departments who did not sign in, and a per-department
+    count. Names and positions come from the directory: bot.exports writes them as text."""
+    names = department_names(session)
+    rows = [
+        [names.get(u.department_id or 0, ""), u.name or u.userid, u.userid, u.position or ""]
+        for u in absentees(session, event)
+    ]
+    rows.sort(key=lambda r: (r[0], r[2]))
+    per = Counter(r[0] for r in rows)
+    return [
+        ("未到名单", ABSENTEE_HEADER, rows),
+        ("部门汇总", ["部门", "未到人数"], sorted(per.items())),
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from bot.checkin.events import find_event
-from bot.checkin.export import attendance_sheets
+from bot.checkin.export import absentee_sheets, attendance_sheets
 from bot.exports import write_xlsx
 from bot.hazard.export import export_hazards
 from bot.models import PledgeRound
@@ -47,6 +47,22 @@ def export_attendance(args) -> int:
     return 0
 
 
+def export_absentees(args) -> int:
+    with open_runtime(args.settings) as rt, rt.factory() as s:
+        event = find_event(s, args.event)
+        if event is None:
+            print(
+                f"safetybot export absentees: no event {args.event!r} "
+                "(use its id or code; `safetybot event list`)",
+                file=sys.stderr,
+            )
+            return 1
+        sheets = absentee_sheets(s, event, rt.settings.tz)
+    write_xlsx(args.file, sheets)
+    print(f"wrote {len(sheets[0][2])} absentees of {event.title} to {args.file}")
+    return 0
+
+
 def export_hazard_ledger(args) -> int:
     with open_runtime(args.settings) as rt, rt.factory() as s:
         n = export_hazards(s, rt.settings, args.file)
@@ -64,6 +80,13 @@ def add_commands(sub) -> None:
     p.add_argument("event", help="event id or its 6-digit code")
     p.add_argument("file", help="output .xlsx file")
     p.set_defaults(func=export_attendance)
+
+    p = group.add_parser(
+        "absentees", help="活动未到名单 (xlsx: invited members who did not sign in)"
+    )
+    p.add_argument("event", help="event id or its 6-digit code")
+    p.add_argument("file", help="output .xlsx file")
+    p.set_defaults(func=export_absentees)
 
     p = group.add_parser("hazards", help="隐患台账 (xlsx)")
     p.add_argument("file", help="output .xlsx file")

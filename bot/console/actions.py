@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import localtime
@@ -13,7 +14,14 @@ from bot import suggestion as suggestions
 from bot.checkin import events as checkin_events
 from bot.content import texts
 from bot.hazard import ledger, queries, states
-from bot.models import CheckinEvent, HazardReport, Suggestion, SuggestionReply, User
+from bot.models import (
+    CheckinEvent,
+    Department,
+    HazardReport,
+    Suggestion,
+    SuggestionReply,
+    User,
+)
 from bot.settings import Settings
 from bot.warnings.publish import labels, recipients_for
 from bot.warnings.templates import render_free_text, render_typed
@@ -31,6 +39,23 @@ def parse_local(value: str, settings: Settings) -> datetime:
         raise EventError(str(exc)) from exc
 
 
+class PastStart(EventError):
+    """The start has passed: the form asks to confirm before creating."""
+
+
+def _coordinate(value: str, low: float, high: float) -> float | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise EventError(texts.get("console.event_bad_coordinate")) from None
+    if not low <= number <= high:
+        raise EventError(texts.get("console.event_coordinate_range"))
+    return number
+
+
 def create_event(
     session: Session,
     settings: Settings,
@@ -41,6 +66,11 @@ def create_event(
     kind: str,
     starts: str,
     ends: str,
+    departments: list[int] | None = None,
+    latitude: str = "",
+    longitude: str = "",
+    radius: str = "",
+    confirm_past: bool = False,
 ) -> CheckinEvent:
     """The console form -> bot.create_event (one place makes events and their codes)."""
 
@@ -50,6 +80,19 @@ def create_event(
     starts_at, ends_at = parse_local(starts, settings), parse_local(ends, settings)
     if ends_at <= starts_at:
         raise EventError("结束时间应晚于开始时间。")
+    lat, lng = _coordinate(latitude, -90, 90), _coordinate(longitude, -180, 180)
+    if (lat is None) != (lng is None):
+        raise EventError(texts.get("console.event_half_place"))
+    radius = (radius or "").strip()
+    if radius and (not radius.isdigit() or not 10 <= int(radius) <= 5000):
+        raise EventError(texts.get("console.event_bad_radius"))
+    known = {d.id for d in session.scalars(select(Department))}
+    if any(d not in known for d in departments or []):
+        raise EventError(texts.get("console.event_unknown_department"))
+    if checkin_events.starts_in_the_past(starts_at, now) and not confirm_past:
+        raise PastStart(
+            texts.get("console.event_past", starts=localtime.stamp(starts_at, settings.tz))
+        )
     try:
         return checkin_events.create_event(
             session,
@@ -59,6 +102,11 @@ def create_event(
             ends_at=ends_at,
             created_by=actor,
             now=now,
+            latitude=lat,
+            longitude=lng,
+            radius_m=int(radius) if radius and lat is not None else None,
+            department_ids=departments or [],
+            tz=settings.tz,
         )
     except (ValueError, RuntimeError) as exc:
         raise EventError("未能创建活动，请检查时间后重试。") from exc

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.content import texts
-from bot.directory import officer_ids
+from bot.directory import department_heads, officer_ids
 from bot.hazard import notices, points, queries, states
 from bot.hazard.queries import days_overdue
 from bot.models import HazardPhoto, HazardReport, User
@@ -109,7 +109,29 @@ def create_report(
     )
     session.flush()
     notify_officers_new(session, settings, hazard, len(photos), now)
+    notify_heads_new(session, settings, hazard, len(photos), now)
     return hazard
+
+
+def notify_heads_new(
+    session: Session, settings: Settings, hazard: HazardReport, n_photos: int, now: datetime
+) -> None:
+    """To the head(s) of the reported department: a hazard in their department. Once per
+    report (the dedup key carries the ticket); officers already have the officers' notice and
+    a head who reported it knows."""
+    if hazard.department_id is None:
+        return
+    skip = set(officer_ids(session, settings)) | {hazard.reporter}
+    heads = [h for h in department_heads(session, hazard.department_id) if h not in skip]
+    if heads:
+        enqueue(
+            session,
+            heads,
+            notices.head_new(session, hazard, n_photos),
+            source="hazard:new-head",
+            now=now,
+            dedup_key=f"hazard:new-head:{hazard.ticket}",
+        )
 
 
 def notify_officers_new(

@@ -129,6 +129,22 @@ def officer_new(session: Session, hazard: HazardReport, n_photos: int) -> dict[s
     )
 
 
+def head_new(session: Session, hazard: HazardReport, n_photos: int) -> dict[str, Any]:
+    """To the department head(s): a hazard was reported in their department."""
+    return text_message(
+        texts.get(
+            "hazard.head_new",
+            ticket=hazard.ticket,
+            reporter=display(session, hazard.reporter),
+            department=department_name(session, hazard.department_id) or "-",
+            category=category_label(hazard.category),
+            location=hazard.location or texts.get("hazard.no_location"),
+            description=hazard.description,
+            photos_line=texts.get("hazard.officer_new_photos", photos=n_photos) if n_photos else "",
+        )
+    )
+
+
 def status_changed(hazard: HazardReport, to: str, extra: str) -> dict[str, Any]:
     """To the reporter: their report moved to `to`."""
     return text_message(

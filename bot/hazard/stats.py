@@ -28,3 +28,11 @@ def hazards_overdue(session: Session, now: datetime) -> int:
         HazardReport.owner.is_not(None),
         HazardReport.status.in_(states.UNFIXED_STATUSES),
     )
+
+
+def department_hazards(session: Session, now: datetime, departments: set[int]) -> dict[str, int]:
+    """Reports from `departments`: still open, and closed (verified, closed or rejected)."""
+    mine = HazardReport.department_id.in_(sorted(departments) or [-1])
+    open_ = count_rows(session, HazardReport, mine, HazardReport.status.in_(states.OPEN_STATUSES))
+    total = count_rows(session, HazardReport, mine)
+    return {"open": open_, "closed": total - open_}

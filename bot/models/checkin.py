@@ -43,6 +43,9 @@ class CheckinEvent(Base):
     radius_m: Mapped[int | None] = mapped_column(Integer)
     survey: Mapped[str | None] = mapped_column(String(64))  # questionnaire key in drills.yaml
     survey_sent_at: Mapped[datetime | None]
+    # Invited departments (and their sub-departments): their members get the invitation and
+    # who of them did not come is the absentee list. [] = everyone.
+    department_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
@@ -57,8 +60,10 @@ class EventAttendance(Base):
     name: Mapped[str] = mapped_column(String(64), default="")
     department_id: Mapped[int | None] = mapped_column(Integer)
     checked_at: Mapped[datetime]
-    method: Mapped[str] = mapped_column(String(16))  # code | location
+    method: Mapped[str] = mapped_column(String(16))  # code | location | manual
     distance_m: Mapped[float | None] = mapped_column(Float)
+    # For a manual sign-in: who recorded it (e.g. "console:boss").
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class DrillSurveyAnswer(Base):

@@ -18,6 +18,17 @@ def completion_counts(session: Session, *where) -> list[tuple[int | None, int, i
     signature into Python (about 1-3 s for 100,000 members). A key with no current text
     counts as unsigned.
     """
+    signed = _signed_clause()
+    rows = session.execute(
+        select(User.department_id, func.count(), func.sum(case((signed, 1), else_=0)))
+        .where(User.status == 1, *where)
+        .group_by(User.department_id)
+    )
+    return [(dept, int(n), int(k or 0)) for dept, n, k in rows]
+
+
+def _signed_clause():
+    """EXISTS: the member (User row) signed the current text that applies to them."""
     texts = current_texts()
     roles = {
         role: User.userid.in_(select(RoleAssignment.userid).where(RoleAssignment.role == role))
@@ -31,17 +42,23 @@ def completion_counts(session: Session, *where) -> list[tuple[int | None, int, i
         (is_head, current["department_head"]),
         else_=current["staff"],
     )
-    signed = (
+    return (
         select(PledgeSignature.id)
         .where(PledgeSignature.userid == User.userid, PledgeSignature.text_hash == applies)
         .exists()
     )
-    rows = session.execute(
-        select(User.department_id, func.count(), func.sum(case((signed, 1), else_=0)))
-        .where(User.status == 1, *where)
-        .group_by(User.department_id)
+
+
+def unsigned_members(session: Session, *where) -> list[User]:
+    """Active members matching `where` who have not signed the current text that applies to
+    them, by department then userid."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.status == 1, ~_signed_clause(), *where)
+            .order_by(User.department_id, User.userid)
+        )
     )
-    return [(dept, int(n), int(k or 0)) for dept, n, k in rows]
 
 
 def completion_by_department(session: Session) -> dict[str, dict[str, int]]:

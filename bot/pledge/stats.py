@@ -6,7 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.pledge.completion import completion_by_department
+from bot.models import User
+from bot.pledge.completion import completion_by_department, completion_counts
 
 
 def pledges_signed(session: Session, now: datetime) -> int:
@@ -24,3 +25,9 @@ def _completion(session: Session) -> dict[str, dict[str, int]]:
     if "value" not in memo:
         memo["value"] = completion_by_department(session)
     return memo["value"]
+
+
+def department_pledges(session: Session, now: datetime, departments: set[int]) -> dict[str, int]:
+    """Signed / in scope among the active members whose main department is in `departments`."""
+    rows = completion_counts(session, User.department_id.in_(sorted(departments) or [-1]))
+    return {"signed": sum(k for _, _, k in rows), "in_scope": sum(n for _, n, _ in rows)}

@@ -22,7 +22,7 @@ from bot.messages import text_message
 from bot.models import Department, RiskWarning, User, WarningAck, WarningRecipient
 from bot.outbox import enqueue
 from bot.settings import Settings
-from bot.warnings.templates import truncate
+from bot.warnings.templates import LEVEL_NAMES, truncate
 
 
 # -- the 收到 card ------------------------------------------------------------------------------
@@ -199,12 +199,12 @@ def run_followups(session: Session, settings: Settings, now: datetime) -> str:
         )
     ).all()
     for warning in due:
-        escalated += _escalate(session, warning, now)
+        escalated += _escalate(session, warning, now, settings.tz)
         warning.escalated_at = now
     return f"reminded {reminded}, escalated to {escalated} heads"
 
 
-def _escalate(session: Session, warning: RiskWarning, now: datetime) -> int:
+def _escalate(session: Session, warning: RiskWarning, now: datetime, tz) -> int:
     pending = unacknowledged(session, warning.id)
     if not pending:
         return 0
@@ -217,7 +217,9 @@ def _escalate(session: Session, warning: RiskWarning, now: datetime) -> int:
     dept_names = dict(session.execute(select(Department.id, Department.name)).all())
     by_head: dict[str, list[str]] = defaultdict(list)
     for userid, dept_id in pending:
-        heads = _heads_up_the_tree(session, dept_id, depts)
+        # A head who has not clicked 收到 is not on their own list: the list goes to the
+        # heads above them instead.
+        heads = _heads_up_the_tree(session, dept_id, depts, skip=userid)
         for head in heads:
             label = names.get(userid) or userid
             if dept_id in dept_names:
@@ -227,6 +229,9 @@ def _escalate(session: Session, warning: RiskWarning, now: datetime) -> int:
         text = texts.get(
             "warning.escalation",
             title=warning.title,
+            what=_what(warning),
+            published=stamp(warning.created_at, tz),
+            id=warning.id,
             count=len(people),
             minutes=2 * warning.ack_minutes,
             names="、".join(people[:200]),
@@ -242,14 +247,24 @@ def _escalate(session: Session, warning: RiskWarning, now: datetime) -> int:
     return len(by_head)
 
 
+def _what(warning: RiskWarning) -> str:
+    """「橙色预警」, 「预警」 (no level) or 「通知」: how the escalation names the message."""
+    if warning.kind == "broadcast":
+        return texts.get("warning.escalation_broadcast")
+    if warning.level in LEVEL_NAMES:
+        return texts.get("warning.escalation_level", level=LEVEL_NAMES[warning.level])
+    return texts.get("warning.escalation_plain")
+
+
 def _heads_up_the_tree(
-    session: Session, dept_id: int | None, parents: dict[int, int | None]
+    session: Session, dept_id: int | None, parents: dict[int, int | None], skip: str = ""
 ) -> list[str]:
-    """The heads of the member's department, else of the nearest parent that has one."""
+    """The heads of the member's department, else of the nearest parent that has one (never
+    `skip`, the member themself)."""
     seen: set[int] = set()
     while dept_id is not None and dept_id not in seen:
         seen.add(dept_id)
-        heads = department_heads(session, dept_id)
+        heads = [h for h in department_heads(session, dept_id) if h != skip]
         if heads:
             return heads
         dept_id = parents.get(dept_id)

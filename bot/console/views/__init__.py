@@ -15,6 +15,7 @@ from bot.console.views import (  # noqa: F401 - each module registers its pages 
     inspections,
     login,
     pledges,
+    progress,
     questions,
     suggestions,
 )

@@ -12,7 +12,18 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, g, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 
 from bot.console import auth, data
@@ -243,3 +254,9 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 @bp.app_template_filter("pct")
 def pct(value: float) -> str:
     return f"{value * 100:.1f}%"
+
+
+@bp.errorhandler(403)
+def forbidden(_exc):
+    """A refusal in Chinese (Werkzeug's default page is English)."""
+    return render_template("console/forbidden.html", message=texts.get("console.forbidden")), 403

@@ -1,24 +1,34 @@
-"""Check-in events and their attendance."""
+"""Check-in events: the list, creating one (with a warning for a start in the past), an
+event's attendance and absentees (scoped for department heads), a late manual sign-in by an
+officer, and the absentee workbook."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+import tempfile
+from pathlib import Path
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from bot.checkin import attendance as attend
 from bot.checkin.events import kind_label, kinds
+from bot.checkin.export import absentee_sheets
 from bot.console import data
-from bot.console.actions import EventError, create_event
+from bot.console.actions import EventError, PastStart, create_event
 from bot.console.qr import checkin_qr
-from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
-from bot.models import CheckinEvent, EventAttendance
+from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services, today
+from bot.content import texts
+from bot.exports import write_xlsx
+from bot.localtime import label
+from bot.models import CheckinEvent, EventAttendance, User
 
 # Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
 # names no row, so the route does not match it (404) instead of overflowing in the driver.
 MAX_ID = 2**31 - 1
+METHOD_LABELS = {"code": "签到码", "location": "定位", "manual": "补签"}
 
 
-@bp.get("/events")
-def events():
+def _events_page(form=None, past_warning: str = ""):
     rows = []
     for event in g.db.scalars(select(CheckinEvent).order_by(CheckinEvent.starts_at.desc())):
         n = g.db.scalar(
@@ -34,13 +44,25 @@ def events():
         rows=rows,
         tz=services().settings.tz,
         kinds={kind: kind_label(kind) for kind in kinds()},
+        departments=data.departments_in(g.db, scope()),
+        form=form or {},
+        chosen=[int(d) for d in (form.getlist("departments") if form else []) if d.isdigit()],
+        past_warning=past_warning,
     )
+
+
+@bp.get("/events")
+def events():
+    return _events_page()
+
+
+def _event_or_404(event_id: int) -> CheckinEvent:
+    return g.db.get(CheckinEvent, event_id) or abort(404)
 
 
 @bp.get(f"/events/<int(max={MAX_ID}):event_id>")
 def event_detail(event_id: int):
-
-    event = g.db.get(CheckinEvent, event_id) or abort(404)
+    event = _event_or_404(event_id)
     attendance = list(
         g.db.scalars(
             select(EventAttendance)
@@ -50,20 +72,25 @@ def event_detail(event_id: int):
             .order_by(EventAttendance.checked_at)
         )
     )
+    absent = [u for u in attend.absentees(g.db, event) if scope().allows(u.department_id)]
+    names = data.department_names(g.db)
     return render_template(
         "console/event_detail.html",
         event=event,
         attendance=attendance,
+        absent=absent,
+        invited=[names.get(d, str(d)) for d in event.department_ids or []],
         qr=checkin_qr(event.code),
         tz=services().settings.tz,
-        names=data.department_names(g.db),
+        names=names,
+        methods=METHOD_LABELS,
     )
 
 
 @bp.post("/events")
 @officer_only
 def events_create():
-
+    departments = [int(d) for d in request.form.getlist("departments") if d.isdigit()]
     try:
         event = create_event(
             g.db,
@@ -74,9 +101,65 @@ def events_create():
             kind=request.form.get("kind", "other"),
             starts=request.form.get("starts_at", ""),
             ends=request.form.get("ends_at", ""),
+            departments=departments,
+            latitude=request.form.get("latitude", ""),
+            longitude=request.form.get("longitude", ""),
+            radius=request.form.get("radius", ""),
+            confirm_past=request.form.get("confirm_past") == "1",
         )
+    except PastStart as exc:
+        # Nothing created: the same form again, filled in, with the warning and a confirm button.
+        return _events_page(request.form, past_warning=str(exc))
     except EventError as exc:
         flash(str(exc), "error")
         return redirect(url_for("console.events"))
-    audit("console:event-create", f"{event.id} {event.title} code {event.code}")
+    audit(
+        "console:event-create",
+        f"{event.id} {event.title} code {event.code} departments {event.department_ids or 'all'}",
+    )
+    services().kick_sender()
     return redirect(url_for("console.event_detail", event_id=event.id))
+
+
+@bp.post(f"/events/<int(max={MAX_ID}):event_id>/manual")
+@officer_only
+def event_manual_sign_in(event_id: int):
+    """A late sign-in recorded by an officer (someone who came but could not sign in)."""
+    event = _event_or_404(event_id)
+    user = g.db.get(User, request.form.get("userid", "").strip()[:64])
+    if user is None or user.status != 1:
+        flash(texts.get("console.event_manual_unknown"), "error")
+        return redirect(url_for("console.event_detail", event_id=event.id))
+    row = attend.attend(g.db, event, user, now(), method="manual", recorded_by=actor())
+    name = user.name or user.userid
+    if row is None:
+        done = attend.attendance_of(g.db, event.id, user.userid)
+        when = label(done.checked_at, services().settings.tz) if done else ""
+        flash(texts.get("console.event_manual_already", name=name, when=when))
+    else:
+        audit("console:event-manual", f"{event.id} {event.title} {user.userid}")
+        flash(texts.get("console.event_manual_done", name=name, title=event.title))
+    return redirect(url_for("console.event_detail", event_id=event.id))
+
+
+@bp.get(f"/events/<int(max={MAX_ID}):event_id>/absentees.xlsx")
+@officer_only
+def event_absentees_xlsx(event_id: int):
+    event = _event_or_404(event_id)
+    sheets = absentee_sheets(g.db, event, services().settings.tz)
+    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as fh:
+        path = Path(fh.name)
+    try:
+        write_xlsx(path, sheets)
+        payload = path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+    audit("console:event-absentees", f"{event.id} {len(sheets[0][2])} rows")
+    name = f"event-{event.id}-absentees-{today().isoformat()}.xlsx"
+    return Response(
+        payload,
+        headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )

@@ -6,18 +6,31 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from bot.console import data
-from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
+from bot.console.auth import can_act
+from bot.console.reminders import pending_by_department
+from bot.console.views.common import (
+    actor,
+    audit,
+    bp,
+    now,
+    officer_only,
+    scope,
+    services,
+    today,
+)
 from bot.models import PledgeRound, PledgeRoundMember, PledgeSignature, PledgeText
 from bot.pledge.rounds import launch
 from bot.pledge.texts import current_texts
 
 
 @bp.get("/pledges")
-@officer_only
 def pledges():
-
+    """Officers: texts, rounds, launching. Everyone (a department head: scoped to their
+    departments): completion per department and who has not signed yet."""
+    officer = can_act(g.account)
     rounds = []
-    for rnd in g.db.scalars(select(PledgeRound).order_by(PledgeRound.id.desc()).limit(20)):
+    limit = 20 if officer else 0
+    for rnd in g.db.scalars(select(PledgeRound).order_by(PledgeRound.id.desc()).limit(limit)):
         signed = g.db.scalar(
             select(func.count())
             .select_from(PledgeRoundMember)
@@ -31,13 +44,18 @@ def pledges():
         rounds.append((rnd, signed or 0))
     return render_template(
         "console/pledges.html",
-        current=current_texts(),
+        officer=officer,
+        current=current_texts() if officer else {},
         history=list(
             g.db.scalars(select(PledgeText).order_by(PledgeText.key, PledgeText.id.desc()))
-        ),
+        )
+        if officer
+        else [],
         rounds=rounds,
         completion=data.pledge_by_department(g.db, scope()),
         departments=data.departments_in(g.db, scope()),
+        pending=pending_by_department(g.db, "pledge", scope(), today()),
+        page="pledge",
     )
 
 

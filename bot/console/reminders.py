@@ -1,0 +1,121 @@
+"""The 「尚未完成」 lists of the 责任书 / 答题 / 打卡 pages and their 「提醒他们」 button.
+
+Who has not done it yet comes from the features (bot.pledge, bot.quiz, bot.checkin); this
+module groups it per department within the account's scope and sends the reminder through
+the outbox. A department gets at most one reminder per page per hour: the audit row of the
+last one is the record, read after locking the department's row (PostgreSQL; SQLite has one
+writer anyway), so two taps at once send once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.checkin.stats import checked_in_on
+from bot.console.auth import Scope
+from bot.content import texts
+from bot.messages import text_message
+from bot.models import AuditLog, Department, User
+from bot.outbox import enqueue
+from bot.pledge.completion import unsigned_members
+from bot.quiz.stats import answered_on
+
+PAGES = ("pledge", "quiz", "checkin")
+ACTION = "console:remind"
+EVERY = timedelta(hours=1)
+
+
+@dataclass
+class Pending:
+    department_id: int | None
+    name: str
+    people: list[User] = field(default_factory=list)
+
+
+def pending_people(session: Session, page: str, scope: Scope, day: date) -> list[User]:
+    """Active members in scope who have not done the page's task (today, for quiz and 打卡)."""
+    in_scope = scope.filter(User.department_id)
+    if page == "pledge":
+        return unsigned_members(session, in_scope)
+    done = answered_on(day) if page == "quiz" else checked_in_on(day)
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.status == 1, in_scope, User.userid.not_in(done))
+            .order_by(User.department_id, User.userid)
+        )
+    )
+
+
+def pending_by_department(session: Session, page: str, scope: Scope, day: date) -> list[Pending]:
+    names = dict(session.execute(select(Department.id, Department.name)).all())
+    groups: dict[int | None, Pending] = {}
+    for user in pending_people(session, page, scope, day):
+        d = user.department_id
+        groups.setdefault(d, Pending(d, names.get(d or 0, "-"))).people.append(user)
+    return sorted(groups.values(), key=lambda p: (p.department_id is None, p.department_id or 0))
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    # When the department may be reminded again (a tap within the hour).
+    next_at: datetime | None = None
+
+
+def remind(
+    session: Session,
+    page: str,
+    department_id: int,
+    scope: Scope,
+    day: date,
+    now: datetime,
+    actor: str,
+) -> Outcome:
+    """Queue the page's reminder to the department's people who have not done it yet."""
+    session.execute(select(Department.id).where(Department.id == department_id).with_for_update())
+    last = session.scalar(
+        select(AuditLog.at)
+        .where(
+            AuditLog.action == ACTION,
+            AuditLog.allowed.is_(True),
+            AuditLog.detail.like(f"{page}:{department_id}:%"),
+            AuditLog.at > now - EVERY,
+        )
+        .order_by(AuditLog.at.desc())
+        .limit(1)
+    )
+    if last is not None:
+        return Outcome(next_at=last + EVERY)
+    people = [
+        u.userid
+        for u in pending_people(session, page, scope, day)
+        if u.department_id == department_id
+    ]
+    if not people:
+        return Outcome()
+    enqueue(
+        session,
+        people,
+        text_message(texts.get(f"console.remind.{page}")),
+        source=f"{ACTION}:{page}",
+        now=now,
+        dedup_key=f"remind:{page}:{department_id}:{int(now.timestamp())}",
+        # A reminder an hour later repeats the same text on purpose: WeCom's duplicate check
+        # (which would swallow it within its interval) is not wanted; the hourly limit is ours.
+        duplicate_check=False,
+    )
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor[:64],
+            action=ACTION,
+            allowed=True,
+            detail=f"{page}:{department_id}: {len(people)} " + ",".join(people)[:1900],
+        )
+    )
+    return Outcome(sent=len(people))
