@@ -10,6 +10,7 @@ from bot.console import data
 from bot.console.actions import EventError, create_event
 from bot.console.qr import checkin_qr
 from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
+from bot.content import texts
 from bot.models import CheckinEvent, EventAttendance
 
 # Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
@@ -78,5 +79,10 @@ def events_create():
     except EventError as exc:
         flash(str(exc), "error")
         return redirect(url_for("console.events"))
-    audit("console:event-create", f"{event.id} {event.title} code {event.code}")
+    audit(
+        "console:event-create",
+        texts.get(
+            "console.audit_details.event_create", id=event.id, title=event.title, code=event.code
+        ),
+    )
     return redirect(url_for("console.event_detail", event_id=event.id))

@@ -20,6 +20,7 @@ from bot.console.views.common import (
     services,
     today,
 )
+from bot.content import texts
 from bot.hazard import labels, ledger, queries, states
 from bot.models import HazardPhoto, HazardReport, User
 
@@ -112,9 +113,15 @@ def hazard_assign(ticket: str):
     except states.TransitionRefused as exc:
         flash(f"无法指派：{exc}", "error")
         return redirect(url_for("console.hazard_detail", ticket=ticket))
-    audit("console:hazard-assign", f"{ticket} owner {owner} deadline {deadline}")
+    name = people_names().get(owner, owner)
+    audit(
+        "console:hazard-assign",
+        texts.get(
+            "console.audit_details.hazard_assign", ticket=ticket, owner=name, deadline=deadline
+        ),
+    )
     services().kick_sender()
-    flash(f"{ticket} 已指派给 {owner}，期限 {deadline}。")
+    flash(f"{ticket} 已指派给 {name}，期限 {deadline}。")
     return redirect(url_for("console.hazard_detail", ticket=ticket))
 
 
@@ -149,7 +156,11 @@ def hazard_action(ticket: str):
     except states.TransitionRefused as exc:
         flash(REFUSALS.get(exc.reason, str(exc)), "error")
         return redirect(url_for("console.hazard_detail", ticket=ticket))
-    audit("console:hazard-" + action, f"{ticket} -> {to}")
+    status = data.STATUS_LABELS.get(to, to)
+    audit(
+        "console:hazard-" + action,
+        texts.get("console.audit_details.hazard_action", ticket=ticket, status=status),
+    )
     services().kick_sender()
     flash(f"{ticket} 状态已更新为「{data.STATUS_LABELS.get(to, to)}」。")
     return redirect(url_for("console.hazard_detail", ticket=ticket))

@@ -1,0 +1,189 @@
+"""Issue 13, items 6, 16 and 17: no English in the Chinese interface; question import with
+Chinese headers, a template and single-question forms; photos in the hazard export.
+
+Item 6 scans every surface a person reads (reply templates, every console page found through
+the Flask url_map, the exports, a chat transcript) for ASCII words outside a small allow list
+(tests/ascii_words.py), so pages and replies added later are covered without editing this file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+from ascii_words import english_words, template_strings, visible_text, without_placeholders
+from flask import url_for
+from openpyxl import load_workbook
+from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
+
+from bot.cli import build_parser
+from bot.console.testing import add_account, csrf_from, login, seed_campaign
+from bot.content import texts
+from bot.db import transaction
+from bot.models import CapAlert, HazardReport, Question
+
+TICKET = re.compile(r"YH-\d{8}-\d{4}")
+PNG = b"\x89PNG\r\n\x1a\n" + b"first-week-d" * 10
+OFFICER = "wangfang"  # a safety officer in the seeded directory, and the console admin here
+HEAD = "liqiang"  # head of 生产一车间, a department-head console account
+# Reply-template keys that are lists of keys for code, not text for people.
+NOT_TEXT = {"warning.stats_order"}
+
+
+def run_cli(runtime, cli_runtime, *argv) -> int:
+    args = build_parser().parse_args(list(argv))
+    args.settings = runtime.settings
+    cli_runtime(runtime)
+    return args.func(args)
+
+
+# -- item 6 (a): reply templates ------------------------------------------------------------------
+def test_no_reply_template_has_english_words():
+    found = {}
+    for key, template in template_strings(texts.data):
+        if key.split("[")[0] in NOT_TEXT:
+            continue
+        words = english_words(without_placeholders(template))
+        if words:
+            found[key] = words
+
+    assert found == {}
+
+
+# -- item 6 (b): every console page --------------------------------------------------------------
+def seeded_console(app, runtime, wecom, fake, clock):
+    """A console with something on every page: the sample campaign, a hazard with photos that
+    the console assigned, a CAP alert waiting, a broadcast, audit rows; logged in as admin."""
+    with transaction(runtime.factory) as s:
+        seeded = seed_campaign(s, runtime.settings, clock())
+        s.add(
+            CapAlert(
+                identifier="cap-1",
+                sender="cma",
+                received_at=clock(),
+                event="暴雨",
+                severity="Moderate",
+                urgency="Expected",
+                certainty="Likely",
+                headline="市气象台发布暴雨黄色预警",
+                area_desc="本市",
+                hazard="rainstorm",
+                level="yellow",
+                status="pending",
+            )
+        )
+    fake.add_media("scan-1", PNG)
+    fake.add_media("scan-2", PNG + b"2")
+    wecom.text("liuyang", "隐患 配电房门口堆放纸箱")
+    wecom.image("liuyang", "scan-1")
+    wecom.image("liuyang", "scan-2")
+    wecom.text("liuyang", "好了")
+    wecom.text("liuyang", "跳过")
+    ticket = TICKET.search(wecom.text("liuyang", "2").text).group(0)
+    add_account(runtime.factory, OFFICER, now=clock())
+    add_account(runtime.factory, HEAD, role="department_head", departments=[3], now=clock())
+    client = app.test_client()
+    assert login(client, OFFICER).status_code == 302
+    token = csrf_from(client.get("/admin/").get_data(as_text=True))
+    deadline = (clock() + timedelta(days=7)).date().isoformat()
+    client.post(
+        f"/admin/hazards/{ticket}/assign",
+        data={"csrf_token": token, "owner": "xuhao", "deadline": deadline},
+    )
+    wecom.text(OFFICER, "广播 本周五下午三点消防疏散演练")
+    wecom.text(OFFICER, "确认")
+    wecom.text(OFFICER, "预警 暴雨 橙色 注意防范")
+    wecom.text(OFFICER, "确认")
+    with runtime.factory() as s:
+        photo_id = s.scalar(select(HazardReport).where(HazardReport.ticket == ticket)).photos[0].id
+        qid = s.scalars(select(Question.id).order_by(Question.id)).first()
+    values = {
+        "ticket": ticket,
+        "event_id": seeded["event_id"],
+        "qid": qid,
+        "photo_id": photo_id,
+    }
+    return client, values
+
+
+def console_gets(app, values):
+    """(endpoint, url) of every console GET page: those without parameters, and those whose
+    parameters the seeded console has a value for. A new page is scanned the day it exists."""
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.endpoint.startswith("console.") or "GET" not in rule.methods:
+            continue
+        if rule.endpoint == "console.static" or rule.endpoint == "console.logout":
+            continue
+        args = {}
+        for name in rule.arguments:
+            if name in values:
+                args[name] = values[name]
+            elif isinstance(rule._converters[name], IntegerConverter):
+                args[name] = 1  # the first row of whatever a new page shows
+            else:
+                break
+        else:
+            with app.test_request_context():
+                yield rule.endpoint, url_for(rule.endpoint, **args)
+
+
+def scan_response(response) -> list[str]:
+    kind = response.content_type or ""
+    if kind.startswith("text/html") or kind.startswith("text/plain"):
+        return english_words(visible_text(response.get_data(as_text=True)))
+    if "spreadsheetml" in kind:
+        return workbook_words(io.BytesIO(response.get_data()))
+    if kind.startswith("text/csv"):
+        return csv_words(response.get_data(as_text=True))
+    return []  # photos, QR images
+
+
+def workbook_words(source) -> list[str]:
+    wb = load_workbook(source)
+    words = []
+    for ws in wb.worksheets:
+        words += english_words(ws.title)
+        for row in ws.iter_rows(values_only=True):
+            for value in row:
+                if isinstance(value, str):
+                    words += english_words(value)
+    return words
+
+
+def csv_words(text: str) -> list[str]:
+    return [w for row in csv.reader(io.StringIO(text)) for cell in row for w in english_words(cell)]
+
+
+def test_no_console_page_has_english_words(app, runtime, wecom, fake, clock):
+    client, values = seeded_console(app, runtime, wecom, fake, clock)
+    found, seen = {}, set()
+    for endpoint, url in console_gets(app, values):
+        response = client.get(url)
+        assert response.status_code < 500, url
+        seen.add(endpoint)
+        if words := scan_response(response):
+            found[url] = words
+    assert {"console.dashboard", "console.hazard_detail", "console.audit_log"} <= seen
+    assert {"console.event_detail", "console.question_edit", "console.broadcast"} <= seen
+
+    # The error pages: not found, refused (a department head on an officer's page), CSRF.
+    for url, status, who in (
+        ("/admin/hazards/YH-20990101-9999", 404, client),
+        ("/admin/no-such-page", 404, client),
+    ):
+        response = who.get(url)
+        assert response.status_code == status
+        found.update({url: w for w in [scan_response(response)] if w})
+    response = client.post("/admin/broadcast", data={"text": "无令牌"})
+    assert response.status_code == 400 and "请刷新页面" in response.get_data(as_text=True)
+    found.update({"csrf": w for w in [scan_response(response)] if w})
+    head = app.test_client()
+    assert login(head, HEAD).status_code == 302
+    response = head.get("/admin/audit")
+    assert response.status_code == 403
+    found.update({"403": w for w in [scan_response(response)] if w})
+
+    assert found == {}
