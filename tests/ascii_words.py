@@ -14,20 +14,28 @@ from bot.fake_wecom.seed import USERS
 # Text that is ASCII by nature, removed before looking for words:
 ALLOWED_PATTERNS = [
     # Links and mail addresses (people copy them as they are).
-    r"https?://\S+",
+    r"(?:https?://|www\.)[\w./?=&%#:~+-]+",
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
     # Ticket numbers (隐患 YH-, 建议 JY-, 预警 WT-), whole or as the prefix in a usage hint.
     r"(?<![A-Za-z])(?:YH|JY|WT)-[\d-]*",
-    # Standard numbers: GB 4351, GB/T 29639, AQ 3013, XF 703, JGJ 46 (the codes are the names).
-    r"(?<![A-Za-z])(?:GB/T|GB|AQ|XF|JGJ|DL/T|DL|HG)\s*\d[\d.\-—]*",
+    # Standard numbers: GB 4351, GB/T 29639, GBZ 188, AQ 3013, XF 703, TSG T5002 (the codes
+    # are the standards' names).
+    r"(?<![A-Za-z])(?:GB/T|GBZ|GB|AQ|XF|JGJ|DL/T|DL|HG|TSG)\s*[A-Z]?\d[\d.\-—]*",
     # Units after a number: 36 V, 30 mA, 5 km/h, 2 MB, 1.5 m ...
-    r"\d\s*(?:km/h|mA|kV|kW|MB|KB|kg|km|mm|cm|Hz|dB|MPa|kPa|lx|min|V|A|W|m|s|h|L|g|t)(?![A-Za-z])",
+    r"\d\s*(?:km/h|mA|kV|kW|MB|KB|kg|km|mm|cm|mg|mL|Hz|dB|MPa|kPa|lx|min|V|A|W|m|s|h|L|g|t)(?![A-Za-z])",
     # Question ids (fire-001, chemicals-3fa2b1c9): the number an officer searches the bank by.
     r"(?<![A-Za-z])[a-z]+-(?=[0-9a-f]*\d)[0-9a-f]{3,8}(?![\w-])",
     # Text numbers of a 责任书 (hashes, hex with digits): quoted to prove which text was signed.
     r"(?<![\w])(?=[0-9a-f]*\d)[0-9a-f]{8,64}(?![\w])",
     # Console addresses written into the audit log (/admin/audit): a link, not a sentence.
     r"(?<![\w])/admin[\w/.?=&%-]*",
+    # Photo files in the hazard export (hazards/5e/5e3f….png): a file name to open, relative to
+    # the files folder.
+    r"(?<![\w/])[\w.-]+(?:/[\w.-]+)+\.(?:png|jpe?g|gif|webp|bin)(?![\w])",
+    # Markings quoted as printed on equipment and labels: 相线（L）, 标有“T”的按钮, （GHS）.
+    r"(?<=[（(“\"「])[A-Z]{1,3}(?=[）)”\"」])",
+    # mg/100mL: the blood-alcohol unit of GB 19522.
+    r"mg/\d+\s*mL",
     # Answer letters of a choice question: A, B, AC, ABD (A–F: at most six options).
     r"(?<![A-Za-z0-9])[A-F]{1,6}(?![A-Za-z0-9])",
 ]
@@ -48,6 +56,11 @@ ALLOWED_WORDS = {
     "IP",  # 企业可信IP: the name of the setting in the WeCom admin console
     "SOS",  # the distress signal
     "SDS",  # 化学品安全技术说明书, as GB/T 16483 and the label on the drum call it
+    "GHS",  # 全球化学品统一分类和标签制度, as the labels name it
+    "SC",
+    "QS",
+    "GB",  # the marks on food packaging (生产许可 SC, the old QS) and on standards
+    "B1",  # 黄曲霉毒素B1, the toxin's name
 }
 # The seeded people's WeCom userids (shown where a person has no name yet).
 ALLOWED_WORDS |= {userid for userid, *_ in USERS}

@@ -170,20 +170,128 @@ def test_no_console_page_has_english_words(app, runtime, wecom, fake, clock):
     assert {"console.event_detail", "console.question_edit", "console.broadcast"} <= seen
 
     # The error pages: not found, refused (a department head on an officer's page), CSRF.
-    for url, status, who in (
-        ("/admin/hazards/YH-20990101-9999", 404, client),
-        ("/admin/no-such-page", 404, client),
-    ):
-        response = who.get(url)
-        assert response.status_code == status
-        found.update({url: w for w in [scan_response(response)] if w})
-    response = client.post("/admin/broadcast", data={"text": "无令牌"})
-    assert response.status_code == 400 and "请刷新页面" in response.get_data(as_text=True)
-    found.update({"csrf": w for w in [scan_response(response)] if w})
+    errors = {
+        "404 record": client.get("/admin/hazards/YH-20990101-9999"),
+        "404 page": client.get("/admin/no-such-page"),
+        "400 csrf": client.post("/admin/broadcast", data={"text": "无令牌"}),
+    }
     head = app.test_client()
     assert login(head, HEAD).status_code == 302
-    response = head.get("/admin/audit")
-    assert response.status_code == 403
-    found.update({"403": w for w in [scan_response(response)] if w})
+    errors["403"] = head.get("/admin/audit")
+    for name, response in errors.items():
+        assert response.status_code == int(name[:3]), name
+        assert "出错了" in response.get_data(as_text=True), name
+        if words := scan_response(response):
+            found[name] = words
+    assert "请刷新页面" in errors["400 csrf"].get_data(as_text=True)
+    assert found == {}
 
+
+# -- item 6 (c): the exports ----------------------------------------------------------------------
+def test_no_export_has_english_words(app, runtime, wecom, fake, clock, cli_runtime, tmp_path):
+    seeded_console(app, runtime, wecom, fake, clock)
+    files = {
+        "hazards": ("export", "hazards", tmp_path / "h.xlsx"),
+        "pledges": ("export", "pledges", tmp_path / "p.xlsx"),
+        "attendance": ("export", "attendance", "246810", tmp_path / "a.xlsx"),
+        "questions.xlsx": ("questions", "export", tmp_path / "q.xlsx"),
+        "questions.csv": ("questions", "export", tmp_path / "q.csv"),
+        "template": ("questions", "template", tmp_path / "t.xlsx"),
+        "report": ("report", tmp_path / "r.xlsx"),
+    }
+    found = {}
+    for name, argv in files.items():
+        assert run_cli(runtime, cli_runtime, *map(str, argv)) == 0, name
+        path = argv[-1]
+        words = csv_words(path.read_text("utf-8-sig")) if path.suffix == ".csv" else None
+        words = words if words is not None else workbook_words(path)
+        if words:
+            found[name] = words
+    assert found == {}
+
+
+# -- item 6 (d): a chat transcript of the main commands -----------------------------------------------
+CARD_TEXT = {"content", "title", "desc", "text", "sub_title_text", "keyname", "value"}
+
+
+def visible_strings(node, key: str = ""):
+    """The strings of a message body a person sees (texts, card titles, buttons, options)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from visible_strings(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from visible_strings(v, key)
+    elif isinstance(node, str) and key in CARD_TEXT:
+        yield node
+
+
+STAFF_WALK = [
+    "帮助",
+    "你好",
+    "答题",
+    "A",
+    "结束",
+    "积分",
+    "排行",
+    "练习",
+    "结束",
+    "练习 危险化学品",
+    "结束",
+    "错题",
+    "责任书",
+    "确认签署",
+    "我的签署",
+    "打卡",
+    "活动",
+    "签到 246810",
+    "隐患",
+    "楼梯扶手松动",
+    "跳过",
+    "跳过",
+    "3",
+    "我的隐患",
+    "建议 叉车通道加装凸面镜",
+    "我的建议",
+    "竞赛",
+    "问卷",
+    "随便说点什么",
+    "预警",
+]
+OFFICER_WALK = [
+    "统计",
+    "隐患 列表",
+    "隐患",
+    "活动 创建",
+    "竞赛 创建",
+    "预警",
+    "预警 暴雨 橙色 注意防范",
+    "确认",
+    "广播 本周五下午三点消防疏散演练",
+    "确认",
+    "预警 待审",
+    "撤回",
+    "回复",
+]
+
+
+def test_no_chat_reply_has_english_words(app, runtime, wecom, fake, clock):
+    with transaction(runtime.factory) as s:
+        seed_campaign(s, runtime.settings, clock())
+    replies = []
+    for userid, walk in (("liuyang", STAFF_WALK), (OFFICER, OFFICER_WALK)):
+        for text in walk:
+            replies.append((text, wecom.text(userid, text).text or ""))
+    runtime.sender.drain()
+    found = {}
+    for said, reply in replies:
+        if words := english_words(reply):
+            found[f"reply to {said}"] = words
+    for userid in ("liuyang", OFFICER, "chenjing", "zhaolei"):
+        for body in fake.messages_for(userid):
+            for text in visible_strings(body):
+                if words := english_words(text):
+                    found.setdefault(f"pushed to {userid}", []).extend(words)
+    assert len(replies) == len(STAFF_WALK) + len(OFFICER_WALK)
+    assert sum(bool(r) for _, r in replies) > 30  # the walk was answered, not silent
     assert found == {}

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from bot.console.report import SHEETS, write_report
 from bot.console.testing import add_account, login, seed_campaign
 from bot.db import transaction
-from bot.quiz.bank import theme_titles
 from bot.models import (
     DailyCheckin,
     EventAttendance,
@@ -20,6 +19,7 @@ from bot.models import (
     Suggestion,
     User,
 )
+from bot.quiz.bank import theme_titles
 
 
 @pytest.fixture

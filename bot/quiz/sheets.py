@@ -182,7 +182,9 @@ def write_rows(path: str | Path, rows: list[list[Any]], sheet: str = "题库") -
             cell.font = Font(bold=True)
         for row in rows:
             append_row(ws, row)
-        for column, width in zip("ABCDEFGHIJKLMN", (14, 18, 8, 40, *[18] * 6, 8, 40, 30)):
+        for column, width in zip(
+            "ABCDEFGHIJKLM", (14, 18, 8, 40, *[18] * 6, 8, 40, 30), strict=True
+        ):
             ws.column_dimensions[column].width = width
         ws.freeze_panes = "A2"
         wb.save(str(path))

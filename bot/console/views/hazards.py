@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from pathlib import Path
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import select
 
 from bot.console import auth, data
@@ -22,6 +33,7 @@ from bot.console.views.common import (
 )
 from bot.content import texts
 from bot.hazard import labels, ledger, queries, states
+from bot.hazard.export import export_hazards
 from bot.models import HazardPhoto, HazardReport, User
 
 # Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
@@ -50,6 +62,23 @@ def hazards():
         counts=data.hazard_counts(g.db, scope()),
         names=data.department_names(g.db),
         people=people_names(),
+    )
+
+
+@bp.get("/hazards.xlsx")
+def hazards_xlsx():
+    """The ledger workbook of the departments this account sees (the `export hazards` one)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hazards.xlsx"
+        export_hazards(g.db, services().settings, path, scope().filter(HazardReport.department_id))
+        payload = path.read_bytes()
+    audit("console:hazard-export", texts.get("console.audit_details.hazard_export"))
+    return Response(
+        payload,
+        headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f'attachment; filename="hazards-{today().isoformat()}.xlsx"',
+        },
     )
 
 
