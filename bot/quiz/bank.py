@@ -247,8 +247,10 @@ def row_to_question(row: dict[str, Any]) -> dict[str, Any]:
     }
     values["options"] = [row.get(c) for c in OPTION_COLUMNS if str(row.get(c) or "").strip()]
     values["theme"] = theme_key(str(values["theme"] or ""))
-    if not str(values["id"] or "").strip() and values["theme"] and values["stem"]:
-        values["id"] = stem_id(values["theme"], str(values["stem"]))
+    if not str(values["id"] or "").strip() and values["stem"]:
+        # A bad theme is reported as such, not as a missing id as well.
+        prefix = values["theme"] if _THEME.match(values["theme"]) else "q"
+        values["id"] = stem_id(prefix, str(values["stem"]))
     return values
 
 
