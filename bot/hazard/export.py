@@ -35,9 +35,8 @@ HEADER = [
     "状态",
     "整改完成时间",
     "验收时间",
-    "照片",  # 照片1 … and 整改照片1 … in the workbook, as many as the most photos on one hazard
-]
-WIDTHS = [6, 18, 17, 10, 14, 20, 10, 40, 30, 10, 10, 12, 10, 12, 17, 17, 60]
+]  # then 照片1 … and 整改照片1 …, as many as the most photos on one hazard
+WIDTHS = [6, 18, 17, 10, 14, 20, 10, 40, 30, 10, 10, 12, 10, 12, 17, 17]
 PHOTO_WIDTH = 52
 
 
@@ -101,7 +100,7 @@ def ledger_rows(
     return out
 
 
-# The export's columns (HEADER without 序号 and 照片), keys of a ledger_rows() row.
+# The export's columns (HEADER without 序号), keys of a ledger_rows() row.
 COLUMNS = [
     "ticket",
     "reported_at",
@@ -145,7 +144,7 @@ def export_hazards(session: Session, settings: Settings, path: str | Path, *wher
     rows = ledger_rows(session, settings, None, *where)
     most = max((len(r["photos"]) for r in rows), default=0)
     most_fix = max((len(r["fix_photos"]) for r in rows), default=0)
-    header = [*HEADER[:-1]]
+    header = list(HEADER)
     header += [f"照片{i}" for i in range(1, most + 1)]
     header += [f"整改照片{i}" for i in range(1, most_fix + 1)]
     wb = Workbook()
@@ -161,7 +160,7 @@ def export_hazards(session: Session, settings: Settings, path: str | Path, *wher
         for c in (3, 15, 16):
             ws.cell(row=r, column=c).number_format = "yyyy-mm-dd hh:mm"
         ws.cell(row=r, column=12).number_format = "yyyy-mm-dd"
-    widths = WIDTHS[:-1] + [PHOTO_WIDTH] * (most + most_fix)
+    widths = WIDTHS + [PHOTO_WIDTH] * (most + most_fix)
     for idx, width in enumerate(widths, start=1):
         ws.column_dimensions[ws.cell(row=1, column=idx).column_letter].width = width
     ws.freeze_panes = "A2"
