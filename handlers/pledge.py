@@ -82,7 +82,11 @@ def _sign_reply(ctx: Context, t: PledgeContent, channel: str) -> Reply:
             channel=channels.get(view.channel if view else channel, channel),
             when=stamp(view.shown_at if view else ctx.now, ctx.settings.tz),
         )
-        ctx.audit("pledge:sign", detail=f"{t.key} {t.version} {t.hash} {shown}")
+        role = ctx.texts.raw("pledge.roles").get(t.key, t.title)
+        detail = ctx.t(
+            "pledge.audit_signed", role=role, version=t.version, hash=t.hash, shown=shown
+        )
+        ctx.audit("pledge:sign", detail=detail)
         return Reply.text(ctx.t("pledge.signed", when=when, **_hash_values(t)))
     return Reply.text(ctx.t("pledge.already_signed", when=when, **_hash_values(t)))
 

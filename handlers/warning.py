@@ -247,7 +247,7 @@ def _list_pending(ctx: Context) -> Reply:
         ctx.t(
             "warning.cap.pending_line",
             n=r.id,
-            severity=r.severity,
+            severity=ctx.texts.raw("warning.cap.severities").get(r.severity, r.severity),
             headline=r.headline or r.event,
             sender=r.sender,
             area=r.area_desc or "-",

@@ -305,7 +305,7 @@ def test_poll_sends_severe_at_once_queues_moderate_filters_the_rest(
     # An admin lists, approves; approving twice does nothing more.
     n = rows["moderate"].id
     listing = wecom_for_cap.text("wangfang", "预警 待审").text
-    assert f"{n}. [Moderate]" in listing and "高温黄色预警" in listing
+    assert f"{n}. 【较重】" in listing and "高温黄色预警" in listing
     assert "已批准" in wecom_for_cap.text("wangfang", f"预警 批准 {n}").text
     assert "不是等待审核" in wecom_for_cap.text("wangfang", f"预警 批准 {n}").text
     assert "目前没有" in wecom_for_cap.text("wangfang", "预警 待审").text

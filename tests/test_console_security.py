@@ -61,7 +61,7 @@ def test_throttle_is_per_address_and_grows(app, runtime, clock, boss_account):
     # Every wrong password is in the audit log, with the address it came from.
     failed = audit_rows(runtime, "console:login-failed")
     assert len(failed) == 6
-    assert all(not row.allowed and row.detail == "boss from 10.0.0.66" for row in failed)
+    assert all(not row.allowed and row.detail == "boss，地址 10.0.0.66" for row in failed)
     assert len(audit_rows(runtime, "console:login-limited")) == 2
 
 
@@ -81,14 +81,14 @@ def test_trusted_proxy_hops_give_the_real_client_address(
         admin = client_from(app, "127.0.0.1", X_Forwarded_For="192.168.9.9")
         assert login(admin, "boss").status_code == 302
         details = {row.detail for row in audit_rows(runtime, "console:login-failed")}
-        assert details == {"boss from 192.168.5.5"}
+        assert details == {"boss，地址 192.168.5.5"}
     finally:
         behind.close()
     # Without trusted proxies the header is ignored (a client could write anything in it).
     app = create_app(runtime=runtime)
     forged = client_from(app, "10.0.0.3", X_Forwarded_For="192.168.1.1")
     assert login(forged, "boss", "wrong").status_code == 401
-    assert "boss from 10.0.0.3" in {r.detail for r in audit_rows(runtime, "console:login-failed")}
+    assert "boss，地址 10.0.0.3" in {r.detail for r in audit_rows(runtime, "console:login-failed")}
 
 
 def test_console_only_from_allowed_networks(app, runtime, wecom):

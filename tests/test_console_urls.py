@@ -78,4 +78,4 @@ def test_questions_page_with_a_huge_number_is_not_an_error(boss):
 def test_audit_page_past_the_end_shows_the_last_page(boss):
     response = boss.get(f"/admin/audit?page={HUGE}")
     assert response.status_code == 200
-    assert "console:login" in response.get_data(as_text=True)
+    assert "登录后台" in response.get_data(as_text=True)

@@ -274,12 +274,12 @@ def test_stats_and_export(wecom, runtime, tmp_path, clock, cli_runtime):
     assert by_user["liuyang"][0] == "生产一车间" and by_user["liuyang"][3] == "是"
     assert by_user["liuyang"][4].strftime("%m-%d %H:%M") == "06-05 09:12"
     assert by_user["liuyang"][5:] == [
-        "staff",
+        "员工",
         "2026.1",
         current_texts()["staff"].short_hash,
-        "text",
+        "回复「确认签署」",
     ]
-    assert by_user["liqiang"][5] == "department_head"
+    assert by_user["liqiang"][5] == "部门负责人"
     assert by_user["chenjing"][3] == "否" and by_user["chenjing"][4] is None
     summary = {r[0].value: [c.value for c in r] for r in wb["部门汇总"].iter_rows(min_row=2)}
     assert summary["生产一车间"][1:] == [3, 2, 1, pytest.approx(66.7)]

@@ -120,7 +120,7 @@ def _bad_files(tmp_path) -> dict[str, tuple[object, str]]:
         "empty_csv": (empty_csv, "文件是空的"),
         "empty_xlsx": (empty_xlsx, "文件是空的"),
         "header_only": (header_only, "没有题目"),
-        "wrong_header": (wrong, "缺少列 id, theme, type"),
+        "wrong_header": (wrong, "缺少列 主题、题型、出处"),
         "binary": (binary, "CSV"),
     }
 

@@ -19,6 +19,7 @@ from bot.models import (
     Suggestion,
     User,
 )
+from bot.quiz.bank import theme_titles
 
 
 @pytest.fixture
@@ -84,7 +85,8 @@ def test_departments_and_quiz_sheets_match(workbook, runtime):
                 .group_by(Question.theme)
             ).all()
         )
-    assert {r["主题键"]: r["答题次数"] for r in quiz} == by_theme
+    titles = theme_titles()
+    assert {r["主题"]: r["答题次数"] for r in quiz} == {titles[k]: n for k, n in by_theme.items()}
     assert sum(r["答对次数"] for r in quiz) == 44
     pledges = {r["部门"]: r for r in sheet_dicts(workbook["责任书"])}
     assert pledges["生产二车间"]["已签"] == 1 and pledges["生产二车间"]["在册人数"] == 3
@@ -102,7 +104,7 @@ def test_ledger_attendance_and_suggestion_sheets(workbook):
     rows = list(workbook["签到"].iter_rows(values_only=True))
     assert rows[rows.index(next(r for r in rows if r[0] == "活动")) + 1][:3] == (
         "消防应急疏散演练",
-        "drill",
+        "应急演练",
         "246810",
     )
     assert [r["提出人"] for r in sheet_dicts(workbook["建议"])] == ["陈静", "吴霞"]

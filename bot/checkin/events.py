@@ -226,9 +226,11 @@ def parse_event_args(text: str, now: datetime) -> EventSpec:
                 raise ValueError("半径为 10~5000 之间的米数")
             spec.radius_m = int(value)
         elif key == "类型":
-            if value not in kinds():
-                raise ValueError("类型为 " + "/".join(kinds()))
-            spec.kind = value
+            # The label people read (应急演练) or the stored key (drill).
+            by_label = {kind_label(k): k for k in kinds()}
+            if value not in kinds() and value not in by_label:
+                raise ValueError("类型为 " + "/".join(by_label))
+            spec.kind = by_label.get(value, value)
         else:
             raise ValueError(f"看不懂「{option}」")
     if spec.radius_m is not None and spec.latitude is None:

@@ -22,6 +22,17 @@ def cmd_questions(args) -> int:
             print(problem, file=sys.stderr)
         print(f"{len(builtin.questions)} valid builtin questions, {len(builtin.problems)} problems")
         return 1 if builtin.problems else 0
+    if args.action == "template":
+        if not args.file or not args.file.lower().endswith(".xlsx"):
+            print("safetybot questions template: FILE.xlsx is required", file=sys.stderr)
+            return 2
+        try:
+            bank.write_template(args.file)
+        except OSError as exc:
+            print(f"safetybot questions template: cannot write {args.file}: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote the import template to {args.file} (Chinese headers, one example row)")
+        return 0
     if args.action in ("import", "export") and not args.file:
         print(
             f"safetybot questions {args.action}: FILE is required (.csv or .xlsx)", file=sys.stderr
@@ -117,9 +128,13 @@ def cmd_contest(args) -> int:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("questions", help="the quiz question bank: sync, import, export, check")
-    p.add_argument("action", choices=["sync", "import", "export", "check"], help="what to do")
-    p.add_argument("file", nargs="?", help="a .csv or .xlsx file (import / export)")
+    p = sub.add_parser(
+        "questions", help="the quiz question bank: sync, import, export, check, template"
+    )
+    p.add_argument(
+        "action", choices=["sync", "import", "export", "check", "template"], help="what to do"
+    )
+    p.add_argument("file", nargs="?", help="a .csv or .xlsx file (import / export / template)")
     p.add_argument("--all", action="store_true", help="export: include inactive questions")
     p.set_defaults(func=cmd_questions)
 

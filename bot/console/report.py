@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import suggestion
+from bot.checkin.events import kind_label
 from bot.console import charts, data
 from bot.console.auth import Scope
 from bot.exports import append_row
@@ -53,7 +54,7 @@ def build_summary(
         events.append(
             {
                 "title": e.title,
-                "kind": e.kind,
+                "kind": kind_label(e.kind),
                 "code": e.code,
                 "starts_at": local(e.starts_at),
                 "ends_at": local(e.ends_at),
@@ -175,10 +176,10 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
             ws.cell(row=ws.max_row, column=c).number_format = "0.0%"
 
     ws = wb.create_sheet(SHEETS[2])
-    append_row(ws, ["主题", "主题键", "答题次数", "答对次数", "正确率"])
+    append_row(ws, ["主题", "答题次数", "答对次数", "正确率"])
     for q in summary["quiz"]:
-        append_row(ws, [q["title"], q["theme"], q["answered"], q["correct"], q["rate"]])
-        ws.cell(row=ws.max_row, column=5).number_format = "0.0%"
+        append_row(ws, [q["title"], q["answered"], q["correct"], q["rate"]])
+        ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
 
     ws = wb.create_sheet(SHEETS[3])
     append_row(ws, ["部门", "在册人数", "已签", "签订率"])

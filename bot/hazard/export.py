@@ -1,7 +1,7 @@
 """The hazard ledger as a spreadsheet (`safetybot export hazards FILE.xlsx`).
 
 The columns are the ones a safety officer's paper ledger (隐患排查治理台账) has; photos are
-listed as links to the stored files.
+listed one per column (照片1, 照片2 …, 整改照片1 …) by their path inside the files folder.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.exports import append_row, set_cell
+from bot.exports import append_row
 from bot.hazard import labels, queries, states
 from bot.models import Department, User
 from bot.settings import Settings
@@ -35,9 +35,9 @@ HEADER = [
     "状态",
     "整改完成时间",
     "验收时间",
-    "照片",
-]
-WIDTHS = [6, 18, 17, 10, 14, 20, 10, 40, 30, 10, 10, 12, 10, 12, 17, 17, 60]
+]  # then 照片1 … and 整改照片1 …, as many as the most photos on one hazard
+WIDTHS = [6, 18, 17, 10, 14, 20, 10, 40, 30, 10, 10, 12, 10, 12, 17, 17]
+PHOTO_WIDTH = 52
 
 
 def ledger_rows(
@@ -45,8 +45,8 @@ def ledger_rows(
 ) -> list[dict[str, Any]]:
     """One dict per ledger entry, in report order: the one row builder behind this export and
     the 隐患台账 sheet of the campaign summary (each picks its columns). Times are local and
-    naive (spreadsheet cells); `photos` are absolute paths of the stored photos; `where`
-    narrows the ledger (a console scope)."""
+    naive (spreadsheet cells); `photos` (the report's) and `fix_photos` (the fix's) are paths
+    relative to settings.files_dir; `where` narrows the ledger (a console scope)."""
     files_dir = Path(settings.files_dir).resolve()
     tz = settings.tz
     people = {u: n or u for u, n in session.execute(select(User.userid, User.name))}
@@ -86,14 +86,21 @@ def ledger_rows(
                 "verified_at": local(h.verified_at),
                 "closed_at": local(h.closed_at),
                 "photos": [
-                    str(files_dir / p.path) for p in h.photos if p.status == "stored" and p.path
+                    photo_name(files_dir, p.path)
+                    for p in h.photos
+                    if p.status == "stored" and p.path and p.kind != "rectify"
+                ],
+                "fix_photos": [
+                    photo_name(files_dir, p.path)
+                    for p in h.photos
+                    if p.status == "stored" and p.path and p.kind == "rectify"
                 ],
             }
         )
     return out
 
 
-# The export's columns (HEADER without 序号 and 照片), keys of a ledger_rows() row.
+# The export's columns (HEADER without 序号), keys of a ledger_rows() row.
 COLUMNS = [
     "ticket",
     "reported_at",
@@ -113,34 +120,48 @@ COLUMNS = [
 ]
 
 
-def export_hazards(session: Session, settings: Settings, path: str | Path) -> int:
+def photo_name(files_dir: Path, path: str) -> str:
+    """A stored photo as the export lists it: its path relative to the files folder
+    (settings.files_dir), never an absolute path, which would give away the server's layout
+    and mean nothing on the officer's computer. An old absolute path inside the folder is made
+    relative; one outside it is cut to its file name."""
+    stored = Path(path)
+    if not stored.is_absolute():
+        return stored.as_posix()
+    try:
+        return stored.resolve().relative_to(files_dir).as_posix()
+    except ValueError:
+        return stored.name
+
+
+def export_hazards(session: Session, settings: Settings, path: str | Path, *where: Any) -> int:
+    """The ledger workbook; `where` narrows it (the console's scope). Photos are listed under
+    照片1, 照片2 … and the fix's under 整改照片1 … (as many columns as the hazard with the most
+    has), each as a file name relative to the files folder."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    rows = ledger_rows(session, settings, None, *where)
+    most = max((len(r["photos"]) for r in rows), default=0)
+    most_fix = max((len(r["fix_photos"]) for r in rows), default=0)
+    header = list(HEADER)
+    header += [f"照片{i}" for i in range(1, most + 1)]
+    header += [f"整改照片{i}" for i in range(1, most_fix + 1)]
     wb = Workbook()
     ws = wb.active
     ws.title = "隐患台账"
-    append_row(ws, HEADER)
+    append_row(ws, header)
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    rows = ledger_rows(session, settings)
-    photo_col = len(HEADER)
     for r, row in enumerate(rows, start=2):
-        paths = row["photos"]
-        append_row(ws, [r - 1] + [row[key] for key in COLUMNS] + [paths[0] if paths else ""])
+        photos = row["photos"] + [""] * (most - len(row["photos"]))
+        fixes = row["fix_photos"] + [""] * (most_fix - len(row["fix_photos"]))
+        append_row(ws, [r - 1] + [row[key] for key in COLUMNS] + photos + fixes)
         for c in (3, 15, 16):
             ws.cell(row=r, column=c).number_format = "yyyy-mm-dd hh:mm"
         ws.cell(row=r, column=12).number_format = "yyyy-mm-dd"
-        if paths:
-            # Excel allows one hyperlink per cell: the first photo here, any others to the right.
-            cell = ws.cell(row=r, column=photo_col)
-            cell.hyperlink = Path(paths[0]).as_uri()
-            cell.style = "Hyperlink"
-        for j, extra in enumerate(paths[1:], start=1):
-            cell = set_cell(ws, r, photo_col + j, extra)
-            cell.hyperlink = Path(extra).as_uri()
-            cell.style = "Hyperlink"
-    for idx, width in enumerate(WIDTHS, start=1):
+    widths = WIDTHS + [PHOTO_WIDTH] * (most + most_fix)
+    for idx, width in enumerate(widths, start=1):
         ws.column_dimensions[ws.cell(row=1, column=idx).column_letter].width = width
     ws.freeze_panes = "A2"
     wb.save(str(path))

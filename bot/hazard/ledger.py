@@ -20,7 +20,7 @@ from bot.hazard import notices, points, queries, states
 from bot.hazard.queries import days_overdue
 from bot.models import HazardPhoto, HazardReport, User
 from bot.outbox import enqueue
-from bot.people import heads_of
+from bot.people import display, heads_of
 from bot.services import Services
 from bot.settings import Settings
 from bot.tickets import next_ticket
@@ -262,14 +262,15 @@ def assign(
     if rechecker is not None:
         hazard.rechecker = rechecker
     hazard.updated_at = now
+    # The history shows this note as written: people by name, in the words of hazard.assign_note.
     note = "；".join(
-        f"{k}={v}"
+        texts.get("hazard.assign_note", field=texts.get(f"hazard.assign_fields.{k}"), value=v)
         for k, v in (
-            ("责任人", owner),
-            ("期限", deadline.isoformat()),
-            ("措施", hazard.measure),
-            ("资金", hazard.funds),
-            ("复查人", hazard.rechecker),
+            ("owner", display(session, owner)),
+            ("deadline", deadline.isoformat()),
+            ("measure", hazard.measure),
+            ("funds", hazard.funds),
+            ("rechecker", display(session, hazard.rechecker)),
         )
         if v
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from bot.content import texts
 from bot.pledge.members import (
     active_members,
     department_names,
@@ -48,6 +49,7 @@ def export_rows(session: Session, tz, round_id: int | None = None) -> tuple[list
             for u in people
         ]
     signatures = all_signatures(session)
+    roles, channels = texts.raw("pledge.roles"), texts.raw("pledge.sign_channels")
     rows, summary = [], {}
     for user, userid, dept_id, key, hash_ in scope:
         sig = signatures.get((userid, hash_))
@@ -60,10 +62,10 @@ def export_rows(session: Session, tz, round_id: int | None = None) -> tuple[list
                 userid,
                 "是" if sig else "否",
                 sig.signed_at.astimezone(tz) if sig else None,
-                key,
+                roles.get(key, key),
                 version,
                 hash_[:SHORT_HASH],
-                sig.channel if sig else "",
+                channels.get(sig.channel, sig.channel) if sig else "",
             ]
         )
         entry = summary.setdefault(dept, [0, 0])

@@ -7,9 +7,7 @@ replaces questions with origin "import", which a later builtin sync leaves alone
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 import threading
@@ -24,9 +22,16 @@ from sqlalchemy.orm import Session
 
 from bot import content
 from bot.db import upsert_insert
-from bot.exports import append_row, csv_field, csv_text
 from bot.models import Question
 from bot.quiz.answers import LETTERS, parse_judge_value
+from bot.quiz.sheets import (  # noqa: F401 - BadFile, read_rows: the bank's file API
+    COLUMNS,
+    OPTION_COLUMNS,
+    BadFile,
+    ImportFailed,
+    read_rows,
+    write_rows,
+)
 from bot.text import normalize
 
 TYPES = ("single", "multiple", "judge")
@@ -41,8 +46,6 @@ TYPE_ALIASES = {
     "判断": "judge",
     "判断题": "judge",
 }
-OPTION_COLUMNS = [f"option_{c}" for c in "abcdef"]
-COLUMNS = ["id", "theme", "type", "stem", *OPTION_COLUMNS, "answer", "explanation", "source"]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _THEME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -65,22 +68,24 @@ def clean_question(raw: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str
     source = str(raw.get("source") or "").strip()
     answer_raw = raw.get("answer")
     if not _ID.match(qid):
-        problems.append("id 为空或含有字母、数字、- _ . 以外的字符")
+        problems.append("编号为空或含有字母、数字、- _ . 以外的字符")
     if not _THEME.match(theme):
-        problems.append("theme 应为小写英文主题键，如 fire")
+        # No list here: the builtin bank is validated while it loads (see the template's
+        # 主题 sheet, or the console's theme menu, for the names).
+        problems.append(f"主题「{raw.get('theme') or ''}」不存在，请填写导入模板「主题」表中的名称")
     if not qtype:
-        problems.append(f"type「{raw.get('type')}」无效，应为 single / multiple / judge")
+        problems.append(f"题型「{raw.get('type') or ''}」无效，应为 单选、多选 或 判断")
     if not stem:
-        problems.append("stem（题干）为空")
+        problems.append("题干为空")
     if not source:
-        problems.append("source（出处）为空")
+        problems.append("出处为空")
     answer = ""
     if qtype == "judge":
         if options:
             problems.append("判断题不应有选项")
         answer = parse_judge_value(answer_raw) or ""
         if not answer:
-            problems.append(f"判断题答案「{answer_raw}」无效，应为 对/错 或 true/false")
+            problems.append(f"判断题答案「{answer_raw}」无效，应为 对 或 错")
     elif qtype:
         if len(options) < 2:
             problems.append("选择题至少需要 2 个选项")
@@ -236,114 +241,23 @@ def ensure_bank(session: Session, now: datetime) -> None:
 
 
 # -- import / export --------------------------------------------------------------------------
-class ImportFailed(Exception):
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
-
-
-class BadFile(ImportFailed):
-    """The file as a whole cannot be read (type, encoding, not a workbook, empty, header):
-    one line says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__([message])
-
-
-# Excel in China saves CSV as GBK; GB18030 is its superset. UTF-8 (BOM or not) comes first:
-# a UTF-8 file is almost never valid GB18030 by accident the other way round.
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
-
-
-def read_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, row) for each data row of a CSV (UTF-8 with or without BOM, or
-    GBK/GB18030) or XLSX file. A file that cannot be read raises BadFile."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise BadFile(f"不支持的文件类型「{suffix}」：请使用 .csv 或 .xlsx")
-    if path.stat().st_size == 0:
-        raise BadFile("文件是空的")
-    rows = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
-    if not rows:
-        raise BadFile("文件中没有题目")
-    return rows
-
-
-def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    data = path.read_bytes()
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise BadFile("无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV")
-    if "\x00" in text:
-        raise BadFile("不是 CSV 文本文件")
-    rows = []
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        if not reader.fieldnames:
-            raise BadFile("文件是空的")
-        _check_header([h.strip() for h in reader.fieldnames])
-        start = reader.line_num + 1
-        for row in reader:
-            values = {(k.strip() if isinstance(k, str) else k): csv_text(v) for k, v in row.items()}
-            if any(str(v or "").strip() for v in values.values()):
-                rows.append((start, values))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise BadFile(f"第{reader.line_num}行：CSV 格式错误（{exc}）") from None
-    return rows
-
-
-def _read_xlsx(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - zip, XML and openpyxl errors all mean the same
-        raise BadFile("不是有效的 .xlsx 文件（请用 Excel 或 WPS 另存为 .xlsx）") from None
-    try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(it, ())]
-        if not any(header):
-            raise BadFile("文件是空的")
-        _check_header(header)
-        rows = []
-        for number, values in enumerate(it, start=2):
-            if values is None or all(v is None or str(v).strip() == "" for v in values):
-                continue
-            rows.append(
-                (
-                    number,
-                    {h: ("" if v is None else v) for h, v in zip(header, values, strict=False)},
-                )
-            )
-    except BadFile:
-        raise
-    except Exception:  # noqa: BLE001 - a damaged sheet inside a valid zip
-        raise BadFile("不是有效的 .xlsx 文件（请用 Excel 或 WPS 另存为 .xlsx）") from None
-    finally:
-        wb.close()
-    return rows
-
-
-def _check_header(header: list[str]) -> None:
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise BadFile(f"第1行：缺少列 {', '.join(missing)}（需要 {', '.join(COLUMNS)}）")
-
-
 def row_to_question(row: dict[str, Any]) -> dict[str, Any]:
     values = {
         k: row.get(k) for k in ("id", "theme", "type", "stem", "answer", "explanation", "source")
     }
     values["options"] = [row.get(c) for c in OPTION_COLUMNS if str(row.get(c) or "").strip()]
+    values["theme"] = theme_key(str(values["theme"] or ""))
+    if not str(values["id"] or "").strip() and values["stem"]:
+        # A bad theme is reported as such, not as a missing id as well.
+        prefix = values["theme"] if _THEME.match(values["theme"]) else "q"
+        values["id"] = stem_id(prefix, str(values["stem"]))
     return values
+
+
+def stem_id(theme: str, stem: str) -> str:
+    """The id of an imported question that came without one: the same stem gets the same id,
+    so importing a corrected file again replaces the question instead of adding it twice."""
+    return f"{theme}-{hashlib.sha256(stem_key(stem).encode()).hexdigest()[:8]}"
 
 
 def import_questions(session: Session, path: str | Path, now: datetime) -> int:
@@ -397,13 +311,19 @@ def import_questions(session: Session, path: str | Path, now: datetime) -> int:
     return len(cleaned)
 
 
-def question_row(q: Question) -> list[Any]:
+TYPE_NAMES = {"single": "单选", "multiple": "多选", "judge": "判断"}
+
+
+def question_row(q: Question, titles: dict[str, str] | None = None) -> list[Any]:
+    """A question as a file row: the theme by its title and the type in words, as people
+    fill in the template (the import reads both back)."""
+    titles = theme_titles() if titles is None else titles
     options = list(q.options or []) + [""] * (len(OPTION_COLUMNS) - len(q.options or []))
     answer = ("对" if q.answer == "T" else "错") if q.type == "judge" else q.answer
     return [
         q.id,
-        q.theme,
-        q.type,
+        titles.get(q.theme, q.theme),
+        TYPE_NAMES.get(q.type, q.type),
         q.stem,
         *options[: len(OPTION_COLUMNS)],
         answer,
@@ -413,31 +333,68 @@ def question_row(q: Question) -> list[Any]:
 
 
 def export_questions(session: Session, path: str | Path, *, include_inactive: bool = False) -> int:
-    path = Path(path)
     stmt = select(Question).order_by(Question.theme, Question.id)
     if not include_inactive:
         stmt = stmt.where(Question.active.is_(True))
     questions = list(session.scalars(stmt))
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        # utf-8-sig so Excel opens the Chinese text correctly.
-        with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(COLUMNS)
-            writer.writerows([csv_field(v) for v in question_row(q)] for q in questions)
-    elif suffix == ".xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "questions"
-        append_row(ws, COLUMNS)
-        for q in questions:
-            append_row(ws, question_row(q))
-        wb.save(path)
-    else:
-        raise ValueError(f"unsupported file type {suffix!r}: use .csv or .xlsx")
+    titles = theme_titles()
+    write_rows(path, [question_row(q, titles) for q in questions])
     return len(questions)
+
+
+def write_template(path: str | Path) -> None:
+    """`safetybot questions template FILE.xlsx` and the console's 下载导入模板."""
+    from bot.quiz.sheets import write_template as write
+
+    write(path, theme_titles())
+
+
+def next_id(session: Session, theme: str) -> str:
+    """fire-101 after fire-100: the id of a question an officer adds in the console."""
+    taken = session.scalars(select(Question.id).where(Question.id.like(f"{theme}-%")))
+    numbers = [int(m.group(1)) for i in taken if (m := re.fullmatch(rf"{theme}-(\d+)", i))]
+    return f"{theme}-{max(numbers, default=0) + 1:03d}"
+
+
+def save_question(
+    session: Session, raw: dict[str, Any], now: datetime, question: Question | None = None
+) -> tuple[Question | None, list[str]]:
+    """Add a question (`question` None: it gets the theme's next id) or change one, after the
+    same checks as an import (answer letters among the options, one answer for 单选 …) and
+    that no other active question has the same stem. (the saved row, problems in Chinese)"""
+    raw = {**raw, "theme": theme_key(str(raw.get("theme") or ""))}
+    if question is None:
+        raw["id"] = next_id(session, raw["theme"]) if _THEME.match(raw["theme"]) else "x"
+    values, problems = clean_question(raw)
+    if values is None:
+        return None, problems
+    key = stem_key(values["stem"])
+    for qid, stem in session.execute(
+        select(Question.id, Question.stem).where(Question.active.is_(True))
+    ):
+        if qid != values["id"] and stem_key(stem) == key:
+            return None, [f"题干与题库中的 {qid} 重复"]
+    if question is None:
+        question = Question(id=values["id"], active=True)
+        session.add(question)
+    for name, value in values.items():
+        setattr(question, name, value)
+    question.origin = "import"  # a later builtin sync must not undo the officer's change
+    question.updated_at = now
+    session.flush()
+    return question, []
+
+
+def theme_key(name: str) -> str:
+    """A theme as a file or form names it: its key (fire), its title (消防安全与生命通道) or a
+    part of one title (消防). Anything else comes back as typed (validation refuses it)."""
+    name = (name or "").strip()
+    titles = theme_titles()
+    if name.lower() in titles:
+        return name.lower()
+    exact = [k for k, title in titles.items() if title == name]
+    matches = exact or [k for k, title in titles.items() if name and name in title]
+    return matches[0] if len(matches) == 1 else name
 
 
 def resolve_theme(name: str) -> tuple[str | None, bool]:

@@ -42,7 +42,7 @@ def resolve_themes(session: Session, names: list[str]) -> list[str]:
             continue
         match = [k for k, title in titles.items() if name in title]
         if len(match) != 1:
-            raise ContestError(f"主题「{name}」不存在，可用：{', '.join(sorted(known))}")
+            raise ContestError(f"主题「{name}」不存在，可用：{'、'.join(titles.values())}")
         out.append(match[0])
     return list(dict.fromkeys(out))
 

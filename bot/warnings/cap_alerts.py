@@ -188,7 +188,7 @@ def process_alerts(
                 "warning.cap.pending_notice",
                 n=row.id,
                 headline=row.headline or row.event,
-                severity=row.severity,
+                severity=texts.raw("warning.cap.severities").get(row.severity, row.severity),
             )
             enqueue(
                 session,

@@ -40,8 +40,13 @@ def broadcast():
                 )
                 audit(
                     "console:broadcast",
-                    f"#{warning.id} {draft.kind} -> "
-                    f"{warning.recipients_total} at {draft.send_at.isoformat()}",
+                    texts.get(
+                        "console.audit_details.broadcast",
+                        id=warning.id,
+                        kind=texts.get(f"warning.kind_{draft.kind}"),
+                        count=warning.recipients_total,
+                        when=stamp(draft.send_at, services().settings.tz),
+                    ),
                 )
                 services().kick_sender()
                 when = (
@@ -76,6 +81,7 @@ def broadcast():
         tz=services().settings.tz,
         labels=publish.labels(),
         level_names=LEVEL_NAMES,
+        severities=texts.raw("warning.cap.severities"),
     )
 
 

@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from bot.console import auth, data
 from bot.content import texts
@@ -136,7 +137,7 @@ def open_request():
     if request.method == "POST":
         given = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
         if not auth.csrf_ok(session.get("csrf"), given):
-            abort(400, "CSRF token missing or wrong")
+            raise CsrfRefused()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if g.account is None:
@@ -194,6 +195,30 @@ def template_globals():
     }
 
 
+class CsrfRefused(BadRequest):
+    """A form posted without this session's CSRF token (an old page, or another site)."""
+
+
+@bp.app_errorhandler(HTTPException)
+def error_page(exc: HTTPException):
+    """Console errors (403, 404, a refused form …) as a Chinese page; elsewhere (the WeCom
+    callback, health checks) werkzeug's own answer stays."""
+    if not request.path.startswith(bp.url_prefix or "/admin") or exc.code is None:
+        return exc
+    errors = texts.raw("console.errors")
+    if isinstance(exc, CsrfRefused):
+        message = errors["csrf"]
+    else:
+        message = errors.get(str(exc.code), errors["other"])
+    page = render_template(
+        "console/error.html",
+        title=texts.get("console.errors.title", status=exc.code),
+        message=message,
+        back=errors["back"],
+    )
+    return page, exc.code, exc.get_headers() if exc.code == 405 else {}
+
+
 def officer_only(fn):
     """Pages that change the campaign: admins and safety officers, not department heads."""
 
@@ -239,7 +264,42 @@ def client_ip() -> str:
 
 
 def people_names() -> dict[str, str]:
-    return {u: n or u for u, n in g.db.execute(select(User.userid, User.name))}
+    if "people_names" not in g:
+        g.people_names = {u: n or u for u, n in g.db.execute(select(User.userid, User.name))}
+    return g.people_names
+
+
+@bp.app_template_filter("actor")
+def actor_label(value: str | None) -> str:
+    """Who did something, for people: a WeCom userid or a console account by the person's
+    name, the command line and other machinery by a word (content `console.actors`)."""
+    if not value:
+        return ""
+    labels = texts.raw("console.actors")
+    names = people_names() if g.get("db") is not None else {}
+    kind, _, name = value.partition(":")
+    if kind == "console" and name:
+        if name in labels:
+            return labels[name]
+        return texts.get("console.actors.console", name=names.get(name, name))
+    if value in labels and value != "console":
+        return labels[value]
+    return names.get(value, value)
+
+
+@bp.app_template_filter("audit_action")
+def audit_action_label(action: str) -> str:
+    """An audit log action key in words (content `console.audit`)."""
+    labels = texts.raw("console.audit.actions")
+    if action in labels:
+        return labels[action]
+    if action.startswith("refused:"):
+        return texts.get("console.audit.refused", what=audit_action_label(action[8:]))
+    for prefix in ("console:hazard-", "hazard:card:", "hazard:"):
+        rest = action.removeprefix(prefix)
+        if rest != action and rest in texts.raw("hazard.actions"):
+            return texts.get("console.audit.hazard", action=texts.get(f"hazard.actions.{rest}"))
+    return action
 
 
 @bp.app_template_filter("local")

@@ -10,6 +10,7 @@ from flask import Response, g, render_template, url_for
 from bot.console import charts, data
 from bot.console.report import build_summary, render_html, write_xlsx
 from bot.console.views.common import audit, bp, now, people_names, scope, services, today
+from bot.content import texts
 from bot.inspection import stats as inspection_stats
 
 
@@ -68,7 +69,7 @@ def report_xlsx():
         payload = path.read_bytes()
     finally:
         path.unlink(missing_ok=True)
-    audit("console:report", "xlsx")
+    audit("console:report", texts.get("console.audit_details.report"))
     name = f"safety-month-summary-{today().isoformat()}.xlsx"
     return Response(
         payload,

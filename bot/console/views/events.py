@@ -115,7 +115,9 @@ def events_create():
         return redirect(url_for("console.events"))
     audit(
         "console:event-create",
-        f"{event.id} {event.title} code {event.code} departments {event.department_ids or 'all'}",
+        texts.get(
+            "console.audit_details.event_create", id=event.id, title=event.title, code=event.code
+        ),
     )
     services().kick_sender()
     return redirect(url_for("console.event_detail", event_id=event.id))

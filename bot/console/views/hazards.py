@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from pathlib import Path
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import select
 
 from bot.console import auth, data
@@ -20,7 +31,9 @@ from bot.console.views.common import (
     services,
     today,
 )
+from bot.content import texts
 from bot.hazard import grading, labels, ledger, queries, states
+from bot.hazard.export import export_hazards
 from bot.hazard.grades import GRADES, grade_label, major_criteria_lines
 from bot.models import HazardPhoto, HazardReport, User
 
@@ -50,6 +63,23 @@ def hazards():
         counts=data.hazard_counts(g.db, scope()),
         names=data.department_names(g.db),
         people=people_names(),
+    )
+
+
+@bp.get("/hazards.xlsx")
+def hazards_xlsx():
+    """The ledger workbook of the departments this account sees (the `export hazards` one)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hazards.xlsx"
+        export_hazards(g.db, services().settings, path, scope().filter(HazardReport.department_id))
+        payload = path.read_bytes()
+    audit("console:hazard-export", texts.get("console.audit_details.hazard_export"))
+    return Response(
+        payload,
+        headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f'attachment; filename="hazards-{today().isoformat()}.xlsx"',
+        },
     )
 
 
@@ -116,9 +146,15 @@ def hazard_assign(ticket: str):
     except states.TransitionRefused as exc:
         flash(f"无法指派：{exc}", "error")
         return redirect(url_for("console.hazard_detail", ticket=ticket))
-    audit("console:hazard-assign", f"{ticket} owner {owner} deadline {deadline}")
+    name = people_names().get(owner, owner)
+    audit(
+        "console:hazard-assign",
+        texts.get(
+            "console.audit_details.hazard_assign", ticket=ticket, owner=name, deadline=deadline
+        ),
+    )
     services().kick_sender()
-    flash(f"{ticket} 已指派给 {owner}，期限 {deadline}。")
+    flash(f"{ticket} 已指派给 {name}，期限 {deadline}。")
     return redirect(url_for("console.hazard_detail", ticket=ticket))
 
 
@@ -172,7 +208,11 @@ def hazard_action(ticket: str):
     except states.TransitionRefused as exc:
         flash(REFUSALS.get(exc.reason, str(exc)), "error")
         return redirect(url_for("console.hazard_detail", ticket=ticket))
-    audit("console:hazard-" + action, f"{ticket} -> {to}")
+    status = data.STATUS_LABELS.get(to, to)
+    audit(
+        "console:hazard-" + action,
+        texts.get("console.audit_details.hazard_action", ticket=ticket, status=status),
+    )
     services().kick_sender()
     flash(f"{ticket} 状态已更新为「{data.STATUS_LABELS.get(to, to)}」。")
     return redirect(url_for("console.hazard_detail", ticket=ticket))

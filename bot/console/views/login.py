@@ -18,6 +18,10 @@ def _wait_text(seconds: float) -> str:
     return texts.get("console.login.wait_minutes", minutes=minutes)
 
 
+def _login_detail(username: str, address: str) -> str:
+    return texts.get("console.audit_details.login", username=username, address=address)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
@@ -32,11 +36,11 @@ def login():
         if result.limited:
             wait = result.retry_after.total_seconds()
             error = texts.get("console.login.limited", wait=_wait_text(wait))
-            audit("console:login-limited", f"{username} from {address}", allowed=False)
+            audit("console:login-limited", _login_detail(username, address), allowed=False)
             headers = {"Retry-After": str(max(1, math.ceil(wait)))}
             return render_template("console/login.html", error=error), 429, headers
         if result.account is None:
-            audit("console:login-failed", f"{username} from {address}", allowed=False)
+            audit("console:login-failed", _login_detail(username, address), allowed=False)
             error = texts.get("console.login.failed")
             return render_template("console/login.html", error=error), 401
         # Session rotation: nothing from before the login survives, the sid and token are new.
@@ -45,7 +49,7 @@ def login():
         session["sid"] = auth.open_session(g.db, result.account, now())
         session["csrf"] = auth.new_csrf_token()
         g.account = result.account
-        audit("console:login", f"{result.account.username} from {address}")
+        audit("console:login", _login_detail(result.account.username, address))
         return redirect(target)
     return render_template("console/login.html", error=error)
 

@@ -18,6 +18,7 @@ from bot.console.views.common import (
     services,
     today,
 )
+from bot.content import texts
 from bot.models import PledgeRound, PledgeRoundMember, PledgeSignature, PledgeText
 from bot.pledge.rounds import launch
 from bot.pledge.texts import current_texts
@@ -56,6 +57,8 @@ def pledges():
         departments=data.departments_in(g.db, scope()),
         pending=pending_by_department(g.db, "pledge", scope(), today()),
         page="pledge",
+        names=data.department_names(g.db),
+        roles=texts.raw("pledge.roles"),
     )
 
 
@@ -66,7 +69,15 @@ def pledges_launch():
     round_id, total, pending = launch(
         g.db, actor(), now(), departments or None, services().settings.tz
     )
-    audit("console:pledge-launch", f"round {round_id} departments {departments or 'all'}")
+    names = data.department_names(g.db)
+    audit(
+        "console:pledge-launch",
+        texts.get(
+            "console.audit_details.pledge_launch",
+            round=round_id,
+            departments="、".join(names.get(d, str(d)) for d in departments) or "全体",
+        ),
+    )
     services().kick_sender()
     flash(f"第 {round_id} 轮签订已发起：{total} 人在范围内，{pending} 人待签。")
     return redirect(url_for("console.pledges"))

@@ -1,0 +1,582 @@
+"""Issue 13, items 6, 16 and 17: no English in the Chinese interface; question import with
+Chinese headers, a template and single-question forms; photos in the hazard export.
+
+Item 6 scans every surface a person reads (reply templates, every console page found through
+the Flask url_map, the exports, a chat transcript) for ASCII words outside a small allow list
+(tests/ascii_words.py), so pages and replies added later are covered without editing this file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from ascii_words import english_words, template_strings, visible_text, without_placeholders
+from flask import url_for
+from openpyxl import load_workbook
+from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
+
+from bot.cli import build_parser
+from bot.console.testing import add_account, csrf_from, login, seed_campaign
+from bot.content import texts
+from bot.db import transaction
+from bot.models import AuditLog, CapAlert, HazardReport, Question
+
+TICKET = re.compile(r"YH-\d{8}-\d{4}")
+PNG = b"\x89PNG\r\n\x1a\n" + b"first-week-d" * 10
+OFFICER = "wangfang"  # a safety officer in the seeded directory, and the console admin here
+HEAD = "liqiang"  # head of 生产一车间, a department-head console account
+# Reply-template keys that are lists of keys for code, not text for people.
+NOT_TEXT = {"warning.stats_order"}
+
+
+def run_cli(runtime, cli_runtime, *argv) -> int:
+    args = build_parser().parse_args(list(argv))
+    args.settings = runtime.settings
+    cli_runtime(runtime)
+    return args.func(args)
+
+
+# -- item 6 (a): reply templates ------------------------------------------------------------------
+def test_no_reply_template_has_english_words():
+    found = {}
+    for key, template in template_strings(texts.data):
+        if key.split("[")[0] in NOT_TEXT:
+            continue
+        words = english_words(without_placeholders(template))
+        if words:
+            found[key] = words
+
+    assert found == {}
+
+
+# -- item 6 (b): every console page --------------------------------------------------------------
+def seeded_console(app, runtime, wecom, fake, clock):
+    """A console with something on every page: the sample campaign, a hazard with photos that
+    the console assigned, a CAP alert waiting, a broadcast, audit rows; logged in as admin."""
+    with transaction(runtime.factory) as s:
+        seeded = seed_campaign(s, runtime.settings, clock())
+        s.add(
+            CapAlert(
+                identifier="cap-1",
+                sender="cma",
+                received_at=clock(),
+                event="暴雨",
+                severity="Moderate",
+                urgency="Expected",
+                certainty="Likely",
+                headline="市气象台发布暴雨黄色预警",
+                area_desc="本市",
+                hazard="rainstorm",
+                level="yellow",
+                status="pending",
+            )
+        )
+    fake.add_media("scan-1", PNG)
+    fake.add_media("scan-2", PNG + b"2")
+    wecom.text("liuyang", "隐患 配电房门口堆放纸箱")
+    wecom.image("liuyang", "scan-1")
+    wecom.image("liuyang", "scan-2")
+    wecom.text("liuyang", "好了")
+    wecom.text("liuyang", "跳过")
+    ticket = TICKET.search(wecom.text("liuyang", "2").text).group(0)
+    add_account(runtime.factory, OFFICER, now=clock())
+    add_account(runtime.factory, HEAD, role="department_head", departments=[3], now=clock())
+    client = app.test_client()
+    assert login(client, OFFICER).status_code == 302
+    token = csrf_from(client.get("/admin/").get_data(as_text=True))
+    deadline = (clock() + timedelta(days=7)).date().isoformat()
+    client.post(
+        f"/admin/hazards/{ticket}/assign",
+        data={"csrf_token": token, "owner": "xuhao", "deadline": deadline},
+    )
+    wecom.text(OFFICER, "广播 本周五下午三点消防疏散演练")
+    wecom.text(OFFICER, "确认")
+    wecom.text(OFFICER, "预警 暴雨 橙色 注意防范")
+    wecom.text(OFFICER, "确认")
+    with runtime.factory() as s:
+        photo_id = s.scalar(select(HazardReport).where(HazardReport.ticket == ticket)).photos[0].id
+        qid = s.scalars(select(Question.id).order_by(Question.id)).first()
+    values = {
+        "ticket": ticket,
+        "event_id": seeded["event_id"],
+        "qid": qid,
+        "photo_id": photo_id,
+    }
+    return client, values
+
+
+def console_gets(app, values):
+    """(endpoint, url) of every console GET page: those without parameters, and those whose
+    parameters the seeded console has a value for. A new page is scanned the day it exists."""
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.endpoint.startswith("console.") or "GET" not in rule.methods:
+            continue
+        if rule.endpoint == "console.static" or rule.endpoint == "console.logout":
+            continue
+        args = {}
+        for name in rule.arguments:
+            if name in values:
+                args[name] = values[name]
+            elif isinstance(rule._converters[name], IntegerConverter):
+                args[name] = 1  # the first row of whatever a new page shows
+            else:
+                break
+        else:
+            with app.test_request_context():
+                yield rule.endpoint, url_for(rule.endpoint, **args)
+
+
+def scan_response(response) -> list[str]:
+    kind = response.content_type or ""
+    if kind.startswith("text/html") or kind.startswith("text/plain"):
+        return english_words(visible_text(response.get_data(as_text=True)))
+    if "spreadsheetml" in kind:
+        return workbook_words(io.BytesIO(response.get_data()))
+    if kind.startswith("text/csv"):
+        return csv_words(response.get_data(as_text=True))
+    return []  # photos, QR images
+
+
+def workbook_words(source) -> list[str]:
+    wb = load_workbook(source)
+    words = []
+    for ws in wb.worksheets:
+        words += english_words(ws.title)
+        for row in ws.iter_rows(values_only=True):
+            for value in row:
+                if isinstance(value, str):
+                    words += english_words(value)
+    return words
+
+
+def csv_words(text: str) -> list[str]:
+    return [w for row in csv.reader(io.StringIO(text)) for cell in row for w in english_words(cell)]
+
+
+def test_no_console_page_has_english_words(app, runtime, wecom, fake, clock):
+    client, values = seeded_console(app, runtime, wecom, fake, clock)
+    found, seen = {}, set()
+    for endpoint, url in console_gets(app, values):
+        response = client.get(url)
+        assert response.status_code < 500, url
+        seen.add(endpoint)
+        if words := scan_response(response):
+            found[url] = words
+    assert {"console.dashboard", "console.hazard_detail", "console.audit_log"} <= seen
+    assert {"console.event_detail", "console.question_edit", "console.broadcast"} <= seen
+
+    # The error pages: not found, refused (a department head on an officer's page), CSRF.
+    errors = {
+        "404 record": client.get("/admin/hazards/YH-20990101-9999"),
+        "404 page": client.get("/admin/no-such-page"),
+        "400 csrf": client.post("/admin/broadcast", data={"text": "无令牌"}),
+    }
+    head = app.test_client()
+    assert login(head, HEAD).status_code == 302
+    errors["403"] = head.get("/admin/audit")
+    for name, response in errors.items():
+        assert response.status_code == int(name[:3]), name
+        assert "出错了" in response.get_data(as_text=True), name
+        if words := scan_response(response):
+            found[name] = words
+    assert "请刷新页面" in errors["400 csrf"].get_data(as_text=True)
+    assert found == {}
+
+
+# -- item 6 (c): the exports ----------------------------------------------------------------------
+def test_no_export_has_english_words(app, runtime, wecom, fake, clock, cli_runtime, tmp_path):
+    seeded_console(app, runtime, wecom, fake, clock)
+    files = {
+        "hazards": ("export", "hazards", tmp_path / "h.xlsx"),
+        "pledges": ("export", "pledges", tmp_path / "p.xlsx"),
+        "attendance": ("export", "attendance", "246810", tmp_path / "a.xlsx"),
+        "questions.xlsx": ("questions", "export", tmp_path / "q.xlsx"),
+        "questions.csv": ("questions", "export", tmp_path / "q.csv"),
+        "template": ("questions", "template", tmp_path / "t.xlsx"),
+        "report": ("report", tmp_path / "r.xlsx"),
+    }
+    found = {}
+    for name, argv in files.items():
+        assert run_cli(runtime, cli_runtime, *map(str, argv)) == 0, name
+        path = argv[-1]
+        words = csv_words(path.read_text("utf-8-sig")) if path.suffix == ".csv" else None
+        words = words if words is not None else workbook_words(path)
+        if words:
+            found[name] = words
+    assert found == {}
+
+
+# -- item 6 (d): a chat transcript of the main commands -----------------------------------------------
+CARD_TEXT = {"content", "title", "desc", "text", "sub_title_text", "keyname", "value"}
+
+
+def visible_strings(node, key: str = ""):
+    """The strings of a message body a person sees (texts, card titles, buttons, options)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from visible_strings(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from visible_strings(v, key)
+    elif isinstance(node, str) and key in CARD_TEXT:
+        yield node
+
+
+STAFF_WALK = [
+    "帮助",
+    "你好",
+    "答题",
+    "A",
+    "结束",
+    "积分",
+    "排行",
+    "练习",
+    "结束",
+    "练习 危险化学品",
+    "结束",
+    "错题",
+    "责任书",
+    "确认签署",
+    "我的签署",
+    "打卡",
+    "活动",
+    "签到 246810",
+    "隐患",
+    "楼梯扶手松动",
+    "跳过",
+    "跳过",
+    "3",
+    "我的隐患",
+    "建议 叉车通道加装凸面镜",
+    "我的建议",
+    "竞赛",
+    "问卷",
+    "随便说点什么",
+    "预警",
+]
+OFFICER_WALK = [
+    "统计",
+    "隐患 列表",
+    "隐患",
+    "活动 创建",
+    "竞赛 创建",
+    "预警",
+    "预警 暴雨 橙色 注意防范",
+    "确认",
+    "广播 本周五下午三点消防疏散演练",
+    "确认",
+    "预警 待审",
+    "撤回",
+    "回复",
+]
+
+
+def test_no_chat_reply_has_english_words(app, runtime, wecom, fake, clock):
+    with transaction(runtime.factory) as s:
+        seed_campaign(s, runtime.settings, clock())
+    replies = []
+    for userid, walk in (("liuyang", STAFF_WALK), (OFFICER, OFFICER_WALK)):
+        for text in walk:
+            replies.append((text, wecom.text(userid, text).text or ""))
+    runtime.sender.drain()
+    found = {}
+    for said, reply in replies:
+        if words := english_words(reply):
+            found[f"reply to {said}"] = words
+    for userid in ("liuyang", OFFICER, "chenjing", "zhaolei"):
+        for body in fake.messages_for(userid):
+            for text in visible_strings(body):
+                if words := english_words(text):
+                    found.setdefault(f"pushed to {userid}", []).extend(words)
+    assert len(replies) == len(STAFF_WALK) + len(OFFICER_WALK)
+    assert sum(bool(r) for _, r in replies) > 30  # the walk was answered, not silent
+    assert found == {}
+
+
+# -- item 6: the places named in the issue ------------------------------------------------------------
+def test_history_audit_and_cap_show_names_local_times_and_chinese(app, runtime, wecom, fake, clock):
+    client, values = seeded_console(app, runtime, wecom, fake, clock)
+    page = visible_text(client.get(f"/admin/hazards/{values['ticket']}").get_data(as_text=True))
+    assert "王芳（管理后台）" in page and "责任人：徐浩" in page
+    assert "console:" not in page and "xuhao" not in page
+    # Logged in at 09:00 Shanghai (01:00 UTC): the audit log reads 09:00.
+    audit = visible_text(client.get("/admin/audit").get_data(as_text=True))
+    assert f"{clock().astimezone(runtime.settings.tz):%Y-%m-%d %H:%M}" in audit
+    assert "01:00" not in audit and "登录后台" in audit and "后台指派隐患" in audit
+    broadcast = visible_text(client.get("/admin/broadcast").get_data(as_text=True))
+    assert "较重" in broadcast and "Moderate" not in broadcast
+    assert "【较重】" in wecom.text(OFFICER, "预警 待审").text
+    practice = wecom.text("liuyang", "练习 危险化学品").text
+    assert "危险化学品安全" in practice and "chemicals" not in practice
+
+
+# -- item 16: question import, template, add and edit ---------------------------------------------
+def write_xlsx(path, header, rows) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(header)
+    for row in rows:
+        wb.active.append(row)
+    wb.save(path)
+
+
+ZH_HEADER = ["题干", "选项A", "选项B", "选项C", "答案", "解析", "出处", "主题", "题型"]
+
+
+def test_import_takes_chinese_headers_and_theme_titles(runtime, cli_runtime, tmp_path, capsys):
+    path = tmp_path / "题目.xlsx"
+    rows = [
+        [
+            "灭火器压力表指针在哪个区域表示压力正常？",
+            "红区",
+            "绿区",
+            "黄区",
+            "B",
+            "",
+            "GB 4351",
+            "消防安全与生命通道",
+            "单选",
+        ],
+        [
+            "可以用水扑救遇湿易燃物品引起的火灾吗？",
+            "",
+            "",
+            "",
+            "错",
+            "遇水会放出易燃气体。",
+            "GB 50016",
+            "危险化学品安全",
+            "判断",
+        ],
+        [
+            "触电者脱离电源后应检查哪些项目？",
+            "呼吸",
+            "心跳",
+            "鞋码",
+            "AB",
+            "",
+            "现场急救指南",
+            "firstaid",
+            "多选",
+        ],
+    ]
+    write_xlsx(path, ZH_HEADER, rows)
+    assert run_cli(runtime, cli_runtime, "questions", "import", str(path)) == 0
+    assert "imported 3 questions" in capsys.readouterr().out
+    with runtime.factory() as s:
+        imported = {
+            q.stem: q for q in s.scalars(select(Question).where(Question.origin == "import"))
+        }
+    fire = imported["灭火器压力表指针在哪个区域表示压力正常？"]
+    assert (fire.theme, fire.type, fire.answer, fire.options) == (
+        "fire",
+        "single",
+        "B",
+        ["红区", "绿区", "黄区"],
+    )
+    assert imported["可以用水扑救遇湿易燃物品引起的火灾吗？"].theme == "chemicals"
+    assert imported["触电者脱离电源后应检查哪些项目？"].answer == "AB"
+    # The same file again replaces the questions (the id comes from the stem), never doubles.
+    assert run_cli(runtime, cli_runtime, "questions", "import", str(path)) == 0
+    with runtime.factory() as s:
+        assert len(s.scalars(select(Question).where(Question.origin == "import")).all()) == 3
+    # An unknown theme and a bad answer: one Chinese line per row, nothing imported.
+    rows[0][7], rows[1][4] = "不存在的主题", "也许"
+    write_xlsx(path, ZH_HEADER, rows[:2])
+    assert run_cli(runtime, cli_runtime, "questions", "import", str(path)) == 1
+    err = capsys.readouterr().err
+    assert "第2行：主题「不存在的主题」不存在" in err and "第3行：判断题答案「也许」无效" in err
+
+
+def test_template_from_the_cli_and_the_console_imports_as_it_is(
+    app, runtime, cli_runtime, clock, tmp_path, capsys
+):
+    path = tmp_path / "template.xlsx"
+    assert run_cli(runtime, cli_runtime, "questions", "template", str(path)) == 0
+    add_account(runtime.factory, OFFICER, now=clock())
+    client = app.test_client()
+    login(client, OFFICER)
+    page = client.get("/admin/questions").get_data(as_text=True)
+    assert "下载导入模板" in page and "/admin/questions/template.xlsx" in page
+    response = client.get("/admin/questions/template.xlsx")
+    assert response.status_code == 200 and "spreadsheetml" in response.content_type
+    for source in (path, io.BytesIO(response.get_data())):
+        wb = load_workbook(source)
+        rows = list(wb.worksheets[0].iter_rows(values_only=True))
+        assert list(rows[0]) == [
+            "编号",
+            "主题",
+            "题型",
+            "题干",
+            "选项A",
+            "选项B",
+            "选项C",
+            "选项D",
+            "选项E",
+            "选项F",
+            "答案",
+            "解析",
+            "出处",
+        ]
+        assert len(rows) == 2 and rows[1][1] == "消防安全与生命通道" and rows[1][2] == "单选"
+        assert "消防安全与生命通道" in [r[0] for r in wb["主题"].iter_rows(values_only=True)]
+    assert run_cli(runtime, cli_runtime, "questions", "import", str(path)) == 0
+    assert "imported 1 questions" in capsys.readouterr().out
+    with runtime.factory() as s:
+        assert s.scalar(select(AuditLog).where(AuditLog.action == "console:question-template"))
+
+
+def question_form(token: str, **values) -> dict:
+    form = {
+        "csrf_token": token,
+        "theme": "fire",
+        "type": "single",
+        "stem": "",
+        "answer": "",
+        "explanation": "",
+        "source": "《中华人民共和国消防法》第二十八条",
+    }
+    form.update({f"option_{c}": "" for c in "abcdef"})
+    form.update(values)
+    return form
+
+
+def test_console_adds_and_edits_one_question_with_checks(app, runtime, clock):
+    add_account(runtime.factory, OFFICER, now=clock())
+    client = app.test_client()
+    login(client, OFFICER)
+    page = client.get("/admin/questions/new").get_data(as_text=True)
+    token = csrf_from(page)
+    assert "新增题目" in page and "消防安全与生命通道" in page
+    stem = "疏散通道上可以临时堆放货物吗？"
+    options = {"option_a": "可以", "option_b": "不可以"}
+    for answer, problem in (("C", "不在选项"), ("AB", "单选题只能有一个答案"), ("", "不在选项")):
+        response = client.post(
+            "/admin/questions/new", data=question_form(token, stem=stem, answer=answer, **options)
+        )
+        assert response.status_code == 200 and problem in response.get_data(as_text=True)
+        assert "未保存" in response.get_data(as_text=True)
+    response = client.post(
+        "/admin/questions/new", data=question_form(token, stem="", answer="A", **options)
+    )
+    assert "题干为空" in response.get_data(as_text=True)
+    # Without the form's token nothing is saved.
+    response = client.post(
+        "/admin/questions/new",
+        data={**question_form(token, stem=stem, answer="B", **options), "csrf_token": "x"},
+    )
+    assert response.status_code == 400
+    response = client.post(
+        "/admin/questions/new", data=question_form(token, stem=stem, answer="B", **options)
+    )
+    assert response.status_code == 302
+    with runtime.factory() as s:
+        added = s.scalar(select(Question).where(Question.stem == stem))
+        assert added.id.startswith("fire-") and added.answer == "B" and added.origin == "import"
+    qid = added.id
+    # A second question with the same stem is refused.
+    response = client.post(
+        "/admin/questions/new", data=question_form(token, stem=stem, answer="B", **options)
+    )
+    assert f"题干与题库中的 {qid} 重复" in response.get_data(as_text=True)
+    # Edit: a judge question now; 对/错 answers; a multiple answer on a judge is refused.
+    edit = f"/admin/questions/{qid}"
+    assert stem in client.get(edit).get_data(as_text=True)
+    response = client.post(
+        edit, data=question_form(token, stem=stem, type="judge", answer="对", option_a="x")
+    )
+    assert "判断题不应有选项" in response.get_data(as_text=True)
+    new_stem = "疏散通道上不得堆放货物。"
+    response = client.post(
+        edit,
+        data={
+            **question_form(token, stem=new_stem, type="judge", answer="对", theme="消防"),
+            "active": "1",
+        },
+    )
+    assert response.status_code == 302
+    with runtime.factory() as s:
+        q = s.get(Question, qid)
+        assert (q.stem, q.type, q.answer, q.options, q.theme) == (
+            new_stem,
+            "judge",
+            "T",
+            [],
+            "fire",
+        )
+        actions = [
+            a for (a,) in s.execute(select(AuditLog.action).where(AuditLog.detail.like(f"{qid}%")))
+        ]
+    assert actions == ["console:question-add", "console:question-edit"]
+
+
+# -- item 17: photos in the hazard export ---------------------------------------------------------------
+def hazard_with_photos(wecom, fake) -> str:
+    for media in ("p1", "p2", "f1"):
+        fake.add_media(media, PNG + media.encode())
+    wecom.text("liuyang", "隐患 二车间消防通道堆放纸箱")
+    wecom.image("liuyang", "p1")
+    wecom.image("liuyang", "p2")
+    wecom.text("liuyang", "好了")
+    wecom.text("liuyang", "跳过")
+    ticket = TICKET.search(wecom.text("liuyang", "1").text).group(0)
+    assert "已指派" in wecom.text(OFFICER, f"隐患 指派 {ticket} 赵磊 2026-06-20").text
+    for key in (f"hazard:start:{ticket}", f"hazard:done:{ticket}"):
+        wecom.card_event(
+            "zhaolei", key, "hz-" + key.replace(":", "-"), card_type="button_interaction"
+        )
+    wecom.image("zhaolei", "f1")
+    wecom.text("zhaolei", "完成")
+    wecom.text("chenjing", "隐患 楼梯扶手松动")  # a second hazard, without photos
+    wecom.text("chenjing", "跳过")
+    wecom.text("chenjing", "跳过")
+    wecom.text("chenjing", "1")
+    return ticket
+
+
+def photo_columns(source, files_dir) -> dict[str, list]:
+    ws = load_workbook(source)["隐患台账"]
+    rows = list(ws.iter_rows(values_only=True))
+    header = list(rows[0])
+    photo_headers = [h for h in header if "照片" in h]
+    assert photo_headers == ["照片1", "照片2", "整改照片1"]
+    by_ticket = {r[1]: dict(zip(header, r, strict=True)) for r in rows[1:]}
+    for row in by_ticket.values():
+        for h in photo_headers:
+            value = row[h]
+            if value:
+                assert not value.startswith("/") and files_dir not in value and ":" not in value
+                assert (Path(files_dir) / value).is_file(), value
+    return {t: [r[h] for h in photo_headers] for t, r in by_ticket.items()}
+
+
+def test_hazard_export_lists_photos_in_columns_relative_to_the_files_folder(
+    app, runtime, wecom, fake, clock, cli_runtime, tmp_path
+):
+    ticket = hazard_with_photos(wecom, fake)
+    files_dir = runtime.settings.files_dir
+    path = tmp_path / "hazards.xlsx"
+    assert run_cli(runtime, cli_runtime, "export", "hazards", str(path)) == 0
+    cli = photo_columns(path, files_dir)
+    first, second, fix = cli[ticket]
+    assert (
+        first.startswith("hazards/")
+        and second.startswith("hazards/")
+        and fix.startswith("hazards/")
+    )
+    assert len({first, second, fix}) == 3
+    [other] = [v for t, v in cli.items() if t != ticket]
+    assert other == [None, None, None]
+    add_account(runtime.factory, OFFICER, now=clock())
+    client = app.test_client()
+    login(client, OFFICER)
+    assert "下载隐患台账" in client.get("/admin/hazards").get_data(as_text=True)
+    response = client.get("/admin/hazards.xlsx")
+    assert response.status_code == 200
+    assert photo_columns(io.BytesIO(response.get_data()), files_dir) == cli
