@@ -17,7 +17,15 @@ from import_graph import ROOT, cycles, edges, graph, project_modules
 
 MAX_LINES = 500
 ENTRY_POINTS = ("handlers", "scheduler", "bot.console")
-DOMAIN = ("bot.quiz", "bot.pledge", "bot.checkin", "bot.hazard", "bot.warnings", "bot.suggestion")
+DOMAIN = (
+    "bot.quiz",
+    "bot.pledge",
+    "bot.checkin",
+    "bot.hazard",
+    "bot.warnings",
+    "bot.suggestion",
+    "bot.learning",
+)
 COMPOSITION_ROOTS = ("bot.app", "bot.wsgi", "bot.runtime", "bot.cli", "bot.demo")
 
 

@@ -30,6 +30,7 @@ from bot.models.hazard import (
     SuggestionReply,
     TicketCounter,
 )
+from bot.models.learning import LearningAssignment, LearningTask
 from bot.models.pledge import (
     PledgeRound,
     PledgeRoundMember,
@@ -70,6 +71,8 @@ __all__ = [
     "DailyCheckin",
     "DrillSurveyAnswer",
     "EventAttendance",
+    "LearningAssignment",
+    "LearningTask",
     "PledgeRound",
     "PledgeRoundMember",
     "PledgeSignature",
