@@ -67,8 +67,11 @@ def build_runtime(
     router: Router | None = None,
     client_sleep: Callable[[float], None] | None = None,
 ) -> Runtime:
+    from bot.learning.content import load_items
     from handlers import build_router
 
+    # Bad content/learning files refuse the start, with file and line (LearningContentError).
+    load_items()
     if clock is None and settings.clock_file:
         from bot.testing_clock import FileClock
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.checkin import stats as checkin
 from bot.hazard import stats as hazard
+from bot.learning import stats as learning
 from bot.models import Department, Suggestion, User
 from bot.pledge import stats as pledge
 from bot.quiz import stats as quiz
@@ -53,6 +54,8 @@ FIGURES: dict[str, StatFn] = {
     "broadcasts": warnings.broadcasts_sent,
     "warning_acks": warnings.warning_acks,
     "cap_pending": warnings.cap_pending,
+    "learning_assigned": learning.learning_assigned,
+    "learning_completed": learning.learning_completed,
 }
 
 REQUIRED = (

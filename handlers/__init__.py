@@ -9,7 +9,17 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.router import Router
-from handlers import checkin, hazard, hazard_officer, help, pledge, quiz, suggestion, warning
+from handlers import (
+    checkin,
+    hazard,
+    hazard_officer,
+    help,
+    learning,
+    pledge,
+    quiz,
+    suggestion,
+    warning,
+)
 
 # Registration order matters only for the fallback (help's) and equal-priority ties.
 FEATURES: tuple[ModuleType, ...] = (
@@ -20,6 +30,7 @@ FEATURES: tuple[ModuleType, ...] = (
     warning,
     pledge,
     checkin,
+    learning,
     quiz,
 )
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.checkin.surveys import drill_surveys
 from bot.hazard.ledger import remind_overdue
 from bot.hazard.photos import retry_pending as retry_pending_photos
+from bot.learning.reminders import learning_reminders
 from bot.pledge.reminders import pledge_reminders
 from bot.quiz.results import close_contests
 from bot.warnings.jobs import fetch_cap_feed, process_cap_feed, warning_followups
@@ -65,6 +66,8 @@ def job_specs(settings) -> list[JobSpec]:
         JobSpec("hazard_photo_retry", retry_pending_photos, {"minute": "*"}),
         # 收到 follow-ups and escalation of unacknowledged warnings.
         JobSpec("warning_followup", warning_followups, {"minute": "*"}),
+        # Learning tasks: reminders before the due date, the department head after it.
+        JobSpec("learning_reminders", learning_reminders, {"minute": 17}),
     ]
     if settings.cap_url:
         specs.append(

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import sys
 
-from bot.cli import campaign, checkin, console, core, export, pledge, quiz, warning
+from bot.cli import campaign, checkin, console, core, export, learning, pledge, quiz, warning
 from bot.cli.parser import ArgumentParser
 from bot.logging_setup import configure as configure_logging
 from bot.logging_setup import install_redaction, settings_secrets
 from bot.settings import Settings
 
 # Every area of the command, in the order of `safetybot --help`.
-AREAS = (core, campaign, quiz, pledge, checkin, warning, console, export)
+AREAS = (core, campaign, quiz, pledge, learning, checkin, warning, console, export)
 
 
 def build_parser() -> ArgumentParser:
