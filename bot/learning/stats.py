@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -21,8 +22,11 @@ def learning_completed(session: Session, now: datetime) -> int:
     return count_rows(session, LearningAssignment, LearningAssignment.completed_at.is_not(None))
 
 
-def completion_by_department(session: Session, task_id: int | None = None) -> list[dict]:
-    """Per main department (as assigned): assigned, opened, confirmed, completed, rate."""
+def completion_by_department(
+    session: Session, task_id: int | None = None, *where: Any
+) -> list[dict]:
+    """Per main department (as assigned): assigned, opened, confirmed, completed, rate;
+    `where` narrows the assignments (the console's department scope)."""
     done = func.sum(case((LearningAssignment.completed_at.is_not(None), 1), else_=0))
     opened = func.sum(case((LearningAssignment.opened_at.is_not(None), 1), else_=0))
     confirmed = func.sum(case((LearningAssignment.confirmed_at.is_not(None), 1), else_=0))

@@ -10,6 +10,8 @@ from flask import Response, g, render_template, url_for
 from bot.console import charts, data
 from bot.console.report import build_summary, render_html, write_xlsx
 from bot.console.views.common import audit, bp, now, people_names, scope, services, today
+from bot.learning.stats import completion_by_department
+from bot.models import LearningAssignment
 
 
 @bp.get("/")
@@ -31,6 +33,7 @@ def dashboard():
         is_overdue=data.is_overdue,
         names=data.department_names(s),
         people=people_names(),
+        learning=completion_by_department(s, None, sc.filter(LearningAssignment.department_id)),
     )
 
 
