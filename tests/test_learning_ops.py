@@ -317,3 +317,38 @@ def test_reminders_and_escalation_once_with_three_runtimes(three_runtimes, clock
         if "督办" in (c.body.get("text") or {}).get("content", "")
     ]
     assert "生产一车间有 2 人未在 6月7日 前完成" in escalation[0] and "陈静" in escalation[0]
+
+
+# -- the demo ---------------------------------------------------------------------------------
+def test_demo_has_a_learning_task_ready(tmp_path):
+    import time
+
+    import requests
+
+    from bot.demo.run import start_demo
+
+    demo = start_demo(port=0, database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    thread = threading.Thread(target=demo.server.run, daemon=True)
+    thread.start()
+    try:
+        card = None
+        for _ in range(50):
+            msgs = requests.get(
+                demo.base_url + "/demo/api/messages", params={"user": "liuyang"}, timeout=5
+            ).json()
+            cards = [
+                m["body"]["template_card"]
+                for m in msgs
+                if m["body"].get("msgtype") == "template_card"
+                and m["body"]["template_card"]["task_id"].startswith("learn_")
+            ]
+            if cards:
+                card = cards[0]
+                break
+            time.sleep(0.1)
+        assert card is not None and card["main_title"]["title"] == "全员安全生产责任制：人人有责"
+        page = requests.get(demo.base_url + card["card_action"]["url"], timeout=5)
+        assert page.status_code == 200 and "全员安全生产责任制" in page.text
+    finally:
+        demo.stop()
+        thread.join(timeout=5)
