@@ -3,6 +3,7 @@ reminders and escalation sent once with three runtimes racing, and the summary r
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from datetime import date, datetime, timezone
@@ -133,6 +134,9 @@ def test_cli_assign_list_export_and_mistakes(runtime, cli_runtime, capsys, tmp_p
     assert status == 0 and lines[0].startswith("task 2: 12 members")
     status, lines = run(["learning", "list"], capsys)
     assert status == 0 and len(lines) == 2 and "0/3 done" in lines[1] and "test-duty" in lines[1]
+    status, lines = run(["stats", "--json"], capsys)
+    figures = json.loads("\n".join(lines))
+    assert (figures["learning_assigned"], figures["learning_completed"]) == (15, 0)
     status, lines = run(["export", "learning", str(tmp_path / "l.xlsx")], capsys)
     assert status == 0 and lines == [f"wrote 15 rows to {tmp_path / 'l.xlsx'}"]
     assert load_workbook(tmp_path / "l.xlsx")["学习明细"].max_row == 16
