@@ -2,7 +2,7 @@
 
 A person has taken part once they did something of the campaign: answered a quiz question
 (daily quiz or contest), checked in (daily 打卡 or an event sign-in), signed a 责任书, reported
-a hazard or made a suggestion. Sending 帮助 or any other message does not count.
+a hazard, made a suggestion or finished a learning task. Sending 帮助 or any other message does not count.
 
 This is core (it reads the models directly): features, figures and the console all call it,
 so 排行's 「共 N 人参与」, the rank line of 积分 and the participation rates agree.
@@ -19,6 +19,7 @@ from bot.models import (
     DailyCheckin,
     EventAttendance,
     HazardReport,
+    LearningAssignment,
     PledgeSignature,
     QuizAnswer,
     Suggestion,
@@ -37,6 +38,7 @@ def _sources() -> list[Select]:
         select(PledgeSignature.userid),
         select(HazardReport.reporter),
         select(Suggestion.proposer),
+        select(LearningAssignment.userid).where(LearningAssignment.completed_at.is_not(None)),
     ]
 
 
@@ -62,5 +64,8 @@ def has_taken_part(session: Session, userid: str) -> bool:
         select(PledgeSignature.id).where(PledgeSignature.userid == userid),
         select(HazardReport.id).where(HazardReport.reporter == userid),
         select(Suggestion.id).where(Suggestion.proposer == userid),
+        select(LearningAssignment.id).where(
+            LearningAssignment.userid == userid, LearningAssignment.completed_at.is_not(None)
+        ),
     ]
     return any(session.scalar(select(exists(q))) for q in checks)

@@ -74,6 +74,10 @@ def build_runtime(
     # here, at start-up, with its file and line (TemplateError).
     load_templates()
 
+    from bot.learning.content import load_items
+
+    # Bad content/learning files refuse the start, with file and line (LearningContentError).
+    load_items()
     if clock is None and settings.clock_file:
         from bot.testing_clock import FileClock
 

@@ -87,6 +87,9 @@ class Settings:
     # Seconds a ranking (排行, the rank in 积分) may be reused before it is recomputed.
     ranking_cache_seconds: int = 60
     migrate_on_start: bool = True
+    # The bot's address as phones reach it (https://safety.example.cn): learning cards link to
+    # {public_url}/l/<token>, which records "opened" and forwards to the content.
+    public_url: str = ""
     web_sender: bool = True
 
     @property
@@ -143,6 +146,7 @@ class Settings:
         put("SAFETYBOT_QUIZ_TIME", "quiz_time", _hhmm)
         put("SAFETYBOT_ROBOT_KEYS", "robot_keys", lambda v: tuple(sorted(_csv_set(v))))
         put("SAFETYBOT_CAP_URL", "cap_url")
+        put("SAFETYBOT_PUBLIC_URL", "public_url")
         put("SAFETYBOT_CAP_AREAS", "cap_areas", lambda v: tuple(sorted(_csv_set(v))))
         put("SAFETYBOT_CAP_MIN_SEVERITY", "cap_min_severity", _cap_severity)
         put("SAFETYBOT_SECRET_KEY", "secret_key")

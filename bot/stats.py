@@ -17,6 +17,7 @@ from bot.checkin import stats as checkin
 from bot.hazard import stats as hazard
 from bot.inspection import stats as inspection
 from bot.knowledge import stats as knowledge
+from bot.learning import stats as learning
 from bot.models import Department, Suggestion, User
 from bot.pledge import stats as pledge
 from bot.quiz import stats as quiz
@@ -60,6 +61,8 @@ FIGURES: dict[str, StatFn] = {
     "cap_pending": warnings.cap_pending,
     "questions_asked": knowledge.questions_asked,
     "questions_unanswered": knowledge.questions_unanswered,
+    "learning_assigned": learning.learning_assigned,
+    "learning_completed": learning.learning_completed,
 }
 
 # A department head's 统计: the same features, limited to the departments they head

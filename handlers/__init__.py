@@ -15,6 +15,7 @@ from handlers import (
     hazard_officer,
     help,
     inspection,
+    learning,
     pledge,
     qa,
     quiz,
@@ -32,6 +33,7 @@ FEATURES: tuple[ModuleType, ...] = (
     warning,
     pledge,
     checkin,
+    learning,
     quiz,
     qa,
 )

@@ -13,6 +13,7 @@ import re
 
 from bot.context import Context
 from bot.hazard import points as hazard_points
+from bot.learning import points as learning_points
 from bot.messages import IncomingMessage, Reply
 from bot.models import Question, QuizDailySet
 from bot.quiz import daily, scoring
@@ -63,9 +64,10 @@ def day_done_text(ctx: Context, day_set: QuizDailySet, key: str = "quiz.day_done
         correct=correct,
         total=total,
         points=points,
-        # 累计积分 is the same total as 积分 shows: quiz plus verified hazards.
+        # 累计积分 is the same total as 积分 shows: quiz, verified hazards, learning tasks.
         total_points=scoring.total_points(ctx.session, ctx.userid)
-        + hazard_points.hazard_points_for(ctx.session, ctx.userid),
+        + hazard_points.hazard_points_for(ctx.session, ctx.userid)
+        + learning_points.learning_points_for(ctx.session, ctx.userid),
         streak=scoring.streak(ctx.session, ctx.userid, ctx.today),
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.hazard import points as hazard_points
+from bot.learning import points as learning_points
 from bot.messages import IncomingMessage, Reply
 from bot.quiz import ranking
 from bot.router import Router
@@ -16,7 +17,10 @@ from bot.router import Router
 def _everyone(ctx: Context):
     """Everyone's points from the sources other than the quiz (for the snapshot)."""
     session = ctx.session
-    return lambda: {"hazard": hazard_points.hazard_points_by_user(session)}
+    return lambda: {
+        "hazard": hazard_points.hazard_points_by_user(session),
+        "learning": learning_points.learning_points_by_user(session),
+    }
 
 
 def handle_points(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
@@ -28,7 +32,10 @@ def handle_points(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         name=ctx.display_name,
         today=ctx.today,
         now=ctx.now,
-        mine={"hazard": hazard_points.hazard_points_for(ctx.session, ctx.userid)},
+        mine={
+            "hazard": hazard_points.hazard_points_for(ctx.session, ctx.userid),
+            "learning": learning_points.learning_points_for(ctx.session, ctx.userid),
+        },
         extra=_everyone(ctx),
     )
     return Reply.text(text + "\n" + ctx.t("quiz.rules_hazard", points=hazard_points.VERIFY_POINTS))

@@ -23,6 +23,7 @@ from bot.hazard.ledger import remind_overdue
 from bot.hazard.photos import retry_pending as retry_pending_photos
 from bot.inspection.reminders import inspection_reminders
 from bot.inspection.schedule import scheduled_rounds
+from bot.learning.reminders import learning_reminders
 from bot.pledge.reminders import pledge_reminders
 from bot.quiz.contest_admin import notify_opened as notify_contests_opened
 from bot.quiz.results import close_contests
@@ -72,6 +73,8 @@ def job_specs(settings) -> list[JobSpec]:
         JobSpec("inspection_reminders", inspection_reminders, {"minute": 17}),
         # 收到 follow-ups and escalation of unacknowledged warnings.
         JobSpec("warning_followup", warning_followups, {"minute": "*"}),
+        # Learning tasks: reminders before the due date, the department head after it.
+        JobSpec("learning_reminders", learning_reminders, {"minute": 17}),
     ]
     if settings.cap_url:
         specs.append(

@@ -25,6 +25,7 @@ DOMAIN = (
     "bot.warnings",
     "bot.suggestion",
     "bot.inspection",
+    "bot.learning",
 )
 COMPOSITION_ROOTS = ("bot.app", "bot.wsgi", "bot.runtime", "bot.cli", "bot.demo")
 

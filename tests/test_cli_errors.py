@@ -74,6 +74,14 @@ MISTAKES: dict[tuple[str, ...], list[list[str]]] = {
         ["launch", "--departments", "999"],
         ["launch", "--departments", HUGE],
     ],
+    ("learning", "assign"): [
+        ["t", "--url", "ftp://pan.example.cn/x", "--due", "2099-06-12"],
+        ["t", "--url", "https://pan.example.cn/x", "--due", "2026-02-30"],
+        ["t", "--url", "https://pan.example.cn/x", "--due", "2099-06-12", "--department", "999"],
+        ["t", "--url", "https://x.cn", "--due", "2099-06-12", "--department", HUGE],
+        ["t", "--due", "2099-06-12"],
+    ],
+    ("learning", "list"): [["extra"]],
     ("event",): [
         ["create", "--title", "t", "--starts", "2026-13-40 25:00", "--ends", "2026-06-10 16:00"],
         ["create", "--title", "t", "--starts", "2026-06-10 14:00", "--ends", "2026-06-10 13:00"],
@@ -147,6 +155,11 @@ MISTAKES: dict[tuple[str, ...], list[list[str]]] = {
     ],
     ("export", "hazards"): [["{nodir}/h.xlsx"]],
     ("knowledge", "check"): [["--dir", "{nodir}"], ["--dir", "{tmp}/afile"]],
+    ("export", "learning"): [
+        ["{nodir}/l.xlsx"],
+        ["{tmp}/l.xlsx", "--task", HUGE],
+        ["{tmp}/l.xlsx", "--task", "999"],
+    ],
     ("export", "pledges"): [
         ["{nodir}/p.xlsx"],
         ["{tmp}/p.xlsx", "--round", HUGE],
@@ -170,6 +183,8 @@ WORKING: dict[tuple[str, ...], list[str] | None] = {
     ("questions",): ["sync"],
     ("contest",): ["close"],
     ("pledge",): ["launch", "--no-send"],
+    ("learning", "assign"): ["t", "--url", "https://pan.example.cn/v", "--due", "2099-01-01"],
+    ("learning", "list"): [],
     ("event",): ["list"],
     ("inspection", "templates"): None,
     ("inspection", "start"): [
@@ -183,6 +198,7 @@ WORKING: dict[tuple[str, ...], list[str] | None] = {
     ("export", "attendance"): ["1", "{tmp}/a.xlsx"],
     ("export", "absentees"): ["1", "{tmp}/a.xlsx"],
     ("export", "hazards"): ["{tmp}/h.xlsx"],
+    ("export", "learning"): ["{tmp}/l.xlsx"],
     ("export", "pledges"): ["{tmp}/p.xlsx"],
     ("knowledge", "check"): None,
 }

@@ -18,6 +18,7 @@ from bot.cli import (
     export,
     inspection,
     knowledge,
+    learning,
     pledge,
     quiz,
     warning,
@@ -28,7 +29,19 @@ from bot.logging_setup import install_redaction, settings_secrets
 from bot.settings import Settings
 
 # Every area of the command, in the order of `safetybot --help`.
-AREAS = (core, campaign, quiz, pledge, checkin, inspection, warning, console, export, knowledge)
+AREAS = (
+    core,
+    campaign,
+    quiz,
+    pledge,
+    learning,
+    checkin,
+    inspection,
+    warning,
+    console,
+    export,
+    knowledge,
+)
 
 
 def build_parser() -> ArgumentParser:

@@ -12,7 +12,8 @@ from bot.checkin.events import find_event
 from bot.checkin.export import absentee_sheets, attendance_sheets
 from bot.exports import write_xlsx
 from bot.hazard.export import export_hazards
-from bot.models import PledgeRound
+from bot.learning.export import export_sheets
+from bot.models import LearningTask, PledgeRound
 from bot.pledge.export import PLEDGE_SHEET_HEADER, SUMMARY_HEADER, export_rows
 from bot.runtime import open_runtime
 
@@ -70,6 +71,17 @@ def export_hazard_ledger(args) -> int:
     return 0
 
 
+def export_learning(args) -> int:
+    with open_runtime(args.settings) as rt, rt.factory() as s:
+        if args.task is not None and s.get(LearningTask, args.task) is None:
+            print(f"safetybot export learning: no learning task {args.task}", file=sys.stderr)
+            return 1
+        sheets = export_sheets(s, rt.settings.tz, args.task)
+    write_xlsx(args.file, sheets)
+    print(f"wrote {len(sheets[0][2])} rows to {args.file}")
+    return 0
+
+
 def add_commands(sub) -> None:
     parser = sub.add_parser("export", help="export campaign records to a file")
     group = parser.add_subparsers(dest="export", required=True, metavar="WHAT")
@@ -96,3 +108,10 @@ def add_commands(sub) -> None:
     p.add_argument("file", help="output .xlsx file")
     p.add_argument("--round", type=int, help="only the members of this signing round")
     p.set_defaults(func=export_pledges)
+
+    p = group.add_parser(
+        "learning", help="学习任务 (xlsx: each person and task + department summary)"
+    )
+    p.add_argument("file", help="output .xlsx file")
+    p.add_argument("--task", type=int, help="only this learning task")
+    p.set_defaults(func=export_learning)

@@ -12,6 +12,7 @@ import sys
 from sqlalchemy.exc import ArgumentError, DataError, InterfaceError, OperationalError
 
 from bot.inspection.templates import TemplateError
+from bot.learning.content import LearningContentError
 from bot.wecom.client import WeComAPIError
 
 log = logging.getLogger("bot.cli")
@@ -53,6 +54,9 @@ def guarded(func, prog: str):
             message = f"WeCom API error: {_first_line(exc)}"
         except TemplateError as exc:  # content/checklists: file and line of the problem
             message = f"checklist refused: {exc}"
+        except LearningContentError as exc:  # refused at start-up: the first bad file and line
+            more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+            message = f"{exc.problems[0]}{more}"
         except OSError as exc:  # files, and requests' connection errors
             where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
             message = f"{exc.strerror or _first_line(exc)}{where}"

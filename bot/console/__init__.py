@@ -15,6 +15,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 
 from bot.console.auth import session_secret
+from bot.console.learning_links import links as learning_links
 from bot.console.views import bp
 from bot.console.views.common import SERVICES_KEY
 
@@ -56,3 +57,4 @@ def register_console(app: Flask, services: Services) -> None:
     app.config["SESSION_COOKIE_SECURE"] = services.settings.https
     app.session_interface = ConsoleSessionInterface()
     app.register_blueprint(bp)
+    app.register_blueprint(learning_links)  # /l/<token>, /learn/<token>: staff, no login

@@ -23,10 +23,17 @@ from bot.exports import append_row
 from bot.hazard.export import ledger_rows
 from bot.inspection.export import summary_rows as inspection_rows
 from bot.inspection.stats import summary as inspection_figures
-from bot.models import CheckinEvent, EventAttendance, HazardReport, Suggestion
+from bot.learning.stats import completion_by_department
+from bot.models import (
+    CheckinEvent,
+    EventAttendance,
+    HazardReport,
+    LearningAssignment,
+    Suggestion,
+)
 from bot.settings import Settings
 
-SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "建议", "隐患排查")
+SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "建议", "隐患排查", "学习任务")
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -77,6 +84,10 @@ def build_summary(
         "suggestions": suggestions,
         "inspections": inspection_rows(session, scope.allows),
         "inspection_figures": inspection_figures(session, now),
+        # Learning tasks: completion by department, every task together.
+        "learning": completion_by_department(
+            session, None, scope.filter(LearningAssignment.department_id)
+        ),
     }
     return summary
 
@@ -272,6 +283,14 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
                 r["tickets"],
             ],
         )
+
+    ws = wb.create_sheet(SHEETS[8])
+    append_row(ws, ["部门", "应学习", "已打开", "已确认", "已完成", "完成率"])
+    for r in summary["learning"]:
+        append_row(
+            ws, [r["name"], r["assigned"], r["opened"], r["confirmed"], r["completed"], r["rate"]]
+        )
+        ws.cell(row=ws.max_row, column=6).number_format = "0.0%"
 
     for sheet in wb.worksheets:
         for cell in sheet[1]:

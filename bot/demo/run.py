@@ -91,6 +91,7 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
         )
     with transaction(rt.factory) as s:
         seed_demo_round(s, rt.clock(), settings.tz)
+        demo_learning_task(s, rt)
     rt.start_sender(interval=0.5)
     sched = build_scheduler(rt)
     sched.start()
@@ -133,6 +134,31 @@ def seed_demo_round(session, now, tz):
     except RoundRefused as exc:
         log.warning("demo: inspection round not started (%s)", exc.key)
         return None
+
+
+def demo_learning_task(session, rt) -> None:
+    """One learning task for everyone, ready to try: an article with check questions if
+    content/learning has one, else a link (the demo's card links are relative: the demo page
+    opens them on the demo server itself)."""
+    from datetime import timedelta
+
+    from bot.learning.content import load_items
+    from bot.learning.tasks import assign
+
+    items = sorted(load_items().values(), key=lambda i: (i.kind != "article", -len(i.questions)))
+    now = rt.clock()
+    item = items[0] if items else None
+    assign(
+        session,
+        title=item.title if item else "观看本单位消防演练视频",
+        item_id=item.id if item else None,
+        url=None if item else "https://www.mem.gov.cn/",
+        due=(now.astimezone(rt.settings.tz) + timedelta(days=7)).date(),
+        created_by="demo",
+        now=now,
+        tz=rt.settings.tz,
+        public_url=rt.settings.public_url,
+    )
 
 
 def run_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = None) -> int:

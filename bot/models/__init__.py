@@ -37,6 +37,7 @@ from bot.models.inspection import (
     InspectionSchedule,
 )
 from bot.models.knowledge import QaFollowup, QuestionAsked, QuestionTicket
+from bot.models.learning import LearningAssignment, LearningTask
 from bot.models.pledge import (
     PledgeRound,
     PledgeRoundMember,
@@ -84,6 +85,8 @@ __all__ = [
     "QaFollowup",
     "QuestionAsked",
     "QuestionTicket",
+    "LearningAssignment",
+    "LearningTask",
     "PledgeRound",
     "PledgeRoundMember",
     "PledgeSignature",

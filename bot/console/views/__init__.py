@@ -13,6 +13,7 @@ from bot.console.views import (  # noqa: F401 - each module registers its pages 
     events,
     hazards,
     inspections,
+    learning,
     login,
     pledges,
     progress,

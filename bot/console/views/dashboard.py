@@ -12,6 +12,8 @@ from bot.console.report import build_summary, render_html, write_xlsx
 from bot.console.views.common import audit, bp, now, people_names, scope, services, today
 from bot.content import texts
 from bot.inspection import stats as inspection_stats
+from bot.learning.stats import completion_by_department
+from bot.models import LearningAssignment
 
 
 @bp.get("/")
@@ -34,6 +36,7 @@ def dashboard():
         is_overdue=data.is_overdue,
         names=data.department_names(s),
         people=people_names(),
+        learning=completion_by_department(s, None, sc.filter(LearningAssignment.department_id)),
     )
 
 
