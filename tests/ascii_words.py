@@ -20,7 +20,7 @@ ALLOWED_PATTERNS = [
     r"(?<![A-Za-z])(?:YH|JY|WT)-[\d-]*",
     # Standard numbers: GB 4351, GB/T 29639, GBZ 188, AQ 3013, XF 703, TSG T5002 (the codes
     # are the standards' names).
-    r"(?<![A-Za-z])(?:GB/T|GBZ|GB|AQ|XF|JGJ|DL/T|DL|HG|TSG)\s*[A-Z]?\d[\d.\-—]*",
+    r"(?<![A-Za-z])(?:GB/T|GBZ|GB|AQ/T|AQ|XF|JGJ/T|JGJ|DL/T|DL|HG|TSG)\s*[A-Z]?\d[\d.\-—]*",
     # Units after a number: 36 V, 30 mA, 5 km/h, 2 MB, 1.5 m ...
     r"\d\s*(?:km/h|mA|kV|kW|MB|KB|kg|km|mm|cm|mg|mL|Hz|dB|MPa|kPa|lx|min|V|A|W|m|s|h|L|g|t)(?![A-Za-z])",
     # Question ids (fire-001, chemicals-3fa2b1c9): the number an officer searches the bank by.

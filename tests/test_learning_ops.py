@@ -204,16 +204,20 @@ def test_console_page_creates_shows_reminds_and_exports(app, runtime, clock, fak
     created = client.post("/admin/learning/create", data=form)
     assert created.status_code == 302
     detail = client.get(created.headers["Location"]).get_data(as_text=True)
-    assert "3 人将收到学习卡片" in detail and "生产二车间" in detail and "未完成（3 人）" in detail
+    assert (
+        "3 人将收到学习卡片" in detail and "生产二车间（3 人）" in detail and "尚未完成" in detail
+    )
     runtime.sender.drain()
     assert fake.messages_for("zhaolei")[0]["template_card"]["card_action"]["url"].startswith(
         PUBLIC + "/l/"
     )
     task_id = int(created.headers["Location"].rstrip("/").split("/")[-1])
-    reminded = client.post(f"/admin/learning/{task_id}/remind", data={"csrf_token": token})
-    assert "已向 3 位未完成的人发送提醒" in client.get(reminded.headers["Location"]).get_data(
+    reminded = client.post(f"/admin/learning/{task_id}/remind/4", data={"csrf_token": token})
+    assert "已向生产二车间的 3 人发送提醒" in client.get(reminded.headers["Location"]).get_data(
         as_text=True
     )
+    again = client.post(f"/admin/learning/{task_id}/remind/4", data={"csrf_token": token})
+    assert "一小时内只能发送一次" in client.get(again.headers["Location"]).get_data(as_text=True)
     runtime.sender.drain()
     assert any(t.startswith("【学习提醒】") for t in fake.texts_for("huangli"))
     download = client.get(f"/admin/learning/export.xlsx?task={task_id}")
@@ -225,7 +229,7 @@ def test_console_page_creates_shows_reminds_and_exports(app, runtime, clock, fak
         actions = {a.action for a in s.scalars(select(AuditLog))}
     assert {
         "console:learning-assign",
-        "console:learning-remind",
+        "console:remind",
         "console:learning-export",
     } <= actions
     # The dashboard and the campaign summary have a learning section.
@@ -235,10 +239,18 @@ def test_console_page_creates_shows_reminds_and_exports(app, runtime, clock, fak
     (tmp_path / "r.xlsx").write_bytes(client.get("/admin/report.xlsx").data)
     sheet = load_workbook(tmp_path / "r.xlsx")["学习任务"]
     assert [c.value for c in sheet[2]][:5] == ["生产二车间", 3, 0, 0, 0]
-    # A department head cannot create tasks.
+    # A department head sees the tasks with their own department only, and cannot create,
+    # export everyone's records or remind another department.
     head = app.test_client()
     login(head, "head3")
-    assert head.get("/admin/learning").status_code == 403
+    page = head.get("/admin/learning").get_data(as_text=True)
+    assert "观看消防演练视频" in page and "布置学习任务" not in page
+    mine = head.get(f"/admin/learning/{task_id}").get_data(as_text=True)
+    assert "生产二车间" not in mine and "全部完成，无需提醒" in mine  # 生产一车间 has no one
+    assert head.get("/admin/learning/export.xlsx").status_code == 403
+    token = csrf_from(mine)
+    refused = head.post(f"/admin/learning/{task_id}/remind/4", data={"csrf_token": token})
+    assert refused.status_code == 403
 
 
 # -- reminders and escalation -----------------------------------------------------------------

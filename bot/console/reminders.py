@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.checkin.stats import checked_in_on
 from bot.console.auth import Scope
 from bot.content import texts
+from bot.learning import tasks as learning_tasks
 from bot.messages import text_message
 from bot.models import AuditLog, Department, User
 from bot.outbox import enqueue
@@ -25,6 +26,8 @@ from bot.pledge.completion import unsigned_members
 from bot.quiz.stats import answered_on
 
 PAGES = ("pledge", "quiz", "checkin")
+# A learning task's page is "learning-<task id>": its unfinished people, its own reminder text.
+LEARNING = "learning-"
 ACTION = "console:remind"
 EVERY = timedelta(hours=1)
 
@@ -39,6 +42,16 @@ class Pending:
 def pending_people(session: Session, page: str, scope: Scope, day: date) -> list[User]:
     """Active members in scope who have not done the page's task (today, for quiz and 打卡)."""
     in_scope = scope.filter(User.department_id)
+    if page.startswith(LEARNING):
+        task_id = int(page[len(LEARNING) :])
+        waiting = {a.userid for a in learning_tasks.unfinished(session, task_id)}
+        return list(
+            session.scalars(
+                select(User)
+                .where(User.status == 1, in_scope, User.userid.in_(sorted(waiting) or [""]))
+                .order_by(User.department_id, User.userid)
+            )
+        )
     if page == "pledge":
         return unsigned_members(session, in_scope)
     done = answered_on(day) if page == "quiz" else checked_in_on(day)
@@ -75,8 +88,10 @@ def remind(
     day: date,
     now: datetime,
     actor: str,
+    message: str | None = None,
 ) -> Outcome:
-    """Queue the page's reminder to the department's people who have not done it yet."""
+    """Queue the page's reminder (or `message`) to the department's people who have not done
+    it yet."""
     session.execute(select(Department.id).where(Department.id == department_id).with_for_update())
     last = session.scalar(
         select(AuditLog.at)
@@ -101,7 +116,7 @@ def remind(
     enqueue(
         session,
         people,
-        text_message(texts.get(f"console.remind.{page}")),
+        text_message(message or texts.get(f"console.remind.{page}")),
         source=f"{ACTION}:{page}",
         now=now,
         dedup_key=f"remind:{page}:{department_id}:{int(now.timestamp())}",

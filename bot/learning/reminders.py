@@ -109,20 +109,6 @@ def _escalate(session: Session, task: LearningTask, now: datetime) -> list[str]:
     return done
 
 
-def remind_now(session: Session, task: LearningTask, now: datetime, actor: str) -> int:
-    """The console's reminder button: the unfinished get a reminder at once (one per task
-    and minute, so a double click sends one)."""
-    people = [a.userid for a in unfinished(session, task.id)]
-    if not people:
-        return 0
-    body = text_message(t.get("learning.reminder", title=task.title, due=_due(task)))
-    minute = now.strftime("%Y%m%d%H%M")
-    queued = enqueue(
-        session,
-        people,
-        body,
-        source="learning:remind",
-        now=now,
-        dedup_key=f"learning:remind:{task.id}:manual:{minute}",
-    )
-    return len(people) if queued else 0
+def reminder_text(task: LearningTask) -> str:
+    """The reminder the unfinished get (jobs and the console's button)."""
+    return t.get("learning.reminder", title=task.title, due=_due(task))

@@ -9,20 +9,34 @@ from pathlib import Path
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
-from bot.console.views.common import actor, audit, bp, now, officer_only, services, today
+from bot.console import reminders
+from bot.console.auth import can_act
+from bot.console.views.common import (
+    actor,
+    audit,
+    bp,
+    now,
+    officer_only,
+    scope,
+    services,
+    today,
+)
+from bot.content import texts
 from bot.exports import write_xlsx
 from bot.learning.content import load_items
 from bot.learning.export import export_sheets
-from bot.learning.reminders import remind_now
+from bot.learning.reminders import reminder_text
 from bot.learning.stats import completion_by_department
 from bot.learning.tasks import AssignError, assign, tasks, unfinished
-from bot.models import Department, LearningTask, User
+from bot.localtime import stamp
+from bot.models import Department, LearningAssignment, LearningTask
 
 
 @bp.get("/learning")
-@officer_only
 def learning():
-    rows = [(t, completion_by_department(g.db, t.id)) for t in tasks(g.db)]
+    """Every task; a department head sees their departments' figures and cannot create."""
+    in_scope = scope().filter(LearningAssignment.department_id)
+    rows = [(t, completion_by_department(g.db, t.id, in_scope)) for t in tasks(g.db)]
     return render_template(
         "console/learning.html",
         rows=[
@@ -34,6 +48,7 @@ def learning():
             (d.id, d.name) for d in g.db.query(Department).order_by(Department.order, Department.id)
         ],
         today=today(),
+        can_create=can_act(g.account),
     )
 
 
@@ -79,32 +94,57 @@ def _task(task_id: int) -> LearningTask:
 
 
 @bp.get("/learning/<int:task_id>")
-@officer_only
 def learning_detail(task_id: int):
+    """Completion per department and who has not finished, grouped by department with a
+    「提醒他们」 button each; a department head sees only their departments."""
     task = _task(task_id)
-    names = dict(g.db.query(User.userid, User.name).all())
-    depts = dict(g.db.query(Department.id, Department.name).all())
-    missing = [
-        (depts.get(a.department_id or 0, ""), names.get(a.userid) or a.userid, a)
-        for a in unfinished(g.db, task.id)
-    ]
+    in_scope = scope().filter(LearningAssignment.department_id)
     return render_template(
         "console/learning_detail.html",
         task=task,
         item=load_items().get(task.item_id or ""),
-        completion=completion_by_department(g.db, task.id),
-        missing=sorted(missing, key=lambda m: (m[0], m[1])),
+        completion=completion_by_department(g.db, task.id, in_scope),
+        pending=reminders.pending_by_department(g.db, _page(task), scope(), today()),
+        progress={
+            a.userid: a for a in unfinished(g.db, task.id) if scope().allows(a.department_id)
+        },
+        can_export=can_act(g.account),
     )
 
 
-@bp.post("/learning/<int:task_id>/remind")
-@officer_only
-def learning_remind(task_id: int):
+def _page(task: LearningTask) -> str:
+    return f"{reminders.LEARNING}{task.id}"
+
+
+@bp.post("/learning/<int:task_id>/remind/<int:department_id>")
+def learning_remind(task_id: int, department_id: int):
+    """The unfinished of one department, at most once an hour (like the other pages)."""
     task = _task(task_id)
-    n = remind_now(g.db, task, now(), actor())
-    audit("console:learning-remind", f"task {task.id}: {n} reminded")
-    services().kick_sender()
-    flash(f"已向 {n} 位未完成的人发送提醒。" if n else "没有需要提醒的人（或刚刚已提醒过）。")
+    department = g.db.get(Department, department_id) if department_id < 2**31 else None
+    if department is None:
+        abort(404)
+    if not scope().allows(department_id):
+        audit("console:denied", f"learning remind {task.id} {department_id}", allowed=False)
+        abort(403)
+    outcome = reminders.remind(
+        g.db,
+        _page(task),
+        department_id,
+        scope(),
+        today(),
+        now(),
+        actor(),
+        message=reminder_text(task),
+    )
+    if outcome.next_at is not None:
+        audit("console:remind-limited", f"{_page(task)}:{department_id}", allowed=False)
+        when = stamp(outcome.next_at, services().settings.tz, "%H:%M")
+        flash(texts.get("console.remind.limited", department=department.name, time=when), "error")
+    elif outcome.sent:
+        services().kick_sender()
+        flash(texts.get("console.remind.sent", department=department.name, count=outcome.sent))
+    else:
+        flash(texts.get("console.remind.nobody", department=department.name))
     return redirect(url_for("console.learning_detail", task_id=task.id))
 
 
