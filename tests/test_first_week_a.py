@@ -90,6 +90,24 @@ def test_participation_is_one_definition_used_by_points_and_ranking(wecom, runti
     assert "生产二车间  33%（1/3 人）" in ranking
 
 
+def test_the_console_counts_participants_the_same_way(wecom, runtime, app, clock):
+    """The dashboard's 参与人数 is the same set: 帮助 alone does not make a participant."""
+    from bot.console import data
+    from bot.console.testing import add_account, login
+
+    answer_all(wecom, runtime, "liuyang")
+    wecom.text("zhaolei", "打卡")
+    wecom.text("chenjing", "帮助")
+    with runtime.factory() as s:
+        overview = data.overview(s, data.ALL, clock().date())
+    assert overview["participants"] == 2
+    add_account(runtime.factory, "boss", role="admin", now=clock())
+    client = app.test_client()
+    login(client, "boss")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "<b>2</b><span>参与人数" in page and "每日使用人数（给助手发过消息）" in page
+
+
 # -- item 2: a bare 确认 signs only a text that was shown ---------------------------------------
 def _signed(runtime, userid):
     from bot.models import PledgeSignature

@@ -138,7 +138,7 @@ def _participation(chart_id: str, f: Mapping[str, Any], width: int) -> Markup:
     days = f["participation"]
     return column_chart(
         chart_id,
-        "每日参与人数",
+        "每日使用人数（给助手发过消息）",
         [d[5:] for d, _ in days],
         [n for _, n in days],
         unit="人",

@@ -27,6 +27,7 @@ from bot.models import (
     Suggestion,
     User,
 )
+from bot.participation import participants
 from bot.pledge.completion import completion_counts
 from bot.quiz.bank import theme_titles
 
@@ -92,7 +93,8 @@ def members(session: Session, scope: Scope) -> list[User]:
 def participation_by_day(
     session: Session, scope: Scope, now: datetime, tz, days: int = 30
 ) -> list[tuple[str, int]]:
-    """People who sent the bot anything (a message, a click, a check-in …) per local day."""
+    """People who used the bot (any message, click or check-in) per local day: how many use
+    it, which is not the campaign's participation (bot.participation)."""
     since = now.astimezone(tz).date() - timedelta(days=days)
     rows = session.execute(
         select(DailyActivity.day, func.count())
@@ -267,17 +269,13 @@ def per_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
 
     for u in people:
         row(u.department_id)["members"] += 1
-    # Members with any message: one index probe per member, not DISTINCT over every message.
-    for dept, n in session.execute(
-        select(User.department_id, func.count())
-        .where(
-            User.status == 1,
-            scope.filter(User.department_id),
-            select(DailyActivity.day).where(DailyActivity.userid == User.userid).exists(),
-        )
-        .group_by(User.department_id)
-    ):
-        row(dept)["participants"] += int(n)
+    # Members who took part in the campaign (bot.participation: answered, checked in, signed,
+    # reported, suggested, learned), the same definition as 排行 and 积分; a message alone
+    # (帮助) does not count.
+    taken_part = participants(session)
+    for u in people:
+        if u.userid in taken_part:
+            row(u.department_id)["participants"] += 1
     correct = func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0))
     for userid, n, right in session.execute(
         select(QuizAnswer.userid, func.count(), correct).group_by(QuizAnswer.userid)
