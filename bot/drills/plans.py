@@ -75,13 +75,14 @@ def save_plan(
         raise DrillRefused("plan_title")
     if kind not in KINDS:
         raise DrillRefused("plan_kind", kinds="/".join(texts.raw("drills.plans.kinds").values()))
+    url = check_url(url)  # before anything is added: a refused form leaves no row
     if next_review is None and last_review is not None and kind == "comprehensive":
         next_review = add_years(last_review, REVIEW_YEARS)
     if plan is None:
         plan = EmergencyPlan(created_by=actor, created_at=now)
         session.add(plan)
     plan.title, plan.kind, plan.owner = title[:128], kind, owner or None
-    plan.version, plan.url = (version or "").strip()[:32], check_url(url)
+    plan.version, plan.url = (version or "").strip()[:32], url
     plan.last_review, plan.next_review = last_review, next_review
     session.flush()
     return plan

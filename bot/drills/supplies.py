@@ -103,11 +103,14 @@ def checked_today(session: Session, supply_id: int, today: date) -> SupplyCheck 
 
 def to_check(session: Session, keeper: str, today: date, tz) -> list[EmergencySupply]:
     """The keeper's items due for inspection (or checked today: the round in progress)."""
-    return [
+    mine = [
         s
         for s in all_supplies(session)
         if s.keeper == keeper and (is_due(s, today, tz) or checked_today(session, s.id, today))
     ]
+    if all(checked_today(session, s.id, today) for s in mine):
+        return []  # today's round is finished
+    return mine
 
 
 def next_unchecked(session: Session, ids: list[int], today: date) -> EmergencySupply | None:
