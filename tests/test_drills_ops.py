@@ -48,7 +48,7 @@ def test_supplies_inspection_in_chat(wecom, runtime, clock):
     assert "不需要检查" in wecom.text("chenjing", "物资检查").text
     first = wecom.text("liuyang", "物资检查").text
     assert "共 2 项" in first and "第1/2项：灭火器" in first and "登记数量 12" in first
-    assert "请回复「正常」「数量 N」" in wecom.text("liuyang", "还行").text
+    assert "请回复「正常」「数量 12」" in wecom.text("liuyang", "还行").text
     negative = wecom.text("liuyang", "数量 -3").text
     assert "数量须为不小于 0 的整数" in negative and "第1/2项" in negative
     assert "「灭火器」数量已更新" in wecom.text("liuyang", "数量 10", msg_id="s-1").text
@@ -225,7 +225,7 @@ def test_console_pages_and_summary(app, wecom, runtime, clock, tmp_path):
             "url": "javascript:alert(1)",
         },
     )
-    assert "须以 http:// 或 https:// 开头" in client.get("/admin/plans").get_data(as_text=True)
+    assert "以 http:// 或 https:// 开头" in client.get("/admin/plans").get_data(as_text=True)
     client.post(
         "/admin/plans",
         data={
