@@ -174,3 +174,13 @@ def test_bad_starts_are_refused(wecom):
     assert "用法" in start(wecom, "推演 开始 1")
     assert "仅限管理员" in wecom.text("liuyang", "推演 开始 1 生产一车间").text
     assert "1. 办公楼火灾疏散演练（4 题）" in wecom.text("liuyang", "推演 场景").text
+
+
+def test_the_demo_has_a_desk_exercise_ready(wecom, runtime, clock):
+    from bot.db import transaction
+    from bot.demo.run import demo_desk_exercise
+
+    with transaction(runtime.factory) as s:
+        assert demo_desk_exercise(s, clock()) is not None
+    reply = wecom.text("liuyang", "推演").text
+    assert "开始桌面推演【办公楼火灾疏散演练】" in reply and "第1/4题" in reply
