@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.checkin import stats as checkin
+from bot.drills import stats as drills
 from bot.hazard import stats as hazard
 from bot.inspection import stats as inspection
 from bot.knowledge import stats as knowledge
@@ -63,6 +64,10 @@ FIGURES: dict[str, StatFn] = {
     "questions_unanswered": knowledge.questions_unanswered,
     "learning_assigned": learning.learning_assigned,
     "learning_completed": learning.learning_completed,
+    "drills": drills.drills,
+    "drill_findings": drills.drill_findings,
+    "plans_due": drills.plans_due,
+    "supplies_expiring": drills.supplies_expiring,
 }
 
 # A department head's 统计: the same features, limited to the departments they head

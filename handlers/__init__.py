@@ -11,6 +11,8 @@ from types import ModuleType
 from bot.router import Router
 from handlers import (
     checkin,
+    drill_supplies,
+    drills,
     hazard,
     hazard_officer,
     help,
@@ -34,6 +36,8 @@ FEATURES: tuple[ModuleType, ...] = (
     pledge,
     checkin,
     learning,
+    drills,
+    drill_supplies,
     quiz,
     qa,
 )

@@ -19,6 +19,10 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session
 
 from bot.checkin.surveys import drill_surveys
+from bot.drills.live import push_roles as push_drill_roles
+from bot.drills.live import retry_photos as retry_drill_photos
+from bot.drills.plans import plan_reminders
+from bot.drills.supplies import supply_reminders
 from bot.hazard.ledger import remind_overdue
 from bot.hazard.photos import retry_pending as retry_pending_photos
 from bot.inspection.reminders import inspection_reminders
@@ -75,6 +79,11 @@ def job_specs(settings) -> list[JobSpec]:
         JobSpec("warning_followup", warning_followups, {"minute": "*"}),
         # Learning tasks: reminders before the due date, the department head after it.
         JobSpec("learning_reminders", learning_reminders, {"minute": 17}),
+        # Drills: roles pushed once before a live drill; photos fetched; plans and supplies due.
+        JobSpec("drill_roles", push_drill_roles, {"minute": "*/10"}),
+        JobSpec("drill_photo_retry", retry_drill_photos, {"minute": "*"}),
+        JobSpec("plan_reminders", plan_reminders, {"hour": 9, "minute": 13}),
+        JobSpec("supply_reminders", supply_reminders, {"hour": 9, "minute": 23}),
     ]
     if settings.cap_url:
         specs.append(

@@ -10,6 +10,7 @@ import sys
 
 from bot.checkin.events import find_event
 from bot.checkin.export import absentee_sheets, attendance_sheets
+from bot.drills.supplies import export_sheets as supply_sheets
 from bot.exports import write_xlsx
 from bot.hazard.export import export_hazards
 from bot.learning.export import export_sheets
@@ -82,6 +83,14 @@ def export_learning(args) -> int:
     return 0
 
 
+def export_supplies(args) -> int:
+    with open_runtime(args.settings) as rt, rt.factory() as s:
+        sheets = supply_sheets(s, rt.settings.tz)
+    write_xlsx(args.file, sheets)
+    print(f"wrote {len(sheets[0][2])} items to {args.file}")
+    return 0
+
+
 def add_commands(sub) -> None:
     parser = sub.add_parser("export", help="export campaign records to a file")
     group = parser.add_subparsers(dest="export", required=True, metavar="WHAT")
@@ -115,3 +124,7 @@ def add_commands(sub) -> None:
     p.add_argument("file", help="output .xlsx file")
     p.add_argument("--task", type=int, help="only this learning task")
     p.set_defaults(func=export_learning)
+
+    p = group.add_parser("supplies", help="应急物资 (xlsx: every item, its keeper and state)")
+    p.add_argument("file", help="output .xlsx file")
+    p.set_defaults(func=export_supplies)

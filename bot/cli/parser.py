@@ -11,6 +11,7 @@ import sys
 
 from sqlalchemy.exc import ArgumentError, DataError, InterfaceError, OperationalError
 
+from bot.drills.scenarios import ScenarioError
 from bot.inspection.templates import TemplateError
 from bot.learning.content import LearningContentError
 from bot.wecom.client import WeComAPIError
@@ -54,6 +55,8 @@ def guarded(func, prog: str):
             message = f"WeCom API error: {_first_line(exc)}"
         except TemplateError as exc:  # content/checklists: file and line of the problem
             message = f"checklist refused: {exc}"
+        except ScenarioError as exc:  # content/drills: file and line of the problem
+            message = f"scenario refused: {exc}"
         except LearningContentError as exc:  # refused at start-up: the first bad file and line
             more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
             message = f"{exc.problems[0]}{more}"

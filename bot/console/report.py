@@ -19,6 +19,7 @@ from bot import suggestion
 from bot.checkin.events import kind_label
 from bot.console import charts, data
 from bot.console.auth import Scope
+from bot.drills.stats import summary_rows as drill_rows
 from bot.exports import append_row
 from bot.hazard.export import ledger_rows
 from bot.inspection.export import summary_rows as inspection_rows
@@ -33,7 +34,18 @@ from bot.models import (
 )
 from bot.settings import Settings
 
-SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "建议", "隐患排查", "学习任务")
+SHEETS = (
+    "概览",
+    "部门",
+    "答题",
+    "责任书",
+    "签到",
+    "隐患台账",
+    "建议",
+    "隐患排查",
+    "学习任务",
+    "应急演练",
+)
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -88,6 +100,8 @@ def build_summary(
         "learning": completion_by_department(
             session, None, scope.filter(LearningAssignment.department_id)
         ),
+        # Drills (desk and live): evacuation time, findings and where their follow-up stands.
+        "drills": drill_rows(session, tz),
     }
     return summary
 
@@ -291,6 +305,37 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
             ws, [r["name"], r["assigned"], r["opened"], r["confirmed"], r["completed"], r["rate"]]
         )
         ws.cell(row=ws.max_row, column=6).number_format = "0.0%"
+
+    ws = wb.create_sheet(SHEETS[9])
+    append_row(
+        ws,
+        [
+            "编号",
+            "演练",
+            "场景类型",
+            "形式",
+            "时间",
+            "参加人数",
+            "疏散用时",
+            "清点用时",
+            "发现的问题及处理",
+        ],
+    )
+    for r in summary["drills"]:
+        append_row(
+            ws,
+            [
+                r["id"],
+                r["title"],
+                r["scenario_kind"],
+                r["kind"],
+                r["starts_at"],
+                r["participants"],
+                r["evacuation"],
+                r["counted"],
+                r["findings"],
+            ],
+        )
 
     for sheet in wb.worksheets:
         for cell in sheet[1]:

@@ -92,6 +92,7 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
     with transaction(rt.factory) as s:
         seed_demo_round(s, rt.clock(), settings.tz)
         demo_learning_task(s, rt)
+        demo_desk_exercise(s, rt.clock())
     rt.start_sender(interval=0.5)
     sched = build_scheduler(rt)
     sched.start()
@@ -158,6 +159,27 @@ def demo_learning_task(session, rt) -> None:
         now=now,
         tz=rt.settings.tz,
         public_url=rt.settings.public_url,
+    )
+
+
+def demo_desk_exercise(session, now):
+    """One desk exercise (桌面推演) ready to try: 刘洋 answers it (type 推演, or a letter),
+    王芳 facilitates (推演 插入 / 推演 进度 / 推演 结束). Nothing when there is no scenario."""
+    from bot.drills.desk import start_desk
+    from bot.drills.scenarios import scenarios
+
+    found = scenarios()
+    if not found:
+        log.warning("demo: no scenario in content/drills, no desk exercise")
+        return None
+    scenario_id = "fire-evacuation" if "fire-evacuation" in found else next(iter(found))
+    return start_desk(
+        session,
+        scenario_id=scenario_id,
+        facilitator="wangfang",
+        department_ids=[],
+        userids=[DEMO_INSPECTOR],
+        now=now,
     )
 
 

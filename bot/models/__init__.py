@@ -21,6 +21,18 @@ from bot.models.core import (
     RoleAssignment,
     User,
 )
+from bot.models.drills import (
+    Drill,
+    DrillAnswer,
+    DrillEvaluation,
+    DrillFinding,
+    DrillKeyTime,
+    DrillParticipant,
+    DrillPhoto,
+    EmergencyPlan,
+    EmergencySupply,
+    SupplyCheck,
+)
 from bot.models.hazard import (
     HazardPhoto,
     HazardPoints,
@@ -57,6 +69,16 @@ from bot.models.quiz import (
 from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 
 __all__ = [
+    "Drill",
+    "DrillAnswer",
+    "DrillEvaluation",
+    "DrillFinding",
+    "DrillKeyTime",
+    "DrillParticipant",
+    "DrillPhoto",
+    "EmergencyPlan",
+    "EmergencySupply",
+    "SupplyCheck",
     "ConsoleAccount",
     "ConsoleSession",
     "LoginAttempt",

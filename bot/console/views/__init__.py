@@ -10,6 +10,7 @@ from bot.console.views import (  # noqa: F401 - each module registers its pages 
     broadcast,
     contests,
     dashboard,
+    drills,
     events,
     hazards,
     inspections,
