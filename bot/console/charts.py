@@ -43,7 +43,7 @@ def bar_chart(
     colour: str = PALETTE[0],
 ) -> Markup:
     """Horizontal bars, one per label (long Chinese department names fit on the left)."""
-    row_h, left, top = 26, 130, 34
+    row_h, left, top = 28, 142, 36
     height = top + max(1, len(labels)) * row_h + 14
     top_value = max_value if max_value is not None else _nice_max(max(values, default=0))
     plot_w = width - left - 60
@@ -54,11 +54,11 @@ def bar_chart(
         y = top + i * row_h
         w = 0 if top_value <= 0 else max(0.0, min(1.0, value / top_value)) * plot_w
         parts.append(
-            f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="12" {FONT}>'
+            f'<text x="{left - 8}" y="{y + 18}" text-anchor="end" font-size="13" {FONT}>'
             f"{escape(_cut(label, 10))}</text>"
             f'<rect class="bar" x="{left}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" '
             f'fill="{colour}"><title>{escape(label)}: {_fmt(value)}{escape(unit)}</title></rect>'
-            f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="12" {FONT}>'
+            f'<text x="{left + w + 6:.1f}" y="{y + 18}" font-size="13" {FONT}>'
             f"{_fmt(value)}{escape(unit)}</text>"
         )
     parts.append("</svg>")
@@ -77,7 +77,7 @@ def column_chart(
     colour: str = PALETTE[0],
 ) -> Markup:
     """Vertical columns over time (a day per column), with every few labels shown."""
-    left, right, top, bottom = 40, 12, 34, 36
+    left, right, top, bottom = 40, 12, 36, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     top_value = _nice_max(max(values, default=0))
     parts = [_open(chart_id, title, width, height)]
@@ -90,7 +90,7 @@ def column_chart(
         y = top + plot_h - plot_h * k / ticks
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-            f'stroke="#ddd"/><text x="{left - 4}" y="{y + 4:.1f}" font-size="10" '
+            f'stroke="#ddd"/><text x="{left - 4}" y="{y + 4:.1f}" font-size="11" '
             f'text-anchor="end" {FONT}>{_fmt(top_value * k / ticks)}</text>'
         )
     if not labels:
@@ -108,7 +108,7 @@ def column_chart(
         )
         if i % every == 0:
             parts.append(
-                f'<text x="{x + slot / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
+                f'<text x="{x + slot / 2:.1f}" y="{height - bottom + 15}" font-size="11" '
                 f'text-anchor="middle" {FONT}>{escape(label)}</text>'
             )
     parts.append("</svg>")
@@ -211,7 +211,7 @@ def _open(chart_id: str, title: str, width: int, height: int) -> str:
     return (
         f'<svg class="chart" id="{escape(chart_id)}" xmlns="http://www.w3.org/2000/svg" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}"><text x="8" y="20" font-size="14" font-weight="bold" '
+        f'aria-label="{escape(title)}"><text x="8" y="22" font-size="16" font-weight="bold" '
         f"{FONT}>{escape(title)}</text>"
     )
 
