@@ -22,6 +22,7 @@ from bot.models import Department, Suggestion, User
 from bot.pledge import stats as pledge
 from bot.quiz import stats as quiz
 from bot.stats_base import count_rows
+from bot.submissions import stats as submissions
 from bot.warnings import stats as warnings
 
 StatFn = Callable[[Session, datetime], Any]
@@ -63,6 +64,8 @@ FIGURES: dict[str, StatFn] = {
     "questions_unanswered": knowledge.questions_unanswered,
     "learning_assigned": learning.learning_assigned,
     "learning_completed": learning.learning_completed,
+    "submissions": submissions.submissions,
+    "votes": submissions.votes,
 }
 
 # A department head's 统计: the same features, limited to the departments they head

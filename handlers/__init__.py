@@ -19,6 +19,7 @@ from handlers import (
     pledge,
     qa,
     quiz,
+    submissions,
     suggestion,
     warning,
 )
@@ -34,6 +35,7 @@ FEATURES: tuple[ModuleType, ...] = (
     pledge,
     checkin,
     learning,
+    submissions,
     quiz,
     qa,
 )

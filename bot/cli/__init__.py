@@ -21,6 +21,7 @@ from bot.cli import (
     learning,
     pledge,
     quiz,
+    submissions,
     warning,
 )
 from bot.cli.parser import ArgumentParser
@@ -35,6 +36,7 @@ AREAS = (
     quiz,
     pledge,
     learning,
+    submissions,
     checkin,
     inspection,
     warning,

@@ -54,9 +54,19 @@ from bot.models.quiz import (
     QuizDailySet,
     QuizReview,
 )
+from bot.models.submissions import (
+    Submission,
+    SubmissionContest,
+    SubmissionPhoto,
+    SubmissionVote,
+)
 from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 
 __all__ = [
+    "Submission",
+    "SubmissionContest",
+    "SubmissionPhoto",
+    "SubmissionVote",
     "ConsoleAccount",
     "ConsoleSession",
     "LoginAttempt",
