@@ -83,7 +83,10 @@ def handle_photo_entry(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     for values in _draft_photos(ctx):
         count = entries.add_photo(ctx.session, result, values)
     ctx.audit("submissions:photo", detail=f"entry {result.id} photos before {count}")
-    ctx.start_flow(FLOW, "photos", {"entry": result.id}, timeout=PHOTO_WINDOW)
+    # The window is kept in the data, not as the conversation's expiry: a photo after it is
+    # simply not this entry's (no 「已超时」 notice).
+    until = (ctx.now + PHOTO_WINDOW).isoformat()
+    ctx.start_flow(FLOW, "photos", {"entry": result.id, "until": until})
     contest = contests.get(ctx.session, result.contest_id)
     key = "submissions.photo_received" if count else "submissions.photo_received_none"
     return Reply.text(
@@ -123,7 +126,7 @@ def flow_photos(msg: IncomingMessage, ctx: Context) -> Reply | None:
     """Photos after 随手拍 join the entry; 好了 ends; any other text leaves the window."""
     conv = ctx.conversation
     entry = entries.get_entry(ctx.session, int((conv.data or {}).get("entry", 0)), ctx.userid)
-    if entry is None:
+    if entry is None or not _in_window(conv.data, ctx.now):
         ctx.end_flow()
         return None
     if msg.msg_type == "image":
@@ -143,13 +146,21 @@ def flow_photos(msg: IncomingMessage, ctx: Context) -> Reply | None:
     return None  # not about the photos: routed as usual
 
 
+def _in_window(data: dict[str, Any] | None, now: datetime) -> bool:
+    until = (data or {}).get("until")
+    return bool(until) and now <= datetime.fromisoformat(until)
+
+
 def prefetch_photo(msg: IncomingMessage, runtime) -> tuple[Any, str] | None:
     """Download a photo that joins a 随手拍 entry BEFORE the message's transaction."""
     if runtime is None or not msg.media_id:
         return None
     with runtime.factory() as s:
         conv = s.get(Conversation, msg.from_user)
-        if conv is None or conv.flow != FLOW or (conv.data or {}).get(PAUSED):
+        data = conv.data if conv is not None else None
+        if conv is None or conv.flow != FLOW or (data or {}).get(PAUSED):
+            return None
+        if not _in_window(data, runtime.clock()):
             return None
     return photos.fetch_now(runtime, msg.media_id, entries.PHOTO_FOLDER)
 
@@ -187,6 +198,9 @@ def handle_vote(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     if contest is None:
         return Reply.text(ctx.t("submissions.no_voting"))
     raw = args.strip().lstrip("#第").rstrip("号")
+    refusal = voting.phase_refusal(contest, ctx.now, _tz(ctx))
+    if refusal is not None:
+        return Reply.text(refusal)
     if not raw:
         shortlist = voting.ballot(ctx.session, contest)
         if not shortlist:

@@ -129,11 +129,25 @@ class VoteResult:
 
 
 def voting_contest(session: Session, now: datetime, tz) -> SubmissionContest | None:
-    """The contest being voted on now (the newest), else None."""
-    rows = session.scalars(select(SubmissionContest).order_by(SubmissionContest.id.desc()))
-    for c in rows:
-        if phase(c, now, tz) == "voting":
-            return c
+    """The contest a vote is for: the newest being voted on, else the newest still taking
+    entries (a vote is "not yet"), else the newest (a vote is "closed"); None if none."""
+    rows = list(
+        session.scalars(select(SubmissionContest).order_by(SubmissionContest.id.desc()).limit(20))
+    )
+    for wanted in ("voting", "submitting"):
+        for c in rows:
+            if phase(c, now, tz) == wanted:
+                return c
+    return rows[0] if rows else None
+
+
+def phase_refusal(contest: SubmissionContest, now: datetime, tz) -> str | None:
+    """The one line for a vote outside the voting days, else None."""
+    state = phase(contest, now, tz)
+    if state == "submitting":
+        return texts.get("submissions.vote_not_yet", day=_vote_from(contest))
+    if state == "closed":
+        return texts.get("submissions.vote_closed", day=day_label(contest.vote_until))
     return None
 
 
@@ -148,11 +162,9 @@ def cast(
 ) -> VoteResult:
     """One vote for ballot number `number`; each refusal is one line."""
     t = texts.get
-    state = phase(contest, now, tz)
-    if state == "submitting":
-        return VoteResult(False, t("submissions.vote_not_yet", day=_vote_from(contest)))
-    if state == "closed":
-        return VoteResult(False, t("submissions.vote_closed", day=day_label(contest.vote_until)))
+    refusal = phase_refusal(contest, now, tz)
+    if refusal is not None:
+        return VoteResult(False, refusal)
     shortlist = ballot(session, contest)
     entry = next((e for e in shortlist if e.ballot_no == number), None)
     if entry is None:
