@@ -32,8 +32,20 @@ from bot.models import (
     Suggestion,
 )
 from bot.settings import Settings
+from bot.submissions.export import summary_rows as submission_rows
 
-SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "建议", "隐患排查", "学习任务")
+SHEETS = (
+    "概览",
+    "部门",
+    "答题",
+    "责任书",
+    "签到",
+    "隐患台账",
+    "建议",
+    "隐患排查",
+    "学习任务",
+    "征文和随手拍",
+)
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -88,6 +100,8 @@ def build_summary(
         "learning": completion_by_department(
             session, None, scope.filter(LearningAssignment.department_id)
         ),
+        # 征文 / 随手拍 contests and their results (organisation-wide, as announced).
+        "submissions": submission_rows(session, tz),
     }
     return summary
 
@@ -291,6 +305,23 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
             ws, [r["name"], r["assigned"], r["opened"], r["confirmed"], r["completed"], r["rate"]]
         )
         ws.cell(row=ws.max_row, column=6).number_format = "0.0%"
+
+    ws = wb.create_sheet(SHEETS[9])
+    append_row(ws, ["主题", "类型", "投稿截止", "投票截止", "投稿", "入围", "投票", "评选结果"])
+    for r in summary["submissions"]:
+        append_row(
+            ws,
+            [
+                r["theme"],
+                r["kind"],
+                r["submit_until"],
+                r["vote_until"],
+                r["entries"],
+                r["accepted"],
+                r["votes"],
+                r["top"],
+            ],
+        )
 
     for sheet in wb.worksheets:
         for cell in sheet[1]:

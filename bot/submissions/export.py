@@ -128,3 +128,36 @@ def contest_summary(session: Session, tz) -> list[dict]:
             }
         )
     return out
+
+
+def summary_rows(session: Session, tz) -> list[dict]:
+    """One row per contest for the dashboard and the campaign summary (XLSX and HTML)."""
+    rows = []
+    for r in contest_summary(session, tz):
+        c = r["contest"]
+        top = "；".join(
+            texts.get(
+                "submissions.summary_top",
+                rank=t["rank"],
+                author=t["author"],
+                department=t["department"] or "-",
+                votes=t["votes"],
+            )
+            for t in r["top"]
+        )
+        rows.append(
+            {
+                "theme": c.theme,
+                "kind": r["kind"],
+                "submit_until": c.submit_until,
+                "vote_until": c.vote_until,
+                "entries": r["entries"],
+                "accepted": r["accepted"],
+                "votes": r["votes"],
+                "top": top
+                or texts.get(
+                    "submissions.summary_closed" if r["closed"] else "submissions.summary_open"
+                ),
+            }
+        )
+    return rows
