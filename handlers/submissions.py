@@ -59,7 +59,7 @@ def handle_essay(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     result = entries.submit_essay(ctx.session, ctx.userid, text, ctx.now, _tz(ctx))
     if isinstance(result, Refused):
         return Reply.text(result.text())
-    ctx.audit("submissions:essay", detail=f"entry {result.id} contest {result.contest_id}")
+    ctx.audit("submissions:essay", detail=f"投稿 {result.id}，活动 {result.contest_id}")
     contest = contests.get(ctx.session, result.contest_id)
     return Reply.text(
         ctx.t(
@@ -82,7 +82,7 @@ def handle_photo_entry(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     count = 0
     for values in _draft_photos(ctx):
         count = entries.add_photo(ctx.session, result, values)
-    ctx.audit("submissions:photo", detail=f"entry {result.id} photos before {count}")
+    ctx.audit("submissions:photo", detail=f"投稿 {result.id}，先发照片 {count} 张")
     # The window is kept in the data, not as the conversation's expiry: a photo after it is
     # simply not this entry's (no 「已超时」 notice).
     until = (ctx.now + PHOTO_WINDOW).isoformat()
@@ -219,7 +219,9 @@ def handle_vote(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         return Reply.text(ctx.t("submissions.vote_hint", count=len(shortlist)))
     result = voting.cast(ctx.session, contest, ctx.userid, int(raw), "text", ctx.now, _tz(ctx))
     if result.ok:
-        ctx.audit("submissions:vote", detail=f"contest {contest.id} entry {result.entry.id} text")
+        ctx.audit(
+            "submissions:vote", detail=f"活动 {contest.id}，投给投稿 {result.entry.id}（回复）"
+        )
     return Reply.text(result.text)
 
 
@@ -235,7 +237,9 @@ def handle_vote_card(msg: IncomingMessage, ctx: Context) -> Reply:
     result = voting.cast(ctx.session, contest, ctx.userid, number, "card", ctx.now, _tz(ctx))
     reply = Reply.text(result.text)
     if result.ok:
-        ctx.audit("submissions:vote", detail=f"contest {contest.id} entry {result.entry.id} card")
+        ctx.audit(
+            "submissions:vote", detail=f"活动 {contest.id}，投给投稿 {result.entry.id}（卡片）"
+        )
         reply.card_update = voting.vote_card(
             contest,
             voting.ballot(ctx.session, contest),
@@ -305,7 +309,7 @@ def _open(ctx: Context, text: str) -> Reply:
         )
     except contests.ContestError as exc:
         return Reply.text(str(exc))
-    ctx.audit("submissions:open", detail=f"contest {contest.id} {contest.kind}")
+    ctx.audit("submissions:open", detail=f"活动 {contest.id}：{contest.theme}")
     return Reply.text(
         ctx.t(
             "submissions.opened",

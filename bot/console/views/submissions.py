@@ -57,7 +57,7 @@ def submissions_open():
     except contests.ContestError as exc:
         flash(str(exc), "error")
         return redirect(url_for("console.submissions"))
-    audit("console:submissions-open", f"contest {contest.id} {contest.kind} {contest.theme}")
+    audit("console:submissions-open", f"活动 {contest.id}：{contest.theme}")
     services().kick_sender()
     flash(f"活动已发起，已通知 {staff} 人。")
     return redirect(url_for("console.submission_contest", contest_id=contest.id))
@@ -104,7 +104,7 @@ def submission_review(entry_id: int):
         return redirect(url_for("console.submission_contest", contest_id=entry.contest_id))
     audit(
         "console:submissions-" + ("accept" if accept else "reject"),
-        f"entry {entry.id}" + ("" if accept else f": {reason}"),
+        f"投稿 {entry.id}" + ("" if accept else f"：{reason}"),
     )
     services().kick_sender()
     flash(f"投稿 {entry.id} 已入围。" if accept else f"投稿 {entry.id} 已退回，作者会收到原因。")
@@ -139,7 +139,7 @@ def submissions_export():
         payload = path.read_bytes()
     finally:
         path.unlink(missing_ok=True)
-    audit("console:submissions-export", f"contest {contest_id or 'all'}")
+    audit("console:submissions-export", f"活动 {contest_id or '全部'}")
     name = f"submissions-{today().isoformat()}.xlsx"
     return Response(
         payload,
