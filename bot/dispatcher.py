@@ -129,14 +129,15 @@ class Bot:
             return None
 
     def _prefetch(self, msg: IncomingMessage) -> Any:
-        fn = self.router.prefetchers.get(msg.msg_type)
-        if fn is None:
-            return None
-        try:
-            return fn(msg, self.services)
-        except Exception:  # noqa: BLE001 - the handler decides what a missing result means
-            log.warning("prefetch for %s failed", msg.dedup_key, exc_info=True)
-            return None
+        for fn in self.router.prefetchers.get(msg.msg_type, []):
+            try:
+                found = fn(msg, self.services)
+            except Exception:  # noqa: BLE001 - the handler decides what a missing result means
+                log.warning("prefetch for %s failed", msg.dedup_key, exc_info=True)
+                continue
+            if found is not None:
+                return found
+        return None
 
     def _handle_in_transaction(self, msg: IncomingMessage, looked_up, prefetched) -> Outcome:
         now = self.now()

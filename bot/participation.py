@@ -2,7 +2,7 @@
 
 A person has taken part once they did something of the campaign: answered a quiz question
 (daily quiz or contest), checked in (daily 打卡 or an event sign-in), signed a 责任书, reported
-a hazard, made a suggestion or finished a learning task. Sending 帮助 or any other message does not count.
+a hazard, made a suggestion, finished a learning task or sent a 征文 / 随手拍 entry. Sending 帮助 or any other message does not count.
 
 This is core (it reads the models directly): features, figures and the console all call it,
 so 排行's 「共 N 人参与」, the rank line of 积分 and the participation rates agree.
@@ -22,6 +22,7 @@ from bot.models import (
     LearningAssignment,
     PledgeSignature,
     QuizAnswer,
+    Submission,
     Suggestion,
 )
 
@@ -39,6 +40,7 @@ def _sources() -> list[Select]:
         select(HazardReport.reporter),
         select(Suggestion.proposer),
         select(LearningAssignment.userid).where(LearningAssignment.completed_at.is_not(None)),
+        select(Submission.userid),
     ]
 
 
@@ -67,5 +69,6 @@ def has_taken_part(session: Session, userid: str) -> bool:
         select(LearningAssignment.id).where(
             LearningAssignment.userid == userid, LearningAssignment.completed_at.is_not(None)
         ),
+        select(Submission.id).where(Submission.userid == userid),
     ]
     return any(session.scalar(select(exists(q))) for q in checks)

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.context import Context
+from bot.context import STASH, Context
 from bot.messages import IncomingMessage, Reply, text_message
+from bot.models import Conversation
 from bot.text import normalize, split_command
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class Command:
     always: bool = False
     # Takes only arguments this accepts (回复 WT-… and 回复 JY-… are two features' commands).
     accepts: Callable[[str], bool] | None = None
+    # Routed as a command inside any conversation, with or without arguments (the flow is
+    # paused as usual): 随手拍 takes over the photos of a report a photo had just started.
+    interrupts: bool = False
 
 
 # What may interrupt a conversation (python-telegram-bot's ConversationHandler fallbacks):
@@ -83,7 +87,9 @@ class Router:
     flows: dict[str, Flow] = field(default_factory=dict)
     # Slow I/O a message needs (e.g. downloading a photo), run BEFORE the message's
     # transaction so no database lock is held during it; results reach ctx.prefetched.
-    prefetchers: dict[str, Prefetcher] = field(default_factory=dict)
+    # Several features may register one for a type: the first that returns something wins
+    # (each answers only for its own conversations).
+    prefetchers: dict[str, list[Prefetcher]] = field(default_factory=dict)
     # Texts that match no command but a pattern (e.g. a bare 6-digit check-in code); the
     # handler may return None to pass the text on to the next pattern or the fallback.
     patterns: list[tuple[re.Pattern[str], Handler]] = field(default_factory=list)
@@ -98,6 +104,7 @@ class Router:
         exact: bool = False,
         always: bool = False,
         accepts: Callable[[str], bool] | None = None,
+        interrupts: bool = False,
     ) -> Callable[[CommandHandler], CommandHandler]:
         """Register a text command; the handler gets (message, ctx, arguments). An `always`
         command (帮助) answers inside every conversation and leaves it as it was; with
@@ -114,6 +121,7 @@ class Router:
                     exact,
                     always,
                     accepts,
+                    interrupts,
                 )
             )
             return fn
@@ -180,7 +188,7 @@ class Router:
     def prefetch(self, *msg_types: str) -> Callable[[Prefetcher], Prefetcher]:
         def decorator(fn: Prefetcher) -> Prefetcher:
             for t in msg_types:
-                self.prefetchers[t] = fn
+                self.prefetchers.setdefault(t, []).append(fn)
             return fn
 
         return decorator
@@ -229,6 +237,8 @@ class Router:
         paused = notes.paused_flow
         if paused is not None and after is not None and after.flow == paused and not ctx.paused:
             paused = None  # the command started the same flow afresh: nothing is paused
+        if paused is not None and not _kept(after, paused):
+            paused = None  # the command took the paused draft over (随手拍 after a photo)
         if paused is None and after is not None and ctx.paused and (after.flow, True) != before:
             paused = after.flow  # e.g. a quiz ended and the report it interrupted is back
         if paused is not None and not notes.offered:
@@ -268,7 +278,9 @@ class Router:
             else:
                 found = self._command(msg)
                 if found is None or not (
-                    found[0].always or flow.interrupted_by(conv.step, found[1])
+                    found[0].always
+                    or found[0].interrupts
+                    or flow.interrupted_by(conv.step, found[1])
                 ):
                     reply = flow.handler(msg, ctx)
                     if reply is not None:
@@ -381,6 +393,14 @@ class _Notes:
     ongoing: list[str] = field(default_factory=list)  # at the end of the reply's text
     offered: bool = False  # the reply itself already tells how to resume
     paused_flow: str | None = None  # the flow this message's command paused
+
+
+def _kept(conv: Conversation | None, flow: str) -> bool:
+    """Whether `flow` is still the conversation, or the one stashed under it."""
+    if conv is None:
+        return False
+    stashed = (conv.data or {}).get(STASH) or {}
+    return conv.flow == flow or stashed.get("flow") == flow
 
 
 def _joined(reply: Reply | None, before: list[str], after: list[str]) -> Reply:

@@ -157,11 +157,13 @@ class OutboxSender:
             .limit(self.claim_limit)
         )
         if is_postgres(s):
-            got = s.execute(
-                text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": FORMATION_LOCK_ID}
+            # Wait (milliseconds: forming is a few statements) rather than skip: a sender that
+            # skipped would find nothing to claim and stop draining. Keyed by schema, so bots
+            # (or test runs) sharing a database in different schemas do not wait on each other.
+            s.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :id)"),
+                {"id": FORMATION_LOCK_ID},
             )
-            if not got.scalar_one():
-                return 0  # another sender is forming them; its batches are leased next round
             q = q.with_for_update(skip_locked=True)
         rows = [tuple(r) for r in s.execute(q)]
         if not rows:

@@ -23,6 +23,7 @@ from bot.models import Department, Suggestion, User
 from bot.pledge import stats as pledge
 from bot.quiz import stats as quiz
 from bot.stats_base import count_rows
+from bot.submissions import stats as submissions
 from bot.warnings import stats as warnings
 
 StatFn = Callable[[Session, datetime], Any]
@@ -68,6 +69,8 @@ FIGURES: dict[str, StatFn] = {
     "drill_findings": drills.drill_findings,
     "plans_due": drills.plans_due,
     "supplies_expiring": drills.supplies_expiring,
+    "submissions": submissions.submissions,
+    "votes": submissions.votes,
 }
 
 # A department head's 统计: the same features, limited to the departments they head

@@ -21,6 +21,7 @@ from handlers import (
     pledge,
     qa,
     quiz,
+    submissions,
     suggestion,
     warning,
 )
@@ -38,6 +39,7 @@ FEATURES: tuple[ModuleType, ...] = (
     learning,
     drills,
     drill_supplies,
+    submissions,
     quiz,
     qa,
 )

@@ -31,6 +31,8 @@ from bot.learning.reminders import learning_reminders
 from bot.pledge.reminders import pledge_reminders
 from bot.quiz.contest_admin import notify_opened as notify_contests_opened
 from bot.quiz.results import close_contests
+from bot.submissions.entries import retry_photos as retry_submission_photos
+from bot.submissions.voting import tick as submission_tick
 from bot.warnings.jobs import fetch_cap_feed, process_cap_feed, warning_followups
 from scheduler import jobs
 from scheduler.ledger import already_ran, run_once
@@ -84,6 +86,9 @@ def job_specs(settings) -> list[JobSpec]:
         JobSpec("drill_photo_retry", retry_drill_photos, {"minute": "*"}),
         JobSpec("plan_reminders", plan_reminders, {"hour": 9, "minute": 13}),
         JobSpec("supply_reminders", supply_reminders, {"hour": 9, "minute": 23}),
+        # 征文 / 随手拍: the vote card when entries close, the results when voting closes.
+        JobSpec("submission_tick", submission_tick, {"minute": "*/5"}),
+        JobSpec("submission_photo_retry", retry_submission_photos, {"minute": "*"}),
     ]
     if settings.cap_url:
         specs.append(

@@ -82,6 +82,16 @@ MISTAKES: dict[tuple[str, ...], list[list[str]]] = {
         ["t", "--due", "2099-06-12"],
     ],
     ("learning", "list"): [["extra"]],
+    ("submissions", "open"): [
+        ["t", "--kind", "video", "--until", "2099-06-12"],
+        ["t", "--kind", "essay", "--until", "2026-02-30"],
+        ["t", "--kind", "essay", "--until", "2020-06-12"],
+        ["t", "--kind", "photo", "--until", "2099-06-12", "--vote-until", "2099-06-01"],
+        ["t", "--kind", "both", "--until", "2099-06-12", "--vote-until", "soon"],
+        ["", "--kind", "essay", "--until", "2099-06-12"],
+        ["t", "--until", "2099-06-12"],
+    ],
+    ("submissions", "list"): [["extra"]],
     ("event",): [
         ["create", "--title", "t", "--starts", "2026-13-40 25:00", "--ends", "2026-06-10 16:00"],
         ["create", "--title", "t", "--starts", "2026-06-10 14:00", "--ends", "2026-06-10 13:00"],
@@ -192,6 +202,12 @@ MISTAKES: dict[tuple[str, ...], list[list[str]]] = {
         ["{tmp}/l.xlsx", "--task", HUGE],
         ["{tmp}/l.xlsx", "--task", "999"],
     ],
+    ("export", "submissions"): [
+        ["{nodir}/s.xlsx"],
+        ["{tmp}/s.xlsx", "--contest", HUGE],
+        ["{tmp}/s.xlsx", "--contest", "999"],
+        ["{tmp}/s.xlsx", "--contest", "x"],
+    ],
     ("export", "pledges"): [
         ["{nodir}/p.xlsx"],
         ["{tmp}/p.xlsx", "--round", HUGE],
@@ -217,6 +233,8 @@ WORKING: dict[tuple[str, ...], list[str] | None] = {
     ("pledge",): ["launch", "--no-send"],
     ("learning", "assign"): ["t", "--url", "https://pan.example.cn/v", "--due", "2099-01-01"],
     ("learning", "list"): [],
+    ("submissions", "open"): ["t", "--kind", "essay", "--until", "2099-01-01", "--no-send"],
+    ("submissions", "list"): [],
     ("event",): ["list"],
     ("inspection", "templates"): None,
     ("inspection", "start"): [
@@ -242,6 +260,7 @@ WORKING: dict[tuple[str, ...], list[str] | None] = {
     ("export", "absentees"): ["1", "{tmp}/a.xlsx"],
     ("export", "hazards"): ["{tmp}/h.xlsx"],
     ("export", "learning"): ["{tmp}/l.xlsx"],
+    ("export", "submissions"): ["{tmp}/s.xlsx"],
     ("export", "pledges"): ["{tmp}/p.xlsx"],
     ("knowledge", "check"): None,
 }

@@ -101,6 +101,9 @@ def seeded_console(app, runtime, wecom, fake, clock):
     wecom.text(OFFICER, "确认")
     wecom.text(OFFICER, "预警 暴雨 橙色 注意防范")
     wecom.text(OFFICER, "确认")
+    wecom.text(OFFICER, f"征集 发起 我身边的安全 都 {deadline}")
+    wecom.text("chenjing", "征文 " + "班前讲安全，班中查隐患，班后做总结，安全生产人人有责。" * 2)
+    wecom.text("zhaolei", "随手拍 配电箱上锁挂牌")
     with runtime.factory() as s:
         photo_id = s.scalar(select(HazardReport).where(HazardReport.ticket == ticket)).photos[0].id
         qid = s.scalars(select(Question.id).order_by(Question.id)).first()
@@ -202,6 +205,7 @@ def test_no_export_has_english_words(app, runtime, wecom, fake, clock, cli_runti
         "questions.csv": ("questions", "export", tmp_path / "q.csv"),
         "template": ("questions", "template", tmp_path / "t.xlsx"),
         "report": ("report", tmp_path / "r.xlsx"),
+        "submissions": ("export", "submissions", tmp_path / "s.xlsx"),
     }
     found = {}
     for name, argv in files.items():
@@ -261,6 +265,12 @@ STAFF_WALK = [
     "问卷",
     "随便说点什么",
     "预警",
+    "征集",
+    "征文 太短",
+    "随手拍 楼道整洁",
+    "好了",
+    "我的投稿",
+    "投票",
 ]
 OFFICER_WALK = [
     "统计",
@@ -276,6 +286,8 @@ OFFICER_WALK = [
     "预警 待审",
     "撤回",
     "回复",
+    "征集 发起 我身边的安全 都 6月20日",
+    "征集 发起",
 ]
 
 

@@ -331,7 +331,11 @@ def test_a_sender_meeting_another_mid_formation_does_not_split_the_message(runti
     """#21.11: two senders forming batches at once used to split one message's recipients
     between them (SKIP LOCKED hands each the rows the other has not locked yet), so a push
     to 12 members went out as two calls. Here a second connection plays the other sender
-    half-way through forming: it holds the formation lock and has locked the first row."""
+    half-way through forming: it holds the formation lock and has locked the first row. The
+    sender waits for it instead of taking the rest, then sends the message in one call."""
+    import threading
+    import time
+
     from sqlalchemy import text
 
     from bot.db import is_postgres
@@ -341,14 +345,20 @@ def test_a_sender_meeting_another_mid_formation_does_not_split_the_message(runti
         pytest.skip("SQLite has one writer at a time: formation cannot interleave")
     queue(runtime, SEED)
     with runtime.engine.connect() as other:
-        other.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": FORMATION_LOCK_ID})
+        other.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :id)"),
+            {"id": FORMATION_LOCK_ID},
+        )
         other.execute(
             select(OutboxDelivery.id).order_by(OutboxDelivery.id).limit(1).with_for_update()
         )
-        stats = runtime.sender.drain_once()
-        assert stats.claimed == 0  # it waits for the other sender instead of taking the rest
+        sender = threading.Thread(target=runtime.sender.drain)
+        sender.start()
+        time.sleep(1.0)
+        assert sender.is_alive() and fake.count("message/send") == 0  # waiting, sent nothing
         other.rollback()
-    runtime.sender.drain()
+    sender.join(timeout=30)
+    assert not sender.is_alive()
     calls = fake.calls_to("message/send")
     assert len(calls) == 1 and sorted(calls[0].body["touser"].split("|")) == sorted(SEED)
     assert_invariant(runtime)

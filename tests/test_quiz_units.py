@@ -155,12 +155,12 @@ def test_clean_question_accepts_good_and_canonicalises():
         ({"answer": "D"}, "不在选项"),
         ({"answer": "AB"}, "单选题只能有一个答案"),
         ({"type": "multiple", "answer": "A"}, "至少要有两个"),
-        ({"type": "essay"}, "type"),
+        ({"type": "essay"}, "题型"),
         ({"stem": ""}, "题干"),
         ({"source": ""}, "出处"),
         ({"options": ["a"]}, "至少需要 2 个选项"),
         ({"type": "judge", "options": None, "answer": "maybe"}, "判断题答案"),
-        ({"id": "bad id!"}, "id"),
+        ({"id": "bad id!"}, "编号"),
     ],
 )
 def test_clean_question_rejects(changes, fragment):

@@ -22,6 +22,7 @@ from bot.cli import (
     learning,
     pledge,
     quiz,
+    submissions,
     warning,
 )
 from bot.cli.parser import ArgumentParser
@@ -36,6 +37,7 @@ AREAS = (
     quiz,
     pledge,
     learning,
+    submissions,
     checkin,
     inspection,
     drill,

@@ -17,6 +17,8 @@ from bot.learning.export import export_sheets
 from bot.models import LearningTask, PledgeRound
 from bot.pledge.export import PLEDGE_SHEET_HEADER, SUMMARY_HEADER, export_rows
 from bot.runtime import open_runtime
+from bot.submissions.contests import get as get_submission_contest
+from bot.submissions.export import export_sheets as submission_sheets
 
 
 def export_pledges(args) -> int:
@@ -91,6 +93,17 @@ def export_supplies(args) -> int:
     return 0
 
 
+def export_submissions(args) -> int:
+    with open_runtime(args.settings) as rt, rt.factory() as s:
+        if args.contest is not None and get_submission_contest(s, args.contest) is None:
+            print(f"safetybot export submissions: no contest {args.contest}", file=sys.stderr)
+            return 1
+        sheets = submission_sheets(s, rt.settings.tz, args.contest)
+    write_xlsx(args.file, sheets)
+    print(f"wrote {len(sheets[0][2])} entries to {args.file}")
+    return 0
+
+
 def add_commands(sub) -> None:
     parser = sub.add_parser("export", help="export campaign records to a file")
     group = parser.add_subparsers(dest="export", required=True, metavar="WHAT")
@@ -128,3 +141,7 @@ def add_commands(sub) -> None:
     p = group.add_parser("supplies", help="应急物资 (xlsx: every item, its keeper and state)")
     p.add_argument("file", help="output .xlsx file")
     p.set_defaults(func=export_supplies)
+    p = group.add_parser("submissions", help="征文和随手拍 (xlsx: every entry + results)")
+    p.add_argument("file", help="output .xlsx file")
+    p.add_argument("--contest", type=int, help="only this contest")
+    p.set_defaults(func=export_submissions)

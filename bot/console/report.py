@@ -33,6 +33,7 @@ from bot.models import (
     Suggestion,
 )
 from bot.settings import Settings
+from bot.submissions.export import summary_rows as submission_rows
 
 SHEETS = (
     "概览",
@@ -45,6 +46,7 @@ SHEETS = (
     "隐患排查",
     "学习任务",
     "应急演练",
+    "征文和随手拍",
 )
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -102,6 +104,8 @@ def build_summary(
         ),
         # Drills (desk and live): evacuation time, findings and where their follow-up stands.
         "drills": drill_rows(session, tz),
+        # 征文 / 随手拍 contests and their results (organisation-wide, as announced).
+        "submissions": submission_rows(session, tz),
     }
     return summary
 
@@ -334,6 +338,23 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
                 r["evacuation"],
                 r["counted"],
                 r["findings"],
+            ],
+        )
+
+    ws = wb.create_sheet(SHEETS[10])
+    append_row(ws, ["主题", "类型", "投稿截止", "投票截止", "投稿", "入围", "投票", "评选结果"])
+    for r in summary["submissions"]:
+        append_row(
+            ws,
+            [
+                r["theme"],
+                r["kind"],
+                r["submit_until"],
+                r["vote_until"],
+                r["entries"],
+                r["accepted"],
+                r["votes"],
+                r["top"],
             ],
         )
 

@@ -93,6 +93,7 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
         seed_demo_round(s, rt.clock(), settings.tz)
         demo_learning_task(s, rt)
         demo_desk_exercise(s, rt.clock())
+        demo_submission_contest(s, rt)
     rt.start_sender(interval=0.5)
     sched = build_scheduler(rt)
     sched.start()
@@ -180,6 +181,26 @@ def demo_desk_exercise(session, now):
         department_ids=[],
         userids=[DEMO_INSPECTOR],
         now=now,
+    )
+
+
+def demo_submission_contest(session, rt) -> None:
+    """A 征文 / 随手拍 contest open for a week, so 征文 …, a photo plus 随手拍 … and 我的投稿
+    can be tried at once (voting starts the day after the deadline)."""
+    from datetime import timedelta
+
+    from bot.submissions.contests import open_contest
+
+    now = rt.clock()
+    open_contest(
+        session,
+        theme="我身边的安全",
+        kind="both",
+        submit_until=(now.astimezone(rt.settings.tz) + timedelta(days=7)).date(),
+        vote_until=None,
+        created_by="demo",
+        now=now,
+        tz=rt.settings.tz,
     )
 
 

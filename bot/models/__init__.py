@@ -66,6 +66,12 @@ from bot.models.quiz import (
     QuizDailySet,
     QuizReview,
 )
+from bot.models.submissions import (
+    Submission,
+    SubmissionContest,
+    SubmissionPhoto,
+    SubmissionVote,
+)
 from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 
 __all__ = [
@@ -79,6 +85,10 @@ __all__ = [
     "EmergencyPlan",
     "EmergencySupply",
     "SupplyCheck",
+    "Submission",
+    "SubmissionContest",
+    "SubmissionPhoto",
+    "SubmissionVote",
     "ConsoleAccount",
     "ConsoleSession",
     "LoginAttempt",

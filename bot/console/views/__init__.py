@@ -19,6 +19,7 @@ from bot.console.views import (  # noqa: F401 - each module registers its pages 
     pledges,
     progress,
     questions,
+    submissions,
     suggestions,
 )
 from bot.console.views.common import bp

@@ -14,6 +14,7 @@ from bot.content import texts
 from bot.inspection import stats as inspection_stats
 from bot.learning.stats import completion_by_department
 from bot.models import LearningAssignment
+from bot.submissions.export import summary_rows as submission_rows
 
 
 @bp.get("/")
@@ -37,6 +38,7 @@ def dashboard():
         names=data.department_names(s),
         people=people_names(),
         learning=completion_by_department(s, None, sc.filter(LearningAssignment.department_id)),
+        submissions=submission_rows(s, services().settings.tz),
     )
 
 
