@@ -576,7 +576,7 @@ def test_hazard_export_lists_photos_in_columns_relative_to_the_files_folder(
     add_account(runtime.factory, OFFICER, now=clock())
     client = app.test_client()
     login(client, OFFICER)
-    assert "下载隐患台账" in client.get("/admin/hazards").get_data(as_text=True)
+    assert "导出 Excel" in client.get("/admin/hazards").get_data(as_text=True)
     response = client.get("/admin/hazards.xlsx")
     assert response.status_code == 200
     assert photo_columns(io.BytesIO(response.get_data()), files_dir) == cli

@@ -7,11 +7,14 @@ the command line and writes the file.
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 from bot.checkin.events import find_event
 from bot.checkin.export import absentee_sheets, attendance_sheets
 from bot.exports import write_xlsx
 from bot.hazard.export import export_hazards
+from bot.hazard.queries import LedgerFilter
+from bot.hazard.states import STATUSES
 from bot.learning.export import export_sheets
 from bot.models import LearningTask, PledgeRound
 from bot.pledge.export import PLEDGE_SHEET_HEADER, SUMMARY_HEADER, export_rows
@@ -65,8 +68,28 @@ def export_absentees(args) -> int:
 
 
 def export_hazard_ledger(args) -> int:
+    days = {}
+    for name in ("since", "until"):
+        value = getattr(args, name, None)
+        try:
+            days[name] = date.fromisoformat(value) if value else None
+        except ValueError:
+            print(f"safetybot export hazards: --{name} takes YYYY-MM-DD", file=sys.stderr)
+            return 1
+    status = getattr(args, "status", None)
+    if status and status not in STATUSES:
+        print(
+            f"safetybot export hazards: --status is one of {', '.join(STATUSES)}", file=sys.stderr
+        )
+        return 1
+    f = LedgerFilter(
+        search=getattr(args, "search", None) or "",
+        department_id=getattr(args, "department", None),
+        status=status,
+        **days,
+    )
     with open_runtime(args.settings) as rt, rt.factory() as s:
-        n = export_hazards(s, rt.settings, args.file)
+        n = export_hazards(s, rt.settings, args.file, *f.clauses(rt.settings.tz))
     print(f"exported {n} hazards to {args.file}")
     return 0
 
@@ -102,6 +125,11 @@ def add_commands(sub) -> None:
 
     p = group.add_parser("hazards", help="隐患台账 (xlsx)")
     p.add_argument("file", help="output .xlsx file")
+    p.add_argument("--search", help="only tickets or descriptions containing this text")
+    p.add_argument("--department", type=int, help="only this department id")
+    p.add_argument("--status", help="only this status (reported, accepted, …)")
+    p.add_argument("--since", help="reported on or after this local day (YYYY-MM-DD)")
+    p.add_argument("--until", help="reported on or before this local day (YYYY-MM-DD)")
     p.set_defaults(func=export_hazard_ledger)
 
     p = group.add_parser("pledges", help="责任书签署情况 (xlsx: each member + department summary)")

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import ipaddress
 import re
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 
 from bot.console import auth, data
 from bot.content import texts
+from bot.exports import write_xlsx
 from bot.localtime import stamp
 from bot.models import AuditLog, User
 from bot.outbox import held_batches
@@ -241,6 +243,32 @@ def audit(action: str, detail: str = "", allowed: bool = True) -> None:
     if not allowed:
         # A refusal answers with an error status, which would roll the request back.
         g.commit_on_error = True
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(name: str, write, action: str, detail: str = "") -> Response:
+    """A workbook as a download: `write(path)` fills it (bot.exports.write_xlsx or a
+    feature's own writer), the download is audit-logged, `name` is the file name (ASCII, as
+    every browser keeps it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.xlsx"
+        write(path)
+        payload = path.read_bytes()
+    audit(action, detail)
+    return Response(
+        payload,
+        headers={
+            "Content-Type": XLSX_TYPE,
+            "Content-Disposition": f'attachment; filename="{name}-{today().isoformat()}.xlsx"',
+        },
+    )
+
+
+def sheets_download(name: str, sheets, action: str, detail: str = "") -> Response:
+    """(title, header, rows) sheets as a download, written by bot.exports.write_xlsx."""
+    return xlsx_download(name, lambda path: write_xlsx(path, sheets), action, detail)
 
 
 def actor() -> str:
