@@ -33,9 +33,9 @@ from bot.console.views.common import (
 )
 from bot.content import texts
 from bot.hazard import grading, labels, ledger, queries, states
-from bot.hazard.queries import LedgerFilter
 from bot.hazard.export import export_hazards
 from bot.hazard.grades import GRADES, grade_label, major_criteria_lines
+from bot.hazard.queries import LedgerFilter
 from bot.models import HazardPhoto, HazardReport, User
 
 # Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
@@ -137,7 +137,9 @@ def describe_filter(f: LedgerFilter) -> str:
         name = data.department_names(g.db).get(f.department_id, str(f.department_id))
         parts.append(texts.get("console.ledger_filter.department", name=name))
     if f.status:
-        parts.append(texts.get("console.ledger_filter.status", status=states.status_label(f.status)))
+        parts.append(
+            texts.get("console.ledger_filter.status", status=states.status_label(f.status))
+        )
     if f.since or f.until:
         parts.append(
             texts.get(
