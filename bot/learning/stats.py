@@ -35,6 +35,7 @@ def completion_by_department(
     )
     if task_id is not None:
         q = q.where(LearningAssignment.task_id == task_id)
+    q = q.where(*where)
     names = dict(session.execute(select(Department.id, Department.name)).all())
     rows = []
     for dept, n, o, c, d in session.execute(q):

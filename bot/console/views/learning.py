@@ -3,20 +3,28 @@ button), the export download."""
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from bot.console.views.common import actor, audit, bp, now, officer_only, services, today
-from bot.exports import write_xlsx
+from bot.console.views.common import (
+    actor,
+    audit,
+    bp,
+    now,
+    officer_only,
+    scope,
+    services,
+    sheets_download,
+    today,
+)
+from bot.content import texts
 from bot.learning.content import load_items
 from bot.learning.export import export_sheets
 from bot.learning.reminders import remind_now
 from bot.learning.stats import completion_by_department
 from bot.learning.tasks import AssignError, assign, tasks, unfinished
-from bot.models import Department, LearningTask, User
+from bot.models import Department, LearningAssignment, LearningTask, User
 
 
 @bp.get("/learning")
@@ -34,6 +42,7 @@ def learning():
             (d.id, d.name) for d in g.db.query(Department).order_by(Department.order, Department.id)
         ],
         today=today(),
+        export_url=url_for("console.learning_export"),
     )
 
 
@@ -65,7 +74,15 @@ def learning_create():
     except AssignError as exc:
         flash(str(exc))
         return redirect(url_for("console.learning"))
-    audit("console:learning-assign", f"task {done.task.id} {done.task.kind} {done.members} members")
+    audit(
+        "console:learning-assign",
+        texts.get(
+            "console.audit_details.learning_assign",
+            id=done.task.id,
+            title=done.task.title,
+            count=done.members,
+        ),
+    )
     services().kick_sender()
     flash(f"学习任务已布置：{done.members} 人将收到学习卡片。")
     return redirect(url_for("console.learning_detail", task_id=done.task.id))
@@ -94,6 +111,7 @@ def learning_detail(task_id: int):
         item=load_items().get(task.item_id or ""),
         completion=completion_by_department(g.db, task.id),
         missing=sorted(missing, key=lambda m: (m[0], m[1])),
+        export_url=url_for("console.learning_export", task=task.id),
     )
 
 
@@ -102,7 +120,10 @@ def learning_detail(task_id: int):
 def learning_remind(task_id: int):
     task = _task(task_id)
     n = remind_now(g.db, task, now(), actor())
-    audit("console:learning-remind", f"task {task.id}: {n} reminded")
+    audit(
+        "console:learning-remind",
+        texts.get("console.audit_details.learning_remind", id=task.id, title=task.title, count=n),
+    )
     services().kick_sender()
     flash(f"已向 {n} 位未完成的人发送提醒。" if n else "没有需要提醒的人（或刚刚已提醒过）。")
     return redirect(url_for("console.learning_detail", task_id=task.id))
@@ -111,23 +132,16 @@ def learning_remind(task_id: int):
 @bp.get("/learning/export.xlsx")
 @officer_only
 def learning_export():
-    task_id = request.args.get("task", "")
-    sheets = export_sheets(
-        g.db, services().settings.tz, int(task_id) if task_id.isdigit() else None
+    """Each person and task, and the department summary (`export learning`); `?task=N`: one
+    task. Limited to this account's departments."""
+    value = request.args.get("task", "")
+    task = _task(int(value)) if value.isdigit() and len(value) < 10 else None
+    where = scope().filter(LearningAssignment.department_id)
+    sheets = export_sheets(g.db, services().settings.tz, task.id if task else None, where)
+    what = (
+        texts.get("console.audit_details.learning_task", id=task.id, title=task.title)
+        if task
+        else texts.get("console.audit_details.learning_all")
     )
-    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as fh:
-        path = Path(fh.name)
-    try:
-        write_xlsx(path, sheets)
-        payload = path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
-    audit("console:learning-export", f"task {task_id or 'all'}")
-    name = f"learning-{today().isoformat()}.xlsx"
-    return Response(
-        payload,
-        headers={
-            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "Content-Disposition": f'attachment; filename="{name}"',
-        },
-    )
+    detail = texts.get("console.audit_details.learning_export", what=what, count=len(sheets[0][2]))
+    return sheets_download("learning", sheets, "console:learning-export", detail)
