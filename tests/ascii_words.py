@@ -34,6 +34,8 @@ ALLOWED_PATTERNS = [
     r"(?<![\w/])[\w.-]+(?:/[\w.-]+)+\.(?:png|jpe?g|gif|webp|bin)(?![\w])",
     # Markings quoted as printed on equipment and labels: 相线（L）, 标有“T”的按钮, （GHS）.
     r"(?<=[（(“\"「])[A-Z]{1,3}(?=[）)”\"」])",
+    # The two link schemes, named where a link is refused: 只接受以 http:// 或 https:// 开头.
+    r"(?<![A-Za-z])https?://",
     # mg/100mL: the blood-alcohol unit of GB 19522.
     r"mg/\d+\s*mL",
     # Answer letters of a choice question: A, B, AC, ABD (A–F: at most six options).

@@ -32,6 +32,9 @@ OFFICER = "wangfang"  # a safety officer in the seeded directory, and the consol
 HEAD = "liqiang"  # head of 生产一车间, a department-head console account
 # Reply-template keys that are lists of keys for code, not text for people.
 NOT_TEXT = {"warning.stats_order"}
+# Messages of `safetybot knowledge check` for whoever edits content/knowledge: they name the
+# YAML fields to fix (theme, entries, alternatives), which are English in the file itself.
+FOR_CONTENT_EDITORS = ("knowledge.check.",)
 
 
 def run_cli(runtime, cli_runtime, *argv) -> int:
@@ -45,7 +48,7 @@ def run_cli(runtime, cli_runtime, *argv) -> int:
 def test_no_reply_template_has_english_words():
     found = {}
     for key, template in template_strings(texts.data):
-        if key.split("[")[0] in NOT_TEXT:
+        if key.split("[")[0] in NOT_TEXT or key.startswith(FOR_CONTENT_EDITORS):
             continue
         words = english_words(without_placeholders(template))
         if words:

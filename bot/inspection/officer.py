@@ -61,8 +61,8 @@ def template_list() -> str:
         return t("inspection.no_templates")
     lines = [t("inspection.templates_title")]
     lines += [
-        t("inspection.template_line", id=tp.id, title=tp.title, count=len(tp.items))
-        for tp in found.values()
+        t("inspection.template_line", number=i, title=tp.title, count=len(tp.items))
+        for i, tp in enumerate(found.values(), 1)
     ]
     return "\n".join(lines)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.content import texts
 from bot.db import insert_ignore
 from bot.directory import active_members
-from bot.inspection.templates import Template, get_template, templates
+from bot.inspection.templates import Template, find_template, templates
 from bot.messages import text_message
 from bot.models import Department, InspectionAssignment, InspectionResult, InspectionRound, User
 from bot.outbox import enqueue
@@ -38,11 +38,10 @@ def check_round(
     session: Session, template_id: str, assignments: list[tuple[int, str]], due: date, today: date
 ) -> Template:
     """The template, if the round can be started; RoundRefused (one reason) otherwise."""
-    template = get_template(template_id)
+    template = find_template(template_id)
     if template is None:
-        raise RoundRefused(
-            "unknown_template", template=template_id, ids="、".join(sorted(templates())) or "-"
-        )
+        titles = "、".join(f"{i}. {tp.title}" for i, tp in enumerate(templates().values(), 1))
+        raise RoundRefused("unknown_template", template=template_id, ids=titles or "-")
     if not assignments:
         raise RoundRefused("no_departments")
     seen: set[int] = set()

@@ -198,3 +198,20 @@ def templates() -> dict[str, Template]:
 
 def get_template(template_id: str) -> Template | None:
     return templates().get(template_id)
+
+
+def find_template(word: str) -> Template | None:
+    """What an officer types for a checklist: its number in 「排查 模板」 (1, 2 …), its title
+    (消防安全检查), a part of the title naming one checklist (消防), or its id (fire)."""
+    found = templates()
+    word = word.strip()
+    if word in found:
+        return found[word]
+    ordered = list(found.values())
+    if word.isdigit() and 1 <= int(word) <= len(ordered):
+        return ordered[int(word) - 1]
+    exact = [tp for tp in ordered if tp.title == word]
+    if exact:
+        return exact[0]
+    partial = [tp for tp in ordered if word and word in tp.title]
+    return partial[0] if len(partial) == 1 else None

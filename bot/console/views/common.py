@@ -343,9 +343,3 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 @bp.app_template_filter("pct")
 def pct(value: float) -> str:
     return f"{value * 100:.1f}%"
-
-
-@bp.errorhandler(403)
-def forbidden(_exc):
-    """A refusal in Chinese (Werkzeug's default page is English)."""
-    return render_template("console/forbidden.html", message=texts.get("console.forbidden")), 403
