@@ -23,6 +23,7 @@ from bot.console.views.common import (
     actor,
     audit,
     bp,
+    names,
     now,
     officer_only,
     people_names,
@@ -214,7 +215,7 @@ def hazard_assign(ticket: str):
     except states.TransitionRefused as exc:
         flash(f"无法指派：{exc}", "error")
         return redirect(url_for("console.hazard_detail", ticket=ticket))
-    name = people_names().get(owner, owner)
+    name = names().person(owner)
     audit(
         "console:hazard-assign",
         texts.get(
