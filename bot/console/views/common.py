@@ -325,6 +325,14 @@ def person_label(userid: str | None) -> str:
     return names().person(userid) if g.get("db") is not None else userid
 
 
+@bp.app_template_filter("name")
+def name_label(userid: str | None) -> str:
+    """A userid (or a console account named after one) as the person's name."""
+    if not userid:
+        return ""
+    return names().name(userid) if g.get("db") is not None else userid
+
+
 @bp.app_template_filter("audit_action")
 def audit_action_label(action: str) -> str:
     """An audit log action key in words (content `console.audit`)."""
