@@ -21,6 +21,7 @@ from bot.content import texts
 from bot.messages import text_message
 from bot.models import AuditLog, Department, User
 from bot.outbox import enqueue
+from bot.people import department_name
 from bot.pledge.completion import unsigned_members
 from bot.quiz.stats import answered_on
 
@@ -115,7 +116,13 @@ def remind(
             actor=actor[:64],
             action=ACTION,
             allowed=True,
-            detail=f"{page}:{department_id}: {len(people)} " + ",".join(people)[:1900],
+            detail=texts.get(
+                "console.audit_details.remind",
+                what=texts.raw("console.audit_details.remind_pages").get(page, page),
+                department=department_name(session, department_id),
+                count=len(people),
+                people="、".join(people),
+            )[:2000],
         )
     )
     return Outcome(sent=len(people))

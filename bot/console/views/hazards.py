@@ -247,7 +247,15 @@ def hazard_grade(ticket: str):
         grading.set_grade(g.db, services().settings, hazard, grade, actor=actor(), now=now())
     if plan and plan != (hazard.plan or ""):
         grading.set_plan(g.db, hazard, plan, actor=actor(), now=now())
-    audit("console:hazard-grade", f"{ticket} {grade} plan={bool(plan)}")
+    audit(
+        "console:hazard-grade",
+        texts.get(
+            "console.audit_details.hazard_grade",
+            ticket=ticket,
+            grade=grade_label(hazard.grade),
+            plan=texts.get("console.audit_details.hazard_plan") if plan else "",
+        ),
+    )
     services().kick_sender()
     flash(f"{ticket} 等级与治理方案已保存。")
     return redirect(url_for("console.hazard_detail", ticket=ticket))
