@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.content import texts
 from bot.directory import department_heads
 from bot.models import Department, User
 
@@ -57,3 +58,58 @@ def department_names(session: Session, department_ids: set[int]) -> list[str]:
             .order_by(Department.order, Department.id)
         )
     )
+
+
+class Names:
+    """People and departments as a person reads them: 姓名（部门）, never a userid when the
+    directory has a name. Loaded once (one query each) for a page or an export."""
+
+    def __init__(self, session: Session) -> None:
+        self.departments: dict[int, str] = dict(
+            session.execute(select(Department.id, Department.name)).all()
+        )
+        self.people: dict[str, tuple[str, int | None]] = {
+            u: (n or u, d)
+            for u, n, d in session.execute(select(User.userid, User.name, User.department_id))
+        }
+
+    def known(self, userid: str) -> bool:
+        return userid in self.people
+
+    def name(self, userid: str | None) -> str:
+        if not userid:
+            return ""
+        return self.people.get(userid, (userid, None))[0]
+
+    def department(self, department_id: int | None) -> str:
+        if department_id is None:
+            return ""
+        return self.departments.get(department_id, str(department_id))
+
+    def person(self, userid: str | None) -> str:
+        """姓名（部门）; the name alone without a department; the userid if nobody has it."""
+        if not userid:
+            return ""
+        name, dept = self.people.get(userid, (userid, None))
+        return f"{name}（{self.department(dept)}）" if dept is not None else name
+
+    def actor(self, value: str | None) -> str:
+        """Who did something, as records keep it (a userid, `console:<account>`, `cli`,
+        `system` …): a person as 姓名（部门）, a console account by the person's name, the
+        machinery by a word (content `console.actors`)."""
+        if not value:
+            return ""
+        labels = texts.raw("console.actors")
+        kind, _, account = value.partition(":")
+        if kind == "console" and account:
+            if account in labels:
+                return labels[account]
+            name, dept = self.people.get(account, (account, None))
+            if dept is None:
+                return texts.get("console.actors.console", name=name)
+            return texts.get(
+                "console.actors.console_person", name=name, department=self.department(dept)
+            )
+        if value in labels and value != "console":
+            return labels[value]
+        return self.person(value)

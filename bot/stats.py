@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 
 from bot.checkin import stats as checkin
 from bot.drills import stats as drills
+from bot.hazard import points as hazard_points
 from bot.hazard import stats as hazard
 from bot.inspection import stats as inspection
 from bot.knowledge import stats as knowledge
+from bot.learning import points as learning_points
 from bot.learning import stats as learning
 from bot.models import Department, Suggestion, User
 from bot.pledge import stats as pledge
@@ -104,3 +106,12 @@ REQUIRED = (
 
 def compute_stats(session: Session, now: datetime) -> dict[str, Any]:
     return {name: fn(session, now) for name, fn in sorted(FIGURES.items())}
+
+
+def point_sources(session: Session) -> dict[str, dict[str, int]]:
+    """Everyone's points from the sources besides the quiz (the console's and the command
+    line's 积分 tables; the chat handler collects the same for 排行)."""
+    return {
+        "hazard": hazard_points.hazard_points_by_user(session),
+        "learning": learning_points.learning_points_by_user(session),
+    }

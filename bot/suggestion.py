@@ -17,7 +17,7 @@ from bot.directory import officer_ids
 from bot.messages import text_message
 from bot.models import Suggestion, SuggestionReply, User
 from bot.outbox import enqueue
-from bot.people import department_name
+from bot.people import Names, department_name
 from bot.settings import Settings
 from bot.tickets import next_ticket, parse_ticket
 
@@ -114,7 +114,7 @@ def proposed_by(session: Session, userid: str, limit: int = 10) -> tuple[list[Su
     return rows, int(total or 0)
 
 
-def recent(session: Session, *where: Any, limit: int = 200) -> list[Suggestion]:
+def recent(session: Session, *where: Any, limit: int | None = 200) -> list[Suggestion]:
     """The newest suggestions with their replies; `where` narrows them (a console scope)."""
     return list(
         session.scalars(
@@ -149,3 +149,34 @@ def summary_rows(session: Session, tz: tzinfo, *where: Any) -> list[dict[str, An
             }
         )
     return out
+
+
+EXPORT_HEADER = ["编号", "提出时间", "提出人", "部门", "建议内容", "答复", "答复人", "答复时间"]
+
+
+def export_rows(
+    session: Session, tz: tzinfo, *where: Any, limit: int | None = None
+) -> list[list[Any]]:
+    """The 安全建议 list as rows, newest first (what the console's page lists: `recent`, with
+    the page's `where` and limit; the command line: all); replies one per line. Times local."""
+    names = Names(session)
+
+    def local(value: datetime) -> datetime:
+        return value.astimezone(tz).replace(tzinfo=None)
+
+    rows = []
+    for s in recent(session, *where, limit=limit):
+        last = s.replies[-1] if s.replies else None
+        rows.append(
+            [
+                s.ticket,
+                local(s.created_at),
+                names.name(s.proposer),
+                names.department(s.department_id),
+                s.content,
+                "\n".join(r.content for r in s.replies),
+                "、".join(dict.fromkeys(names.actor(r.replier) for r in s.replies)),
+                local(last.at) if last else None,
+            ]
+        )
+    return rows

@@ -74,7 +74,7 @@ def _start_desk(ctx: Context, rest: str) -> str:
         )
     except DrillRefused as exc:
         return exc.text()
-    ctx.audit("drill:desk-start", f"drill {drill.id} {drill.scenario_id}")
+    ctx.audit("drill:desk-start", f"桌面推演 {drill.id}「{drill.title}」")
     return ctx.t(
         "drills.desk.started",
         id=drill.id,

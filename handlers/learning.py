@@ -112,7 +112,16 @@ def _confirm(ctx: Context, a: LearningAssignment, t: LearningTask, channel: str)
     """Confirm (once), then the next check question or the completion."""
     lines = []
     if tasks.confirm(ctx.session, a, t, channel, ctx.now):
-        ctx.audit("learning:confirm", detail=f"task {t.id} {channel} opened={bool(a.opened_at)}")
+        ctx.audit(
+            "learning:confirm",
+            detail=ctx.t(
+                "learning.audit_confirm",
+                id=t.id,
+                title=t.title,
+                channel=ctx.t(f"learning.audit_channels.{channel}"),
+                opened=ctx.t("learning.audit_opened") if a.opened_at else "",
+            ),
+        )
         lines.append(
             ctx.t("learning.confirmed", title=t.title, when=label(a.confirmed_at, ctx.settings.tz))
         )
@@ -188,7 +197,9 @@ def _answer(ctx: Context, text: str) -> Reply:
     nxt = tasks.next_question(a, t)
     if nxt is None:
         ctx.end_flow()
-        ctx.audit("learning:complete", detail=f"task {t.id}")
+        ctx.audit(
+            "learning:complete", detail=ctx.t("learning.audit_complete", id=t.id, title=t.title)
+        )
         right = sum(1 for x in a.answers if x.get("correct"))
         lines += [
             "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.localtime import label, stamp
 from bot.messages import IncomingMessage, Reply
+from bot.people import department_names
 from bot.pledge import cards, signing
 from bot.pledge.completion import completion_text
 from bot.pledge.members import parse_departments, text_for
@@ -157,7 +158,15 @@ def handle_launch(ctx: Context, args: str) -> Reply:
     round_id, total, pending = launch(
         ctx.session, ctx.userid, ctx.now, departments or None, ctx.settings.tz
     )
-    ctx.audit("pledge:launch", detail=f"round {round_id} departments {departments or 'all'}")
+    names = department_names(ctx.session, set(departments))
+    ctx.audit(
+        "pledge:launch",
+        detail=ctx.t(
+            "pledge.audit_launch",
+            round=round_id,
+            departments="、".join(names) or ctx.t("pledge.audit_everyone"),
+        ),
+    )
     return Reply.text(ctx.t("pledge.launched", round=round_id, total=total, pending=pending))
 
 

@@ -12,15 +12,13 @@ from bot.learning import points as learning_points
 from bot.messages import IncomingMessage, Reply
 from bot.quiz import ranking
 from bot.router import Router
+from bot.stats import point_sources
 
 
 def _everyone(ctx: Context):
     """Everyone's points from the sources other than the quiz (for the snapshot)."""
     session = ctx.session
-    return lambda: {
-        "hazard": hazard_points.hazard_points_by_user(session),
-        "learning": learning_points.learning_points_by_user(session),
-    }
+    return lambda: point_sources(session)
 
 
 def handle_points(msg: IncomingMessage, ctx: Context, args: str) -> Reply:

@@ -195,7 +195,18 @@ MISTAKES: dict[tuple[str, ...], list[list[str]]] = {
         ["42", "{tmp}/a.xlsx"],
         ["42"],
     ],
-    ("export", "hazards"): [["{nodir}/h.xlsx"]],
+    ("export", "hazards"): [
+        ["{nodir}/h.xlsx"],
+        ["{tmp}/h.xlsx", "--since", "june"],
+        ["{tmp}/h.xlsx", "--until", "2026-13-01"],
+        ["{tmp}/h.xlsx", "--status", "bogus"],
+        ["{tmp}/h.xlsx", "--department", "x"],
+    ],
+    ("export", "suggestions"): [["{nodir}/s.xlsx"]],
+    ("export", "inspections"): [["{nodir}/i.xlsx"]],
+    ("export", "audit"): [["{nodir}/a.xlsx"]],
+    ("export", "points"): [["{nodir}/p.xlsx"]],
+    ("export", "asked"): [["{nodir}/q.xlsx"]],
     ("knowledge", "check"): [["--dir", "{nodir}"], ["--dir", "{tmp}/afile"]],
     ("export", "learning"): [
         ["{nodir}/l.xlsx"],
@@ -262,6 +273,11 @@ WORKING: dict[tuple[str, ...], list[str] | None] = {
     ("export", "learning"): ["{tmp}/l.xlsx"],
     ("export", "submissions"): ["{tmp}/s.xlsx"],
     ("export", "pledges"): ["{tmp}/p.xlsx"],
+    ("export", "suggestions"): ["{tmp}/s.xlsx"],
+    ("export", "inspections"): ["{tmp}/i.xlsx"],
+    ("export", "audit"): ["{tmp}/a.xlsx"],
+    ("export", "points"): ["{tmp}/p.xlsx"],
+    ("export", "asked"): ["{tmp}/q.xlsx"],
     ("knowledge", "check"): None,
 }
 

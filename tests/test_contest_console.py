@@ -151,7 +151,7 @@ def test_cancel_tells_who_started_and_announces_nothing(wecom, runtime, clock, f
     # Cancelling twice is refused; the one cancel is in the audit log.
     login(officer, "boss")  # the console session lapsed while the clock moved on
     assert "竞赛已取消。" in post(officer, f"/admin/contests/{cid}/cancel").get_data(as_text=True)
-    assert audits(runtime, "console:contest-cancel") == [f"#{cid} 安全月知识竞赛, told 1"]
+    assert audits(runtime, "console:contest-cancel") == [f"#{cid}「安全月知识竞赛」，通知 1 人"]
 
 
 def test_void_a_wrong_question_rescores_everyone(wecom, runtime, clock, fake, officer):
@@ -179,7 +179,7 @@ def test_void_a_wrong_question_rescores_everyone(wecom, runtime, clock, fake, of
     assert "已作废的题目（不计分）：第 1 题" in results and "进行中" in results
     detail = officer.get(f"/admin/contests/{cid}").get_data(as_text=True)
     assert "已作废" in detail
-    assert audits(runtime, "console:contest-void")[0].startswith(f"#{cid} question 1 (")
+    assert audits(runtime, "console:contest-void")[0].startswith(f"#{cid} 第 1 题（")
     # A second void of the same question, and voiding before the opening, are refused.
     page = post(officer, f"/admin/contests/{cid}/void", number="1").get_data(as_text=True)
     assert "第 1 题已经作废" in page
@@ -205,8 +205,10 @@ def test_before_opening_an_officer_edits_and_replaces_a_question(runtime, clock,
         c = s.get(Contest, cid)
         assert c.name == "更正后的竞赛" and c.question_ids[0] == before[0]
         assert c.question_ids[1] != before[1] and len(set(c.question_ids)) == 3
-    assert audits(runtime, "console:contest-edit")[0].startswith(f"#{cid} name,opens_at,closes_at")
-    assert audits(runtime, "console:contest-replace")[0].startswith(f"#{cid} question 2: ")
+    assert audits(runtime, "console:contest-edit")[0].startswith(
+        f"#{cid} 修改 名称、开始时间、结束时间"
+    )
+    assert audits(runtime, "console:contest-replace")[0].startswith(f"#{cid} 第 2 题：")
     # Once open, times and questions stay as they are.
     clock.set_local("2026-06-05 15:00")
     login(officer, "boss")
@@ -312,7 +314,7 @@ def test_console_creates_follows_and_announces_a_contest(app, wecom, runtime, cl
     with runtime.factory() as s:
         c = s.get(Contest, 1)
         assert (c.themes, c.department_ids, c.auto_announce) == (["fire"], [3, 4], False)
-    assert audits(runtime, "console:contest-create")[0].startswith("#1 后台竞赛 themes=fire")
+    assert audits(runtime, "console:contest-create")[0].startswith("#1「后台竞赛」，主题 ")
     for userid, right in (("liuyang", True), ("zhaolei", False)):
         reply = wecom.text(userid, "竞赛").text
         for _ in range(2):
@@ -348,7 +350,7 @@ def test_console_creates_follows_and_announces_a_contest(app, wecom, runtime, cl
         "你的得分：20 分（答对 2/2 题，用时 0 秒），排名第 1/2 名。"
     ]
     assert len([t for t in fake.texts_for("zhaolei") if "知识竞赛成绩" in t]) == 1
-    assert audits(runtime, "console:contest-announce") == ["#1 后台竞赛 to 2"]
+    assert audits(runtime, "console:contest-announce") == ["#1「后台竞赛」，成绩推送 2 人"]
     assert "已结束" in officer.get("/admin/contests").get_data(as_text=True)
 
 

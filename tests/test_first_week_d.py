@@ -317,7 +317,7 @@ def test_no_chat_reply_has_english_words(app, runtime, wecom, fake, clock):
 def test_history_audit_and_cap_show_names_local_times_and_chinese(app, runtime, wecom, fake, clock):
     client, values = seeded_console(app, runtime, wecom, fake, clock)
     page = visible_text(client.get(f"/admin/hazards/{values['ticket']}").get_data(as_text=True))
-    assert "王芳（管理后台）" in page and "责任人：徐浩" in page
+    assert "王芳（安全环保部，管理后台）" in page and "责任人：徐浩" in page
     assert "console:" not in page and "xuhao" not in page
     # Logged in at 09:00 Shanghai (01:00 UTC): the audit log reads 09:00.
     audit = visible_text(client.get("/admin/audit").get_data(as_text=True))
@@ -591,7 +591,7 @@ def test_hazard_export_lists_photos_in_columns_relative_to_the_files_folder(
     add_account(runtime.factory, OFFICER, now=clock())
     client = app.test_client()
     login(client, OFFICER)
-    assert "下载隐患台账" in client.get("/admin/hazards").get_data(as_text=True)
+    assert "导出 Excel" in client.get("/admin/hazards").get_data(as_text=True)
     response = client.get("/admin/hazards.xlsx")
     assert response.status_code == 200
     assert photo_columns(io.BytesIO(response.get_data()), files_dir) == cli

@@ -5,7 +5,7 @@ Query functions take the session first and never commit. Days are local (setting
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -220,9 +220,11 @@ def hazards(
     *,
     status: str | None = None,
     limit: int | None = None,
+    where: Sequence[Any] = (),
 ) -> list[HazardReport]:
-    """The ledger, overdue items first (most overdue first), then open ones, newest first."""
-    stmt = select(HazardReport).where(scope.filter(HazardReport.department_id))
+    """The ledger, overdue items first (most overdue first), then open ones, newest first;
+    `where` narrows it further (bot.hazard.queries.LedgerFilter.clauses)."""
+    stmt = select(HazardReport).where(scope.filter(HazardReport.department_id), *where)
     if status:
         stmt = stmt.where(HazardReport.status == status)
     rows = list(session.scalars(stmt.order_by(HazardReport.id.desc())))

@@ -2,9 +2,9 @@
 
 Who has not done it yet comes from the features (bot.pledge, bot.quiz, bot.checkin); this
 module groups it per department within the account's scope and sends the reminder through
-the outbox. A department gets at most one reminder per page per hour: the audit row of the
-last one is the record, read after locking the department's row (PostgreSQL; SQLite has one
-writer anyway), so two taps at once send once.
+the outbox. A department gets at most one reminder per page per hour: the outbox message of
+the last one is the record, read after locking the department's row (PostgreSQL; SQLite has
+one writer anyway), so two taps at once send once.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from bot.console.auth import Scope
 from bot.content import texts
 from bot.learning import tasks as learning_tasks
 from bot.messages import text_message
-from bot.models import AuditLog, Department, User
+from bot.models import AuditLog, Department, OutboundMessage, User
 from bot.outbox import enqueue
+from bot.people import department_name
 from bot.pledge.completion import unsigned_members
 from bot.quiz.stats import answered_on
 
@@ -93,15 +94,13 @@ def remind(
     """Queue the page's reminder (or `message`) to the department's people who have not done
     it yet."""
     session.execute(select(Department.id).where(Department.id == department_id).with_for_update())
+    # The last reminder is the outbox message it queued (its source names the page and the
+    # department); the audit row says the same in words for people, so it is not parsed.
+    source = f"{ACTION}:{page}:{department_id}"[:64]
     last = session.scalar(
-        select(AuditLog.at)
-        .where(
-            AuditLog.action == ACTION,
-            AuditLog.allowed.is_(True),
-            AuditLog.detail.like(f"{page}:{department_id}:%"),
-            AuditLog.at > now - EVERY,
-        )
-        .order_by(AuditLog.at.desc())
+        select(OutboundMessage.created_at)
+        .where(OutboundMessage.source == source, OutboundMessage.created_at > now - EVERY)
+        .order_by(OutboundMessage.created_at.desc())
         .limit(1)
     )
     if last is not None:
@@ -117,7 +116,7 @@ def remind(
         session,
         people,
         text_message(message or texts.get(f"console.remind.{page}")),
-        source=f"{ACTION}:{page}",
+        source=source,
         now=now,
         dedup_key=f"remind:{page}:{department_id}:{int(now.timestamp())}",
         # A reminder an hour later repeats the same text on purpose: WeCom's duplicate check
@@ -130,7 +129,13 @@ def remind(
             actor=actor[:64],
             action=ACTION,
             allowed=True,
-            detail=f"{page}:{department_id}: {len(people)} " + ",".join(people)[:1900],
+            detail=texts.get(
+                "console.audit_details.remind",
+                what=texts.raw("console.audit_details.remind_pages").get(page, page),
+                department=department_name(session, department_id),
+                count=len(people),
+                people="、".join(people),
+            )[:2000],
         )
     )
     return Outcome(sent=len(people))

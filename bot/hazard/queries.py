@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.hazard import states
@@ -107,3 +108,43 @@ def ledger_hazards(session: Session, *where: Any) -> list[HazardReport]:
             .order_by(HazardReport.reported_at, HazardReport.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """What a ledger list or export is narrowed to (the console's filters, the CLI's options):
+    a search in the ticket number and the description, one department, one status, and the
+    local days the report came in (both ends included)."""
+
+    search: str = ""
+    department_id: int | None = None
+    status: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def clauses(self, tz) -> list[Any]:
+        out: list[Any] = []
+        text = self.search.strip()
+        if text:
+            out.append(
+                or_(
+                    HazardReport.ticket.contains(text.upper(), autoescape=True),
+                    HazardReport.description.contains(text, autoescape=True),
+                )
+            )
+        if self.department_id is not None:
+            out.append(HazardReport.department_id == self.department_id)
+        if self.status:
+            out.append(HazardReport.status == self.status)
+        if self.since is not None:
+            out.append(HazardReport.reported_at >= _local_midnight(self.since, tz))
+        if self.until is not None:
+            out.append(HazardReport.reported_at < _local_midnight(self.until + timedelta(1), tz))
+        return out
+
+    def is_empty(self) -> bool:
+        return self == LedgerFilter()
+
+
+def _local_midnight(day: date, tz) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)

@@ -131,3 +131,38 @@ def summary_rows(session: Session, allows=lambda _dept: True) -> list[dict[str, 
                 }
             )
     return rows
+
+
+ROUNDS_HEADER = [
+    "轮次",
+    "检查清单",
+    "截止日期",
+    "部门",
+    "检查人",
+    "已查项",
+    "总项",
+    "不合格",
+    "是否完成",
+    "隐患编号",
+]
+
+
+def rounds_sheet(session: Session, allows=lambda _dept: True) -> tuple[str, list[str], list]:
+    """The 隐患排查 list as one sheet: a row per round and department (`allows`: the
+    departments a console account sees), the rows of the campaign summary's sheet."""
+    rows = [
+        [
+            r["round"],
+            r["title"],
+            r["due"],
+            r["department"],
+            r["inspector"],
+            r["answered"],
+            r["total"],
+            r["failed"],
+            "是" if r["done"] else "否",
+            r["tickets"],
+        ]
+        for r in summary_rows(session, allows)
+    ]
+    return ("排查轮次", ROUNDS_HEADER, rows)

@@ -178,7 +178,7 @@ def forget(session: Session, userid: str) -> None:
     session.execute(delete(QaFollowup).where(QaFollowup.userid == userid))
 
 
-def unanswered(session: Session, limit: int = 200) -> list[QuestionAsked]:
+def unanswered(session: Session, limit: int | None = 200) -> list[QuestionAsked]:
     """Questions that got no confident answer, newest first (the console's list)."""
     return list(
         session.scalars(

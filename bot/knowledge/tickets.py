@@ -124,7 +124,7 @@ def answer(
     return ticket
 
 
-def recent(session: Session, limit: int = 200) -> list[QuestionTicket]:
+def recent(session: Session, limit: int | None = 200) -> list[QuestionTicket]:
     """WT tickets, open ones first, newest first within each."""
     return list(
         session.scalars(

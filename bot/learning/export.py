@@ -3,6 +3,8 @@ Written through bot.exports (titles and names typed by people never become formu
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,13 +36,14 @@ def _local(value, tz):
     return value.astimezone(tz).replace(tzinfo=None) if value else None
 
 
-def export_sheets(session: Session, tz, task_id: int | None = None) -> list[tuple]:
-    """[(sheet title, header, rows)] for bot.exports.write_xlsx."""
+def export_sheets(session: Session, tz, task_id: int | None = None, *where: Any) -> list[tuple]:
+    """[(sheet title, header, rows)] for bot.exports.write_xlsx; `where` narrows the
+    assignments (the console's department scope)."""
     by_id = {t.id: t for t in tasks(session, limit=10_000)}
     names = dict(session.execute(select(User.userid, User.name)).all())
     depts = dict(session.execute(select(Department.id, Department.name)).all())
     rows = []
-    for a in assignments(session, task_id):
+    for a in assignments(session, task_id, *where):
         t: LearningTask = by_id[a.task_id]
         answered = len(t.questions or []) > 0 and len(a.answers or []) == len(t.questions)
         rows.append(
@@ -65,7 +68,7 @@ def export_sheets(session: Session, tz, task_id: int | None = None) -> list[tupl
     for t in sorted(by_id.values(), key=lambda x: x.id):
         if task_id is not None and t.id != task_id:
             continue
-        for d in completion_by_department(session, t.id):
+        for d in completion_by_department(session, t.id, *where):
             summary.append(
                 [
                     t.id,

@@ -269,8 +269,15 @@ def tasks(session: Session, limit: int = 50) -> list[LearningTask]:
     return list(session.scalars(select(LearningTask).order_by(LearningTask.id.desc()).limit(limit)))
 
 
-def assignments(session: Session, task_id: int | None = None) -> list[LearningAssignment]:
-    q = select(LearningAssignment).order_by(LearningAssignment.task_id, LearningAssignment.userid)
+def assignments(
+    session: Session, task_id: int | None = None, *where: Any
+) -> list[LearningAssignment]:
+    """Assignments by task and person; `where` narrows them (a console's department scope)."""
+    q = (
+        select(LearningAssignment)
+        .where(*where)
+        .order_by(LearningAssignment.task_id, LearningAssignment.userid)
+    )
     if task_id is not None:
         q = q.where(LearningAssignment.task_id == task_id)
     return list(session.scalars(q))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from bot.content import texts
@@ -29,8 +31,14 @@ PLEDGE_SHEET_HEADER = [
 SUMMARY_HEADER = ["部门", "应签署", "已签署", "未签署", "完成率(%)"]
 
 
-def export_rows(session: Session, tz, round_id: int | None = None) -> tuple[list[list], list[list]]:
-    """(person rows, department summary rows) for the pledge export."""
+def export_rows(
+    session: Session,
+    tz,
+    round_id: int | None = None,
+    allows: Callable[[int | None], bool] = lambda _dept: True,
+) -> tuple[list[list], list[list]]:
+    """(person rows, department summary rows) for the pledge export; `allows` keeps the
+    members of some departments only (a department head's console)."""
     current = current_texts()
     by_hash = {t.hash: t for t in current.values()}
     names = department_names(session)
@@ -52,6 +60,8 @@ def export_rows(session: Session, tz, round_id: int | None = None) -> tuple[list
     roles, channels = texts.raw("pledge.roles"), texts.raw("pledge.sign_channels")
     rows, summary = [], {}
     for user, userid, dept_id, key, hash_ in scope:
+        if not allows(dept_id):
+            continue
         sig = signatures.get((userid, hash_))
         dept = names.get(dept_id or 0, str(dept_id or ""))
         version = sig.text_version if sig else (by_hash[hash_].version if hash_ in by_hash else "")

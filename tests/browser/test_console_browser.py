@@ -116,7 +116,7 @@ def test_console_in_a_real_browser(browser, server, runtime, tmp_path):
     page.select_option("#owner", "chenjing")
     page.fill("#deadline", (seed["today"] + timedelta(days=5)).isoformat())
     page.click("#assign")
-    page.wait_for_selector("text=已指派给 陈静")  # the flash names the person
+    page.wait_for_selector("text=已指派给 陈静（生产一车间）")
     assert page.inner_text("#hazard-owner").startswith("陈静")
     page.click("#action-start")
     page.wait_for_selector("#action-finish")

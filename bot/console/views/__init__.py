@@ -17,6 +17,7 @@ from bot.console.views import (  # noqa: F401 - each module registers its pages 
     learning,
     login,
     pledges,
+    points,
     progress,
     questions,
     submissions,

@@ -13,33 +13,43 @@ from bot.console.views.common import (
     officer_only,
     people_names,
     services,
+    sheets_download,
 )
 from bot.content import texts
 from bot.knowledge import answers, tickets
-from bot.knowledge.index import get_index
+from bot.knowledge.export import asked_sheets, entry_titles
 from bot.models import QuestionTicket
 
 MAX_ID = 2**31 - 1
 
 
-def _titles(ids) -> dict[str, str]:
-    index = get_index()
-    return {i: doc.question for i in ids if i and (doc := index.get(i)) is not None}
+LIMIT = 200  # of each list, on the page and in its download
 
 
 @bp.get("/asked")
 @officer_only
 def asked():
-    questions = answers.unanswered(g.db)
-    wt = tickets.recent(g.db)
+    questions = answers.unanswered(g.db, limit=LIMIT)
+    wt = tickets.recent(g.db, limit=LIMIT)
     ids = {q.best_id for q in questions} | {t.best_id for t in wt}
     return render_template(
         "console/asked.html",
         questions=questions,
         tickets=wt,
-        titles=_titles(ids),
+        titles=entry_titles(ids),
         people=people_names(),
+        export_url=url_for("console.asked_xlsx"),
     )
+
+
+@bp.get("/asked.xlsx")
+@officer_only
+def asked_xlsx():
+    sheets = asked_sheets(g.db, services().settings.tz, limit=LIMIT)
+    detail = texts.get(
+        "console.audit_details.asked_export", tickets=len(sheets[0][2]), questions=len(sheets[1][2])
+    )
+    return sheets_download("asked", sheets, "console:asked-export", detail)
 
 
 @bp.post(f"/asked/<int(max={MAX_ID}):ticket_id>/reply")

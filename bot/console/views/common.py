@@ -8,6 +8,7 @@ import functools
 import hashlib
 import ipaddress
 import re
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,11 +28,14 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from bot.audit import action_label
 from bot.console import auth, data
 from bot.content import texts
+from bot.exports import write_xlsx
 from bot.localtime import stamp
 from bot.models import AuditLog, User
 from bot.outbox import held_batches
+from bot.people import Names
 from bot.services import Services
 
 # Templates and static files live beside the package, in bot/console/.
@@ -243,6 +247,32 @@ def audit(action: str, detail: str = "", allowed: bool = True) -> None:
         g.commit_on_error = True
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(name: str, write, action: str, detail: str = "") -> Response:
+    """A workbook as a download: `write(path)` fills it (bot.exports.write_xlsx or a
+    feature's own writer), the download is audit-logged, `name` is the file name (ASCII, as
+    every browser keeps it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.xlsx"
+        write(path)
+        payload = path.read_bytes()
+    audit(action, detail)
+    return Response(
+        payload,
+        headers={
+            "Content-Type": XLSX_TYPE,
+            "Content-Disposition": f'attachment; filename="{name}-{today().isoformat()}.xlsx"',
+        },
+    )
+
+
+def sheets_download(name: str, sheets, action: str, detail: str = "") -> Response:
+    """(title, header, rows) sheets as a download, written by bot.exports.write_xlsx."""
+    return xlsx_download(name, lambda path: write_xlsx(path, sheets), action, detail)
+
+
 def actor() -> str:
     return f"console:{g.account.username}"[:64]
 
@@ -269,37 +299,44 @@ def people_names() -> dict[str, str]:
     return g.people_names
 
 
+def names() -> Names:
+    """The directory as people read it (姓名（部门）), loaded once per request."""
+    if "names" not in g:
+        g.names = Names(g.db)
+    return g.names
+
+
 @bp.app_template_filter("actor")
 def actor_label(value: str | None) -> str:
-    """Who did something, for people: a WeCom userid or a console account by the person's
-    name, the command line and other machinery by a word (content `console.actors`)."""
+    """Who did something, for people: a WeCom userid as 姓名（部门）, a console account by the
+    person's name, the command line and other machinery by a word (content `console.actors`)."""
     if not value:
         return ""
-    labels = texts.raw("console.actors")
-    names = people_names() if g.get("db") is not None else {}
-    kind, _, name = value.partition(":")
-    if kind == "console" and name:
-        if name in labels:
-            return labels[name]
-        return texts.get("console.actors.console", name=names.get(name, name))
-    if value in labels and value != "console":
-        return labels[value]
-    return names.get(value, value)
+    if g.get("db") is None:
+        return value
+    return names().actor(value)
+
+
+@bp.app_template_filter("person")
+def person_label(userid: str | None) -> str:
+    """A userid as 姓名（部门）."""
+    if not userid:
+        return ""
+    return names().person(userid) if g.get("db") is not None else userid
+
+
+@bp.app_template_filter("name")
+def name_label(userid: str | None) -> str:
+    """A userid (or a console account named after one) as the person's name."""
+    if not userid:
+        return ""
+    return names().name(userid) if g.get("db") is not None else userid
 
 
 @bp.app_template_filter("audit_action")
 def audit_action_label(action: str) -> str:
     """An audit log action key in words (content `console.audit`)."""
-    labels = texts.raw("console.audit.actions")
-    if action in labels:
-        return labels[action]
-    if action.startswith("refused:"):
-        return texts.get("console.audit.refused", what=audit_action_label(action[8:]))
-    for prefix in ("console:hazard-", "hazard:card:", "hazard:"):
-        rest = action.removeprefix(prefix)
-        if rest != action and rest in texts.raw("hazard.actions"):
-            return texts.get("console.audit.hazard", action=texts.get(f"hazard.actions.{rest}"))
-    return action
+    return action_label(action)
 
 
 @bp.app_template_filter("local")

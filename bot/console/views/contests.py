@@ -11,7 +11,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from bot.console import data
 from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services
 from bot.content import texts
-from bot.localtime import LocalTimeError, parse_local
+from bot.localtime import LocalTimeError, parse_local, stamp
 from bot.models import Contest
 from bot.quiz import contest as contests
 from bot.quiz import contest_admin, contest_stats
@@ -36,6 +36,16 @@ def _int(field: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise contests.ContestError(texts.get("contest.console.bad_count")) from exc
+
+
+def _detail(key: str, **values) -> str:
+    """An audit detail in words (content `console.audit_details`)."""
+    return texts.get(f"console.audit_details.{key}", **values)
+
+
+def _when(contest: Contest) -> str:
+    tz = services().settings.tz
+    return f"「{contest.name}」{stamp(contest.opens_at, tz)}～{stamp(contest.closes_at, tz)}"
 
 
 def _contest(contest_id: int) -> Contest:
@@ -78,11 +88,20 @@ def contests_create():
     except contests.ContestError as exc:
         flash(str(exc), "error")
         return redirect(url_for("console.contests_list"))
+    titles, depts = theme_titles(), data.department_names(g.db)
     audit(
         "console:contest-create",
-        f"#{contest.id} {contest.name} themes={','.join(contest.themes) or '*'} "
-        f"count={contest.question_count} departments={contest.department_ids or '*'} "
-        f"questions={','.join(contest.question_ids or [])}",
+        _detail(
+            "contest_create",
+            id=contest.id,
+            name=contest.name,
+            themes="、".join(titles.get(t, t) for t in contest.themes or [])
+            or _detail("contest_all_themes"),
+            count=contest.question_count,
+            departments="、".join(depts.get(d, str(d)) for d in contest.department_ids or [])
+            or _detail("contest_everyone"),
+            questions="、".join(contest.question_ids or []),
+        ),
     )
     flash(
         texts.get(
@@ -120,7 +139,7 @@ def contest_detail(contest_id: int):
 @officer_only
 def contest_edit(contest_id: int):
     contest = _contest(contest_id)
-    before = f"{contest.name} {contest.opens_at.isoformat()}–{contest.closes_at.isoformat()}"
+    before = _when(contest)
     try:
         changed = contest_admin.edit_contest(
             g.db,
@@ -134,10 +153,16 @@ def contest_edit(contest_id: int):
         flash(str(exc), "error")
         return _back(contest_id)
     if changed:
+        fields = texts.raw("console.audit_details.contest_fields")
         audit(
             "console:contest-edit",
-            f"#{contest.id} {','.join(changed)}: {before} -> "
-            f"{contest.name} {contest.opens_at.isoformat()}–{contest.closes_at.isoformat()}",
+            _detail(
+                "contest_edit",
+                id=contest.id,
+                fields="、".join(fields.get(c, c) for c in changed),
+                before=before,
+                after=_when(contest),
+            ),
         )
         flash(texts.get("contest.console.edited"))
     else:
@@ -157,7 +182,10 @@ def contest_replace(contest_id: int):
     except contests.ContestError as exc:
         flash(str(exc), "error")
         return _back(contest_id)
-    audit("console:contest-replace", f"#{contest.id} question {number}: {old} -> {new}")
+    audit(
+        "console:contest-replace",
+        _detail("contest_replace", id=contest.id, number=number, old=old, new=new),
+    )
     flash(texts.get("contest.console.replaced", number=number, new=new))
     return _back(contest_id)
 
@@ -173,7 +201,10 @@ def contest_void(contest_id: int):
         flash(str(exc), "error")
         return _back(contest_id)
     rescored = contest_admin.attempts_count(g.db, contest.id)
-    audit("console:contest-void", f"#{contest.id} question {number} ({qid}), rescored {rescored}")
+    audit(
+        "console:contest-void",
+        _detail("contest_void", id=contest.id, number=number, qid=qid, count=rescored),
+    )
     flash(texts.get("contest.console.voided", number=number, count=rescored))
     return _back(contest_id)
 
@@ -190,7 +221,10 @@ def contest_announce(contest_id: int):
     if told is None:
         flash(texts.get("contest.console.already_announced"), "error")
         return _back(contest_id)
-    audit("console:contest-announce", f"#{contest.id} {contest.name} to {told}")
+    audit(
+        "console:contest-announce",
+        _detail("contest_announce", id=contest.id, name=contest.name, count=told),
+    )
     services().kick_sender()
     flash(texts.get("contest.console.announced", count=told))
     return _back(contest_id)
@@ -205,7 +239,10 @@ def contest_cancel(contest_id: int):
     except contests.ContestError as exc:
         flash(str(exc), "error")
         return _back(contest_id)
-    audit("console:contest-cancel", f"#{contest.id} {contest.name}, told {len(told)}")
+    audit(
+        "console:contest-cancel",
+        _detail("contest_cancel", id=contest.id, name=contest.name, count=len(told)),
+    )
     services().kick_sender()
     flash(texts.get("contest.console.cancelled", count=len(told)))
     return _back(contest_id)

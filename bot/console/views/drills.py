@@ -112,7 +112,7 @@ def drill_finding_ticket(finding_id: int):
         actor=actor(),
         now=now(),
     )
-    audit("console:drill-finding-ticket", f"finding {finding.id} {hazard.ticket}")
+    audit("console:drill-finding-ticket", f"演练问题 {finding.id} 转为隐患 {hazard.ticket}")
     flash(f"已登记为隐患 {hazard.ticket}。")
     return back
 
@@ -135,7 +135,7 @@ def drill_finding_plan(finding_id: int):
         finding.closed_at = now()
     else:
         evaluation.make_plan_item(g.db, finding, plan, None, None)
-    audit("console:drill-finding-plan", f"finding {finding.id} plan {plan.id}")
+    audit("console:drill-finding-plan", f"演练问题 {finding.id} 列入预案 {plan.id} 的改进项")
     flash("已更新预案改进项。")
     return back
 
@@ -177,7 +177,7 @@ def plans_page():
 def plans_create():
     plan = _plan_form(None)
     if plan is not None:
-        audit("console:plan-create", f"plan {plan.id} {plan.title}")
+        audit("console:plan-create", f"预案 {plan.id}「{plan.title}」")
         flash(f"已登记预案【{plan.title}】。")
     return redirect(url_for("console.plans_page"))
 
@@ -196,7 +196,7 @@ def plan_edit(plan_id: int):
 def plan_update(plan_id: int):
     plan = g.db.get(EmergencyPlan, plan_id) or abort(404)
     if _plan_form(plan) is not None:
-        audit("console:plan-edit", f"plan {plan.id}")
+        audit("console:plan-edit", f"预案 {plan.id}")
         flash("预案已保存。")
     return redirect(url_for("console.plans_page"))
 
@@ -238,7 +238,7 @@ def supplies_page():
 def supplies_create():
     supply = _supply_form(None)
     if supply is not None:
-        audit("console:supply-create", f"supply {supply.id} {supply.name}")
+        audit("console:supply-create", f"物资 {supply.id}「{supply.name}」")
         flash(f"已登记物资【{supply.name}】。")
     return redirect(url_for("console.supplies_page"))
 
@@ -255,7 +255,7 @@ def supply_edit(supply_id: int):
 def supply_update(supply_id: int):
     supply = g.db.get(EmergencySupply, supply_id) or abort(404)
     if _supply_form(supply) is not None:
-        audit("console:supply-edit", f"supply {supply.id}")
+        audit("console:supply-edit", f"物资 {supply.id}")
         flash("物资已保存。")
     return redirect(url_for("console.supplies_page"))
 
@@ -270,7 +270,7 @@ def supplies_xlsx():
         payload = path.read_bytes()
     finally:
         path.unlink(missing_ok=True)
-    audit("console:supply-export", "")
+    audit("console:supply-export", "应急物资台账")
     return Response(
         payload,
         headers={

@@ -4,28 +4,33 @@ officer, and the absentee workbook."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from bot.checkin import attendance as attend
 from bot.checkin.events import kind_label, kinds
-from bot.checkin.export import absentee_sheets
+from bot.checkin.export import METHODS, absentee_sheets, attendance_sheets
 from bot.console import data
 from bot.console.actions import EventError, PastStart, create_event
 from bot.console.qr import checkin_qr
-from bot.console.views.common import actor, audit, bp, now, officer_only, scope, services, today
+from bot.console.views.common import (
+    actor,
+    audit,
+    bp,
+    names,
+    now,
+    officer_only,
+    scope,
+    services,
+    sheets_download,
+)
 from bot.content import texts
-from bot.exports import write_xlsx
 from bot.localtime import label
 from bot.models import CheckinEvent, EventAttendance, User
 
 # Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
 # names no row, so the route does not match it (404) instead of overflowing in the driver.
 MAX_ID = 2**31 - 1
-METHOD_LABELS = {"code": "签到码", "location": "定位", "manual": "补签"}
 
 
 def _events_page(form=None, past_warning: str = ""):
@@ -83,7 +88,7 @@ def event_detail(event_id: int):
         qr=checkin_qr(event.code),
         tz=services().settings.tz,
         names=names,
-        methods=METHOD_LABELS,
+        methods=METHODS,
     )
 
 
@@ -139,29 +144,36 @@ def event_manual_sign_in(event_id: int):
         when = label(done.checked_at, services().settings.tz) if done else ""
         flash(texts.get("console.event_manual_already", name=name, when=when))
     else:
-        audit("console:event-manual", f"{event.id} {event.title} {user.userid}")
+        audit(
+            "console:event-manual",
+            texts.get(
+                "console.audit_details.event_manual",
+                id=event.id,
+                title=event.title,
+                name=names().person(user.userid),
+            ),
+        )
         flash(texts.get("console.event_manual_done", name=name, title=event.title))
     return redirect(url_for("console.event_detail", event_id=event.id))
 
 
-@bp.get(f"/events/<int(max={MAX_ID}):event_id>/absentees.xlsx")
-@officer_only
-def event_absentees_xlsx(event_id: int):
+@bp.get(f"/events/<int(max={MAX_ID}):event_id>/attendance.xlsx")
+def event_attendance_xlsx(event_id: int):
+    """Who signed in (of this account's departments), per department, the drill survey."""
     event = _event_or_404(event_id)
-    sheets = absentee_sheets(g.db, event, services().settings.tz)
-    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as fh:
-        path = Path(fh.name)
-    try:
-        write_xlsx(path, sheets)
-        payload = path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
-    audit("console:event-absentees", f"{event.id} {len(sheets[0][2])} rows")
-    name = f"event-{event.id}-absentees-{today().isoformat()}.xlsx"
-    return Response(
-        payload,
-        headers={
-            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "Content-Disposition": f'attachment; filename="{name}"',
-        },
+    sheets = attendance_sheets(g.db, event, services().settings.tz, scope().allows)
+    detail = texts.get(
+        "console.audit_details.event_rows", id=event.id, title=event.title, count=len(sheets[0][2])
     )
+    return sheets_download(f"event-{event.id}-attendance", sheets, "console:event-export", detail)
+
+
+@bp.get(f"/events/<int(max={MAX_ID}):event_id>/absentees.xlsx")
+def event_absentees_xlsx(event_id: int):
+    """Who was invited and did not come (of this account's departments)."""
+    event = _event_or_404(event_id)
+    sheets = absentee_sheets(g.db, event, services().settings.tz, scope().allows)
+    detail = texts.get(
+        "console.audit_details.event_rows", id=event.id, title=event.title, count=len(sheets[0][2])
+    )
+    return sheets_download(f"event-{event.id}-absentees", sheets, "console:event-absentees", detail)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
 from pathlib import Path
 
 from flask import (
-    Response,
     abort,
     flash,
     g,
@@ -21,20 +19,24 @@ from sqlalchemy import select
 
 from bot.console import auth, data
 from bot.console.views.common import (
+    PAGE,
     actor,
     audit,
     bp,
+    names,
     now,
     officer_only,
     people_names,
     scope,
     services,
     today,
+    xlsx_download,
 )
 from bot.content import texts
 from bot.hazard import grading, labels, ledger, queries, states
 from bot.hazard.export import export_hazards
 from bot.hazard.grades import GRADES, grade_label, major_criteria_lines
+from bot.hazard.queries import LedgerFilter
 from bot.models import HazardPhoto, HazardReport, User
 
 # Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
@@ -49,38 +51,105 @@ def hazard_in_scope(ticket: str) -> HazardReport:
     return hazard
 
 
+def ledger_filter() -> LedgerFilter:
+    """The filters of the ledger page, from the query string (the page and its download
+    read the same ones); a value that makes no sense is left out."""
+    args = request.args
+
+    def day(name: str) -> date | None:
+        try:
+            return date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+
+    department = args.get("department", "")
+    status = args.get("status") or None
+    return LedgerFilter(
+        search=args.get("q", "").strip()[:100],
+        department_id=int(department) if department.isdigit() and len(department) < 10 else None,
+        status=status if status in states.STATUSES else None,
+        since=day("since"),
+        until=day("until"),
+    )
+
+
+def filter_args(f: LedgerFilter) -> dict[str, str]:
+    """The filter as query-string arguments (links to other pages, the download)."""
+    values = {
+        "q": f.search,
+        "department": "" if f.department_id is None else str(f.department_id),
+        "status": f.status or "",
+        "since": f.since.isoformat() if f.since else "",
+        "until": f.until.isoformat() if f.until else "",
+    }
+    return {k: v for k, v in values.items() if v}
+
+
 @bp.get("/hazards")
 def hazards():
-    status = request.args.get("status") or None
+    f = ledger_filter()
     t = today()
-    rows = data.hazards(g.db, scope(), t, status=status)
+    rows = data.hazards(g.db, scope(), t, where=f.clauses(services().settings.tz))
+    pages = max(1, -(-len(rows) // PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    args = filter_args(f)
     return render_template(
         "console/hazards.html",
-        rows=rows,
-        status=status,
+        rows=rows[(page - 1) * PAGE : page * PAGE],
+        total=len(rows),
+        page=page,
+        pages=pages,
+        filter=f,
+        args=args,
+        status=f.status,
         today=t,
         is_overdue=data.is_overdue,
         counts=data.hazard_counts(g.db, scope()),
+        departments=data.departments_in(g.db, scope()),
         names=data.department_names(g.db),
         people=people_names(),
+        export_url=url_for("console.hazards_xlsx", **args),
     )
 
 
 @bp.get("/hazards.xlsx")
 def hazards_xlsx():
-    """The ledger workbook of the departments this account sees (the `export hazards` one)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "hazards.xlsx"
-        export_hazards(g.db, services().settings, path, scope().filter(HazardReport.department_id))
-        payload = path.read_bytes()
-    audit("console:hazard-export", texts.get("console.audit_details.hazard_export"))
-    return Response(
-        payload,
-        headers={
-            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "Content-Disposition": f'attachment; filename="hazards-{today().isoformat()}.xlsx"',
-        },
+    """The ledger workbook (the `export hazards` one) of the departments this account sees,
+    with the page's filters (all pages)."""
+    f = ledger_filter()
+    where = [scope().filter(HazardReport.department_id), *f.clauses(services().settings.tz)]
+    detail = texts.get("console.audit_details.hazard_export")
+    if not f.is_empty():
+        detail += texts.get("console.audit_details.filtered", filters=describe_filter(f))
+    return xlsx_download(
+        "hazards",
+        lambda path: export_hazards(g.db, services().settings, path, *where),
+        "console:hazard-export",
+        detail,
     )
+
+
+def describe_filter(f: LedgerFilter) -> str:
+    """The filter in words, for the audit log."""
+    parts = []
+    if f.search:
+        parts.append(texts.get("console.ledger_filter.search", text=f.search))
+    if f.department_id is not None:
+        name = data.department_names(g.db).get(f.department_id, str(f.department_id))
+        parts.append(texts.get("console.ledger_filter.department", name=name))
+    if f.status:
+        parts.append(
+            texts.get("console.ledger_filter.status", status=states.status_label(f.status))
+        )
+    if f.since or f.until:
+        parts.append(
+            texts.get(
+                "console.ledger_filter.days",
+                since=f.since.isoformat() if f.since else "",
+                until=f.until.isoformat() if f.until else "",
+            )
+        )
+    return "，".join(parts)
 
 
 @bp.get("/hazards/<ticket>")
@@ -146,7 +215,7 @@ def hazard_assign(ticket: str):
     except states.TransitionRefused as exc:
         flash(f"无法指派：{exc}", "error")
         return redirect(url_for("console.hazard_detail", ticket=ticket))
-    name = people_names().get(owner, owner)
+    name = names().person(owner)
     audit(
         "console:hazard-assign",
         texts.get(
@@ -178,7 +247,15 @@ def hazard_grade(ticket: str):
         grading.set_grade(g.db, services().settings, hazard, grade, actor=actor(), now=now())
     if plan and plan != (hazard.plan or ""):
         grading.set_plan(g.db, hazard, plan, actor=actor(), now=now())
-    audit("console:hazard-grade", f"{ticket} {grade} plan={bool(plan)}")
+    audit(
+        "console:hazard-grade",
+        texts.get(
+            "console.audit_details.hazard_grade",
+            ticket=ticket,
+            grade=grade_label(hazard.grade),
+            plan=texts.get("console.audit_details.hazard_plan") if plan else "",
+        ),
+    )
     services().kick_sender()
     flash(f"{ticket} 等级与治理方案已保存。")
     return redirect(url_for("console.hazard_detail", ticket=ticket))

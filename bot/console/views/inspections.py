@@ -3,11 +3,9 @@ item's result, note, photo and ticket, the start form, and the 检查记录表 d
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot.console import data
@@ -15,14 +13,18 @@ from bot.console.views.common import (
     actor,
     audit,
     bp,
+    names,
     now,
     officer_only,
     people_names,
     scope,
     services,
+    sheets_download,
     today,
+    xlsx_download,
 )
-from bot.inspection.export import result_label, write_round
+from bot.content import texts
+from bot.inspection.export import result_label, rounds_sheet, write_round
 from bot.inspection.rounds import RoundRefused, results_of, rounds_overview, start_round
 from bot.inspection.schedule import REPEATS, create_schedule
 from bot.inspection.templates import get_template, templates
@@ -54,7 +56,17 @@ def inspections():
         names=data.department_names(g.db),
         form_rows=range(FORM_ROWS),
         repeats=REPEATS,
+        export_url=url_for("console.inspections_xlsx"),
     )
+
+
+@bp.get("/inspections.xlsx")
+@officer_only
+def inspections_xlsx():
+    """The rounds on the page, a row per round and department this account sees."""
+    sheet = rounds_sheet(g.db, scope().allows)
+    detail = texts.get("console.audit_details.rows", count=len(sheet[2]))
+    return sheets_download("inspections", [sheet], "console:inspection-export-all", detail)
 
 
 @bp.post("/inspections/start")
@@ -94,7 +106,17 @@ def inspections_start():
             now=now(),
             due_days=max(1, (due - today()).days),
         )
-    audit("console:inspection-start", f"round {rnd.id} {template_id} {pairs} due {due} {repeat}")
+    audit(
+        "console:inspection-start",
+        texts.get(
+            "console.audit_details.inspection_start",
+            round=rnd.id,
+            title=rnd.title,
+            people="、".join(f"{names().department(d)}：{names().person(who)}" for d, who in pairs),
+            due=due,
+            repeat=texts.raw("console.audit_details.repeats").get(repeat or "none", repeat),
+        ),
+    )
     services().kick_sender()
     flash(f"第 {rnd.id} 轮排查已发起，已通知 {len(pairs)} 位检查人。")
     return redirect(url_for("console.inspection_detail", round_id=rnd.id))
@@ -154,18 +176,9 @@ def inspection_detail(round_id: int):
 @officer_only
 def inspection_xlsx(round_id: int):
     rnd = round_in_scope(round_id)
-    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as fh:
-        path = Path(fh.name)
-    try:
-        write_round(g.db, services().settings, rnd.id, path)
-        payload = path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
-    audit("console:inspection-export", f"round {rnd.id}")
-    return Response(
-        payload,
-        headers={
-            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "Content-Disposition": f'attachment; filename="inspection-round-{rnd.id}.xlsx"',
-        },
+    return xlsx_download(
+        f"inspection-round-{rnd.id}",
+        lambda path: write_round(g.db, services().settings, rnd.id, path),
+        "console:inspection-export",
+        texts.get("console.audit_details.inspection_round", round=rnd.id, title=rnd.title),
     )

@@ -3,11 +3,9 @@ button), the export download."""
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from bot.console import reminders
 from bot.console.auth import can_act
@@ -19,10 +17,10 @@ from bot.console.views.common import (
     officer_only,
     scope,
     services,
+    sheets_download,
     today,
 )
 from bot.content import texts
-from bot.exports import write_xlsx
 from bot.learning.content import load_items
 from bot.learning.export import export_sheets
 from bot.learning.reminders import reminder_text
@@ -49,6 +47,7 @@ def learning():
         ],
         today=today(),
         can_create=can_act(g.account),
+        export_url=url_for("console.learning_export"),
     )
 
 
@@ -80,7 +79,15 @@ def learning_create():
     except AssignError as exc:
         flash(str(exc))
         return redirect(url_for("console.learning"))
-    audit("console:learning-assign", f"task {done.task.id} {done.task.kind} {done.members} members")
+    audit(
+        "console:learning-assign",
+        texts.get(
+            "console.audit_details.learning_assign",
+            id=done.task.id,
+            title=done.task.title,
+            count=done.members,
+        ),
+    )
     services().kick_sender()
     flash(f"学习任务已布置：{done.members} 人将收到学习卡片。")
     return redirect(url_for("console.learning_detail", task_id=done.task.id))
@@ -109,6 +116,7 @@ def learning_detail(task_id: int):
             a.userid: a for a in unfinished(g.db, task.id) if scope().allows(a.department_id)
         },
         can_export=can_act(g.account),
+        export_url=url_for("console.learning_export", task=task.id),
     )
 
 
@@ -151,23 +159,16 @@ def learning_remind(task_id: int, department_id: int):
 @bp.get("/learning/export.xlsx")
 @officer_only
 def learning_export():
-    task_id = request.args.get("task", "")
-    sheets = export_sheets(
-        g.db, services().settings.tz, int(task_id) if task_id.isdigit() else None
+    """Each person and task, and the department summary (`export learning`); `?task=N`: one
+    task. Limited to this account's departments."""
+    value = request.args.get("task", "")
+    task = _task(int(value)) if value.isdigit() and len(value) < 10 else None
+    where = scope().filter(LearningAssignment.department_id)
+    sheets = export_sheets(g.db, services().settings.tz, task.id if task else None, where)
+    what = (
+        texts.get("console.audit_details.learning_task", id=task.id, title=task.title)
+        if task
+        else texts.get("console.audit_details.learning_all")
     )
-    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as fh:
-        path = Path(fh.name)
-    try:
-        write_xlsx(path, sheets)
-        payload = path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
-    audit("console:learning-export", f"task {task_id or 'all'}")
-    name = f"learning-{today().isoformat()}.xlsx"
-    return Response(
-        payload,
-        headers={
-            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "Content-Disposition": f'attachment; filename="{name}"',
-        },
-    )
+    detail = texts.get("console.audit_details.learning_export", what=what, count=len(sheets[0][2]))
+    return sheets_download("learning", sheets, "console:learning-export", detail)

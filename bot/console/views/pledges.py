@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from bot.console import data
@@ -16,10 +16,12 @@ from bot.console.views.common import (
     officer_only,
     scope,
     services,
+    sheets_download,
     today,
 )
 from bot.content import texts
 from bot.models import PledgeRound, PledgeRoundMember, PledgeSignature, PledgeText
+from bot.pledge.export import PLEDGE_SHEET_HEADER, SUMMARY_HEADER, export_rows
 from bot.pledge.rounds import launch
 from bot.pledge.texts import current_texts
 
@@ -59,7 +61,24 @@ def pledges():
         page="pledge",
         names=data.department_names(g.db),
         roles=texts.raw("pledge.roles"),
+        export_url=url_for("console.pledges_xlsx"),
     )
+
+
+@bp.get("/pledges.xlsx")
+def pledges_xlsx():
+    """Each member in this account's departments (signed or not) and the department summary,
+    as `export pledges`; `?round=N` limits it to the members of a signing round."""
+    value = request.args.get("round", "")
+    round_id = int(value) if value.isdigit() and len(value) < 10 else None
+    if round_id is not None and g.db.get(PledgeRound, round_id) is None:
+        abort(404)
+    rows, summary = export_rows(g.db, services().settings.tz, round_id, scope().allows)
+    sheets = [("签署明细", PLEDGE_SHEET_HEADER, rows), ("部门汇总", SUMMARY_HEADER, summary)]
+    detail = texts.get("console.audit_details.rows", count=len(rows))
+    if round_id is not None:
+        detail = texts.get("console.audit_details.pledge_round", round=round_id) + detail
+    return sheets_download("pledges", sheets, "console:pledge-export", detail)
 
 
 @bp.post("/pledges/launch")

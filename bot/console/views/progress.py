@@ -73,7 +73,15 @@ def remind(page: str, department_id: int):
         abort(403)
     outcome = reminders.remind(g.db, page, department_id, scope(), today(), now(), actor())
     if outcome.next_at is not None:
-        audit("console:remind-limited", f"{page}:{department_id}", allowed=False)
+        audit(
+            "console:remind-limited",
+            texts.get(
+                "console.audit_details.remind_limited",
+                what=texts.raw("console.audit_details.remind_pages").get(page, page),
+                department=department.name,
+            ),
+            allowed=False,
+        )
         when = stamp(outcome.next_at, services().settings.tz, "%H:%M")
         flash(texts.get("console.remind.limited", department=department.name, time=when), "error")
     elif outcome.sent:

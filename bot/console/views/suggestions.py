@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from bot.console import data
 from bot.console.actions import SuggestionReplyError, reply_to_suggestion
@@ -17,32 +15,41 @@ from bot.console.views.common import (
     people_names,
     scope,
     services,
+    sheets_download,
 )
+from bot.content import texts
 from bot.models import Suggestion
+from bot.suggestion import EXPORT_HEADER, export_rows, recent
 
 # Ids are 32-bit on PostgreSQL (and SQLite overflows at 64 bits): a larger number in a URL
 # names no row, so the route does not match it (404) instead of overflowing in the driver.
 MAX_ID = 2**31 - 1
 
 
+LIMIT = 200  # the newest suggestions the page lists (and its download holds)
+
+
 @bp.get("/suggestions")
 def suggestions():
-    rows = list(
-        g.db.scalars(
-            select(Suggestion)
-            .options(selectinload(Suggestion.replies))
-            .where(scope().filter(Suggestion.department_id))
-            .order_by(Suggestion.id.desc())
-            .limit(200)
-        )
-    )
+    rows = recent(g.db, scope().filter(Suggestion.department_id), limit=LIMIT)
     return render_template(
         "console/suggestions.html",
         rows=rows,
         people=people_names(),
         names=data.department_names(g.db),
         tz=services().settings.tz,
+        export_url=url_for("console.suggestions_xlsx"),
     )
+
+
+@bp.get("/suggestions.xlsx")
+def suggestions_xlsx():
+    rows = export_rows(
+        g.db, services().settings.tz, scope().filter(Suggestion.department_id), limit=LIMIT
+    )
+    sheets = [("安全建议", EXPORT_HEADER, rows)]
+    detail = texts.get("console.audit_details.rows", count=len(rows))
+    return sheets_download("suggestions", sheets, "console:suggestion-export", detail)
 
 
 @bp.post(f"/suggestions/<int(max={MAX_ID}):suggestion_id>/reply")
