@@ -11,7 +11,8 @@
 - message/recall (a msgid delivered within 24 h: marked recalled; else an error),
   message/update_template_card, media/get (bytes, or JSON errors with HTTP 200 — 40007 for
   an unknown/expired media id), department/list, user/list, user/get, webhook/send (group
-  robots: 20 messages/minute, 45009 beyond).
+  robots: 20 messages/minute, 45009 beyond); web authorisation and the app menu
+  (web_auth.py).
 - Fault injection: `inject(path, errcode=… | status=… | delay=…, times=n)` and a global
   `latency` per call.
 Doc: 企业微信开发者中心 "全局错误码", "发送应用消息", "获取临时素材", "群机器人配置说明".
@@ -30,6 +31,8 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from bot.fake_wecom import web_auth
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -75,6 +78,8 @@ class FakeState:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     tokens: dict[str, float] = field(default_factory=dict)
+    oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # web_auth.py
+    menus: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -109,6 +114,8 @@ class FakeWeCom:
         self.robot_raw: list[bytes] = []  # request bodies as sent (escapes and all)
         self.dropped_task_ids: list[str] = []
         self.member_rate_limit = 30
+        # Who opens a web-authorisation link when the link does not say (browser tests).
+        self.oauth_user = ""
         # Time source for token expiry, rate windows and duplicate checks; tests may share
         # their controllable clock: fake.clock = lambda: clock().timestamp()
         self.clock = time.time
@@ -272,7 +279,7 @@ class FakeWeCom:
         handler = ROUTES.get(path)
         if handler is None:
             return Response(json.dumps({"errcode": 404, "errmsg": "not found"}), status=404)
-        if path not in ("gettoken", "webhook/send"):
+        if path not in ("gettoken", "webhook/send", *web_auth.NO_TOKEN):
             error = self._check_token(params.get("access_token"))
             if error:
                 return _json(error)
@@ -497,4 +504,5 @@ ROUTES = {
     "user/list": FakeWeCom.user_list,
     "user/get": FakeWeCom.user_get,
     "webhook/send": FakeWeCom.webhook_send,
+    **web_auth.ROUTES,
 }
