@@ -200,9 +200,7 @@ def checkin_submit(code: str):
                 return _ready(event, user, 400, texts.get("checkin_page.location_missing"))
             distance = attendance.distance_to(event, *position)
             if distance > (event.radius_m or 0):
-                far = texts.get(
-                    "checkin_page.far", distance=round(distance), radius=event.radius_m
-                )
+                far = texts.get("checkin_page.far", distance=round(distance), radius=event.radius_m)
                 return _ready(event, user, 200, far)
         row = attendance.attend(
             s,
