@@ -19,6 +19,7 @@ from bot.cli import (
     inspection,
     knowledge,
     learning,
+    menu,
     pledge,
     quiz,
     warning,
@@ -39,6 +40,7 @@ AREAS = (
     inspection,
     warning,
     console,
+    menu,
     export,
     knowledge,
 )
