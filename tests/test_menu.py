@@ -53,12 +53,12 @@ def test_cli_creates_the_menu_in_wecom(runtime, cli_runtime, fake, capsys):
     assert "menu created for app 1000002: 3 buttons" in capsys.readouterr().out
     [call] = fake.calls_to("menu/create")
     assert call.params["agentid"] == "1000002"
-    assert fake.state.menus[fake.state.agent_id] == load_menu(default_path(), CONSOLE)
+    assert fake.state.web.menus[fake.state.agent_id] == load_menu(default_path(), CONSOLE)
     assert runtime.client.get_menu()["button"][2]["sub_button"][2]["url"] == CONSOLE
 
     assert run_menu(runtime, cli_runtime, "--print") == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == fake.state.menus[fake.state.agent_id]
+    assert printed == fake.state.web.menus[fake.state.agent_id]
     assert fake.count("menu/create") == 1  # --print sends nothing
 
 
@@ -75,7 +75,7 @@ def test_the_fake_refuses_what_wecom_refuses(runtime, fake):
         with pytest.raises(WeComAPIError) as refused:
             runtime.client.create_menu(menu)
         assert refused.value.errcode == errcode
-    assert fake.state.menus == {}
+    assert fake.state.web.menus == {}
 
 
 @pytest.mark.parametrize(

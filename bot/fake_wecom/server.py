@@ -11,8 +11,7 @@
 - message/recall (a msgid delivered within 24 h: marked recalled; else an error),
   message/update_template_card, media/get (bytes, or JSON errors with HTTP 200 — 40007 for
   an unknown/expired media id), department/list, user/list, user/get, webhook/send (group
-  robots: 20 messages/minute, 45009 beyond); web authorisation and the app menu
-  (web_auth.py).
+  robots: 20 messages/minute, 45009 beyond); web_auth.py: web authorisation, the app menu.
 - Fault injection: `inject(path, errcode=… | status=… | delay=…, times=n)` and a global
   `latency` per call.
 Doc: 企业微信开发者中心 "全局错误码", "发送应用消息", "获取临时素材", "群机器人配置说明".
@@ -33,6 +32,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from bot.fake_wecom import web_auth
+from bot.fake_wecom.web_auth import json_response as _json
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -78,8 +78,7 @@ class FakeState:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     tokens: dict[str, float] = field(default_factory=dict)
-    oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # web_auth.py
-    menus: dict[int, dict[str, Any]] = field(default_factory=dict)
+    web: web_auth.WebState = field(default_factory=web_auth.WebState)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -114,8 +113,6 @@ class FakeWeCom:
         self.robot_raw: list[bytes] = []  # request bodies as sent (escapes and all)
         self.dropped_task_ids: list[str] = []
         self.member_rate_limit = 30
-        # Who opens a web-authorisation link when the link does not say (browser tests).
-        self.oauth_user = ""
         # Time source for token expiry, rate windows and duplicate checks; tests may share
         # their controllable clock: fake.clock = lambda: clock().timestamp()
         self.clock = time.time
@@ -486,12 +483,6 @@ class FakeWeCom:
             recent.append(now)
             self.robot_messages[key].append(body or {})
         return _json({"errcode": 0, "errmsg": "ok"})
-
-
-def _json(data: dict[str, Any]) -> Response:
-    return Response(
-        json.dumps(data, ensure_ascii=False), content_type="application/json; charset=UTF-8"
-    )
 
 
 ROUTES = {

@@ -2,7 +2,7 @@
 
 - /connect/oauth2/authorize (构造网页授权链接): WeCom knows who opens the link from the app;
   the fake is told: `&userid=liqiang` (a member) or `&openid=…` (someone outside the
-  organisation), or `fake.oauth_user`; without either it shows a page to pick a demo member.
+  organisation), or `fake.state.web.oauth_user`; without either it shows a page to pick a demo member.
   It then redirects to redirect_uri?code=CODE&state=STATE. appid must be the corp id,
   response_type `code`, state at most 128 bytes of a-zA-Z0-9.
 - /cgi-bin/auth/getuserinfo (获取访问用户身份): a code is good once and for 5 minutes;
@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import secrets
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,9 +39,17 @@ MENU_TYPES = {
 }
 
 
-def _json(data: dict[str, Any]) -> Response:
-    import json
+@dataclass
+class WebState:
+    """FakeState.web: codes handed out, menus created, and who opens an authorize link that
+    does not say (browser tests set `oauth_user`)."""
 
+    oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    menus: dict[int, dict[str, Any]] = field(default_factory=dict)
+    oauth_user: str = ""
+
+
+def json_response(data: dict[str, Any]) -> Response:
     return Response(
         json.dumps(data, ensure_ascii=False), content_type="application/json; charset=UTF-8"
     )
@@ -58,7 +68,7 @@ def _page(body: str, status: int = 200) -> Response:
 def issue_code(fake, *, userid: str = "", openid: str = "") -> str:
     code = secrets.token_urlsafe(24)
     with fake._lock:
-        fake.state.oauth_codes[code] = {
+        fake.state.web.oauth_codes[code] = {
             "userid": userid,
             "openid": openid,
             "issued": fake.clock(),
@@ -77,8 +87,8 @@ def authorize(fake, params, body):
         return _page("<p>参数错误。</p>", 400)
     userid = params.get("userid") or ""
     openid = params.get("openid") or ""
-    if not userid and not openid and fake.oauth_user:
-        userid = fake.oauth_user
+    if not userid and not openid and fake.state.web.oauth_user:
+        userid = fake.state.web.oauth_user
     if userid or openid:
         if userid and userid not in fake.state.users:
             return _page("<p>该成员不在通讯录中。</p>", 400)
@@ -100,13 +110,13 @@ def getuserinfo(fake, params, body):
     code = params.get("code", "")
     now = fake.clock()
     with fake._lock:
-        entry = fake.state.oauth_codes.get(code)
+        entry = fake.state.web.oauth_codes.get(code)
         if entry is None or entry["used"] or now - entry["issued"] > CODE_TTL:
-            return _json({"errcode": 40029, "errmsg": "invalid code"})
+            return json_response({"errcode": 40029, "errmsg": "invalid code"})
         entry["used"] = True
     if entry["userid"]:
-        return _json({"errcode": 0, "errmsg": "ok", "userid": entry["userid"]})
-    return _json({"errcode": 0, "errmsg": "ok", "openid": entry["openid"]})
+        return json_response({"errcode": 0, "errmsg": "ok", "userid": entry["userid"]})
+    return json_response({"errcode": 0, "errmsg": "ok", "openid": entry["openid"]})
 
 
 def _size(value: Any) -> int:
@@ -154,22 +164,22 @@ def menu_error(menu: Any) -> dict[str, Any] | None:
 
 def menu_create(fake, params, body):
     if str(params.get("agentid")) != str(fake.state.agent_id):
-        return _json({"errcode": 40056, "errmsg": "invalid agentid"})
+        return json_response({"errcode": 40056, "errmsg": "invalid agentid"})
     error = menu_error(body)
     if error:
-        return _json(error)
+        return json_response(error)
     with fake._lock:
-        fake.state.menus[fake.state.agent_id] = body
-    return _json({"errcode": 0, "errmsg": "ok"})
+        fake.state.web.menus[fake.state.agent_id] = body
+    return json_response({"errcode": 0, "errmsg": "ok"})
 
 
 def menu_get(fake, params, body):
     if str(params.get("agentid")) != str(fake.state.agent_id):
-        return _json({"errcode": 40056, "errmsg": "invalid agentid"})
-    menu = fake.state.menus.get(fake.state.agent_id)
+        return json_response({"errcode": 40056, "errmsg": "invalid agentid"})
+    menu = fake.state.web.menus.get(fake.state.agent_id)
     if menu is None:
-        return _json({"errcode": 46003, "errmsg": "menu no exist"})
-    return _json({"errcode": 0, "errmsg": "ok", **menu})
+        return json_response({"errcode": 46003, "errmsg": "menu no exist"})
+    return json_response({"errcode": 0, "errmsg": "ok", **menu})
 
 
 ROUTES = {

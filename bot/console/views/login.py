@@ -108,9 +108,10 @@ def login_wecom_done():
         user = g.db.get(User, userid)
         name = (user.name if user else "") or userid
         page = render_template(
-            "console/forbidden.html",
+            "console/error.html",
             title=texts.get("sso.no_access_title"),
             message=texts.get("sso.no_access", name=name),
+            back=texts.get("sso.back_to_login"),
         )
         return page, 403
     account = sso.sign_in(g.db, userid, role, now())
