@@ -179,3 +179,24 @@ def test_the_fake_refuses_a_wrong_corp_and_shows_a_member_picker(fake):
     assert requests.get(link, timeout=5).status_code == 400
     picker = requests.get(link.replace("wrong", fake.state.corp_id), timeout=5)
     assert picker.status_code == 200 and "李强" in picker.text
+
+
+def test_the_demo_page_signs_a_head_in_through_the_fake_wecom(tmp_path):
+    import threading
+
+    from bot.demo.run import start_demo
+
+    demo = start_demo(port=0, database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    threading.Thread(target=demo.server.run, daemon=True).start()
+    try:
+        browser = requests.Session()
+        page = browser.get(demo.base_url + "/", timeout=5).text
+        assert "用企业微信登录管理后台" in page and 'href="/admin/login/wecom"' in page
+        picker = browser.get(demo.base_url + "/admin/login/wecom", timeout=10)
+        assert picker.url.startswith(demo.fake.url) and "李强" in picker.text  # choose a member
+        link = picker.url.split("#")[0] + "&userid=liqiang"
+        console = browser.get(link, timeout=10)
+        assert console.url == demo.base_url + "/admin/"
+        assert "liqiang（部门负责人）" in console.text
+    finally:
+        demo.stop()

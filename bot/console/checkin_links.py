@@ -96,7 +96,7 @@ def _to_wecom(code: str) -> Response:
         )
     session[sso.SESSION_NONCE] = state[:32]
     back = sso.public_base(services.settings, request.host_url) + url_for(".signed_in")
-    return _headers(redirect(sso.authorize_url(services.settings, back, state)))
+    return _headers(sso.to_wecom(sso.authorize_url(services.settings, back, state)))
 
 
 def _event_values(event: CheckinEvent) -> dict:

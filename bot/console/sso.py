@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from flask import Response
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -171,3 +172,8 @@ def refuse(session: Session, userid: str) -> None:
 def public_base(settings: Settings, host_url: str) -> str:
     """The bot's address as phones reach it: SAFETYBOT_PUBLIC_URL, else this request's host."""
     return (settings.public_url or host_url).rstrip("/")
+
+
+def to_wecom(link: str) -> Response:
+    """The redirect to WeCom's authorize link, without werkzeug's English redirect page."""
+    return Response("", 302, {"Location": link})

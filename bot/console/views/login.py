@@ -70,7 +70,7 @@ def login_wecom():
     session[sso.SESSION_NONCE] = state[:32]
     base = sso.public_base(services().settings, request.host_url)
     done = base + url_for("console.login_wecom_done")
-    return redirect(sso.authorize_url(services().settings, done, state))
+    return sso.to_wecom(sso.authorize_url(services().settings, done, state))
 
 
 def _refused(message: str, status: int):
