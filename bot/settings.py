@@ -14,6 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
+# Where WeCom's web authorisation starts (构造网页授权链接); the fake WeCom serves it in tests.
+DEFAULT_OAUTH_BASE = "https://open.weixin.qq.com"
 
 # The WeCom settings without which the bot cannot talk to WeCom (serve refuses to start).
 WECOM_REQUIRED = (
@@ -48,6 +50,7 @@ class Settings:
     token: str = ""
     encoding_aes_key: str = ""
     api_base: str = DEFAULT_API_BASE
+    oauth_base: str = DEFAULT_OAUTH_BASE
     callback_max_age: int = 300
     database_url: str = field(default_factory=_default_database_url)
     admins: frozenset[str] = frozenset()
@@ -135,6 +138,7 @@ class Settings:
         put("WECOM_TOKEN", "token")
         put("WECOM_ENCODING_AES_KEY", "encoding_aes_key")
         put("WECOM_API_BASE", "api_base", lambda v: v.rstrip("/"))
+        put("WECOM_OAUTH_BASE", "oauth_base", lambda v: v.rstrip("/"))
         put("WECOM_CALLBACK_MAX_AGE", "callback_max_age", int)
         put("WECOM_API_TIMEOUT", "api_timeout", float)
         put("DATABASE_URL", "database_url")

@@ -68,6 +68,7 @@ def create_event(
     survey: str | None = None,
     department_ids: list[int] | None = None,
     tz=None,
+    place: str | None = None,
 ) -> CheckinEvent:
     """Insert with a random 6-digit code; the unique constraint decides collisions. The
     invited people (members of `department_ids`, [] = everyone) get an invitation through
@@ -94,6 +95,7 @@ def create_event(
                 "latitude": latitude,
                 "longitude": longitude,
                 "radius_m": radius_m,
+                "place": place,
                 "survey": survey,
                 "department_ids": sorted(set(department_ids or [])),
                 "created_by": created_by,

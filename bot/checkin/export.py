@@ -12,7 +12,7 @@ from bot.checkin.attendance import absentees, department_names
 from bot.checkin.surveys import survey_answers, survey_questions
 from bot.models import CheckinEvent, EventAttendance, User
 
-METHODS = {"code": "签到码", "location": "位置", "manual": "补签"}
+METHODS = {"code": "签到码", "location": "位置", "manual": "补签", "scan": "扫码"}
 ABSENTEE_HEADER = ["部门", "姓名", "账号", "职务"]
 
 

@@ -20,6 +20,7 @@ from bot.cli import (
     inspection,
     knowledge,
     learning,
+    menu,
     pledge,
     quiz,
     submissions,
@@ -43,6 +44,7 @@ AREAS = (
     drill,
     warning,
     console,
+    menu,
     export,
     knowledge,
 )

@@ -15,12 +15,18 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 
 from bot.console.auth import session_secret
+from bot.console.checkin_links import CHECKIN_PREFIX
+from bot.console.checkin_links import links as checkin_links
 from bot.console.learning_links import links as learning_links
 from bot.console.views import bp
 from bot.console.views.common import SERVICES_KEY
 
 if TYPE_CHECKING:
     from bot.services import Services
+
+
+# The console, and the check-in page (who signed in through WeCom, its form token).
+SESSION_PATHS = (bp.url_prefix or "/admin", CHECKIN_PREFIX)
 
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
@@ -39,8 +45,8 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
         return super().get_signing_serializer(app)
 
     def open_session(self, app: Flask, request):
-        if not request.path.startswith(bp.url_prefix or "/admin"):
-            return self.session_class()  # nothing outside the console uses a session
+        if not request.path.startswith(SESSION_PATHS):
+            return self.session_class()  # nothing else (the WeCom callback …) uses a session
         return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
@@ -58,3 +64,4 @@ def register_console(app: Flask, services: Services) -> None:
     app.session_interface = ConsoleSessionInterface()
     app.register_blueprint(bp)
     app.register_blueprint(learning_links)  # /l/<token>, /learn/<token>: staff, no login
+    app.register_blueprint(checkin_links)  # /checkin/<code>: staff, signed in through WeCom

@@ -70,6 +70,7 @@ def create_event(
     latitude: str = "",
     longitude: str = "",
     radius: str = "",
+    place: str = "",
     confirm_past: bool = False,
 ) -> CheckinEvent:
     """The console form -> bot.create_event (one place makes events and their codes)."""
@@ -107,6 +108,7 @@ def create_event(
             radius_m=int(radius) if radius and lat is not None else None,
             department_ids=departments or [],
             tz=settings.tz,
+            place=" ".join((place or "").split())[:128] or None,
         )
     except (ValueError, RuntimeError) as exc:
         raise EventError("未能创建活动，请检查时间后重试。") from exc

@@ -144,7 +144,8 @@ def attempt_login(factory, username: str, password: str, ip: str, now: datetime)
                 s.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
                 return LoginResult(None, limited=True, retry_after=wait)
         account = s.scalar(select(ConsoleAccount).where(ConsoleAccount.username == username))
-        if account is None or not account.active:
+        if account is None or not account.active or not account.password_hash:
+            # (An account that signs in with WeCom has no password to match.)
             check_password_hash(_DUMMY_HASH, password or "")
             return LoginResult(None)
         if not check_password_hash(account.password_hash, password or ""):

@@ -32,6 +32,7 @@ def demo_settings(
         token=secrets.token_urlsafe(12),
         encoding_aes_key=base64.b64encode(secrets.token_bytes(32)).decode().rstrip("="),
         api_base=api_base,
+        oauth_base=api_base,  # the fake WeCom also plays open.weixin.qq.com (web sign-in)
         database_url=database_url or "sqlite:///" + str(Path("instance").resolve() / "demo.db"),
         admins=frozenset({"wangfang"}),
         files_dir=str(Path("instance").resolve() / "demo-files"),

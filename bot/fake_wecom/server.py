@@ -11,7 +11,7 @@
 - message/recall (a msgid delivered within 24 h: marked recalled; else an error),
   message/update_template_card, media/get (bytes, or JSON errors with HTTP 200 — 40007 for
   an unknown/expired media id), department/list, user/list, user/get, webhook/send (group
-  robots: 20 messages/minute, 45009 beyond).
+  robots: 20 messages/minute, 45009 beyond); web_auth.py: web authorisation, the app menu.
 - Fault injection: `inject(path, errcode=… | status=… | delay=…, times=n)` and a global
   `latency` per call.
 Doc: 企业微信开发者中心 "全局错误码", "发送应用消息", "获取临时素材", "群机器人配置说明".
@@ -30,6 +30,9 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from bot.fake_wecom import web_auth
+from bot.fake_wecom.web_auth import json_response as _json
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -75,6 +78,7 @@ class FakeState:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     tokens: dict[str, float] = field(default_factory=dict)
+    web: web_auth.WebState = field(default_factory=web_auth.WebState)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -272,7 +276,7 @@ class FakeWeCom:
         handler = ROUTES.get(path)
         if handler is None:
             return Response(json.dumps({"errcode": 404, "errmsg": "not found"}), status=404)
-        if path not in ("gettoken", "webhook/send"):
+        if path not in ("gettoken", "webhook/send", *web_auth.NO_TOKEN):
             error = self._check_token(params.get("access_token"))
             if error:
                 return _json(error)
@@ -481,12 +485,6 @@ class FakeWeCom:
         return _json({"errcode": 0, "errmsg": "ok"})
 
 
-def _json(data: dict[str, Any]) -> Response:
-    return Response(
-        json.dumps(data, ensure_ascii=False), content_type="application/json; charset=UTF-8"
-    )
-
-
 ROUTES = {
     "gettoken": FakeWeCom.gettoken,
     "message/send": FakeWeCom.message_send,
@@ -497,4 +495,5 @@ ROUTES = {
     "user/list": FakeWeCom.user_list,
     "user/get": FakeWeCom.user_get,
     "webhook/send": FakeWeCom.webhook_send,
+    **web_auth.ROUTES,
 }

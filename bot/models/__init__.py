@@ -5,7 +5,7 @@ Feature modules add their own `bot/models/<feature>.py` and one import line belo
 
 from bot.models.base import Base, UTCDateTime
 from bot.models.checkin import CheckinEvent, DailyCheckin, DrillSurveyAnswer, EventAttendance
-from bot.models.console import ConsoleAccount, ConsoleSession, LoginAttempt
+from bot.models.console import ConsoleAccount, ConsoleSession, LoginAttempt, OAuthState
 from bot.models.core import (
     AccessToken,
     AuditLog,
@@ -92,6 +92,7 @@ __all__ = [
     "ConsoleAccount",
     "ConsoleSession",
     "LoginAttempt",
+    "OAuthState",
     "Contest",
     "ContestAnswer",
     "ContestAttempt",

@@ -41,6 +41,8 @@ class CheckinEvent(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     radius_m: Mapped[int | None] = mapped_column(Integer)
+    # Where it takes place, in words (the poster and the check-in page show it).
+    place: Mapped[str | None] = mapped_column(String(128))
     survey: Mapped[str | None] = mapped_column(String(64))  # questionnaire key in drills.yaml
     survey_sent_at: Mapped[datetime | None]
     # Invited departments (and their sub-departments): their members get the invitation and
@@ -60,7 +62,7 @@ class EventAttendance(Base):
     name: Mapped[str] = mapped_column(String(64), default="")
     department_id: Mapped[int | None] = mapped_column(Integer)
     checked_at: Mapped[datetime]
-    method: Mapped[str] = mapped_column(String(16))  # code | location | manual
+    method: Mapped[str] = mapped_column(String(16))  # code | location | manual | scan
     distance_m: Mapped[float | None] = mapped_column(Float)
     # For a manual sign-in: who recorded it (e.g. "console:boss").
     recorded_by: Mapped[str | None] = mapped_column(String(64))

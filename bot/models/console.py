@@ -15,7 +15,9 @@ from bot.models.base import Base
 
 class ConsoleAccount(Base):
     """A console login. role: admin | safety_officer | department_head; a department head
-    sees `departments` and their sub-departments only."""
+    sees `departments` and their sub-departments only. An account with `wecom_userid` signs in
+    through WeCom's web authorisation (no password: `password_hash` is empty); its role and
+    departments are taken from the directory at every sign-in."""
 
     __tablename__ = "console_accounts"
 
@@ -27,6 +29,7 @@ class ConsoleAccount(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class ConsoleSession(Base):
@@ -70,3 +73,16 @@ class ConsoleSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
+
+
+class OAuthState(Base):
+    """A `state` handed to WeCom's web authorisation: where to go after the sign-in, and when
+    it was used (once only, at most STATE_TTL after it was issued: bot.console.sso)."""
+
+    __tablename__ = "console_oauth_states"
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # console | checkin
+    target: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

@@ -8,8 +8,10 @@ What wechatpy 1.8.18 does not give us and this module adds:
 - bounded, jittered retries on errcode -1 (system busy), 45009 (API frequency limit), HTTP 5xx
   and timeouts; one token refresh on 40014 / 42001;
 - media/get answers errors as JSON with HTTP 200: that is an error here, not a file;
-- template_card, update_template_card and message/recall.
-Doc: 企业微信开发者中心 "获取access_token", "发送应用消息", "更新模版卡片消息", "全局错误码".
+- template_card, update_template_card and message/recall; auth/getuserinfo (web
+  authorisation) and menu/create.
+Doc: 企业微信开发者中心 "获取access_token", "发送应用消息", "更新模版卡片消息", "全局错误码",
+"获取访问用户身份", "创建菜单".
 """
 
 from __future__ import annotations
@@ -294,6 +296,21 @@ class WeComClient(WeChatClient):
 
     def get_user(self, userid: str) -> dict[str, Any]:
         return self.get("user/get", params={"userid": userid})
+
+    # -- web authorisation and the app menu ---------------------------------------------------
+    def user_by_code(self, code: str) -> dict[str, Any]:
+        """auth/getuserinfo (身份验证 › 网页授权登录 › 获取访问用户身份): who opened a page
+        through web authorisation. A member answers {"userid": …}; someone outside the
+        organisation {"openid": …} without a userid. A code is good once, within 5 minutes:
+        used again or late it is errcode 40029 (invalid code)."""
+        return self.get("auth/getuserinfo", params={"code": code})
+
+    def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
+        """menu/create (应用管理 › 自定义菜单 › 创建菜单) for this app: {"button": [...]}."""
+        return self.post("menu/create", params={"agentid": self.agent_id}, data=menu)
+
+    def get_menu(self) -> dict[str, Any]:
+        return self.get("menu/get", params={"agentid": self.agent_id})
 
     # -- group robots -------------------------------------------------------------------------
     def robot_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -49,7 +49,12 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-PUBLIC_ENDPOINTS = {"console.login", "console.static"}
+PUBLIC_ENDPOINTS = {
+    "console.login",
+    "console.login_wecom",
+    "console.login_wecom_done",
+    "console.static",
+}
 UPLOAD_LIMIT = 5 * 1024 * 1024  # question files; everything else keeps the app's 64 KiB
 PAGE = 50
 
@@ -192,6 +197,7 @@ def template_globals():
         held = held_batches(g.db)
     return {
         "csrf_token": session.get("csrf", ""),
+        "t": texts.get,
         "account": g.get("account"),
         "role_labels": auth.ROLE_LABELS,
         "status_labels": data.STATUS_LABELS,

@@ -12,7 +12,7 @@ from bot.checkin.events import kind_label, kinds
 from bot.checkin.export import METHODS, absentee_sheets, attendance_sheets
 from bot.console import data
 from bot.console.actions import EventError, PastStart, create_event
-from bot.console.qr import checkin_qr
+from bot.console.qr import checkin_link, checkin_qr
 from bot.console.views.common import (
     actor,
     audit,
@@ -85,7 +85,8 @@ def event_detail(event_id: int):
         attendance=attendance,
         absent=absent,
         invited=[names.get(d, str(d)) for d in event.department_ids or []],
-        qr=checkin_qr(event.code),
+        qr=checkin_qr(event.code, services().settings.public_url),
+        link=checkin_link(services().settings.public_url, event.code),
         tz=services().settings.tz,
         names=names,
         methods=METHODS,
@@ -110,6 +111,7 @@ def events_create():
             latitude=request.form.get("latitude", ""),
             longitude=request.form.get("longitude", ""),
             radius=request.form.get("radius", ""),
+            place=request.form.get("place", ""),
             confirm_past=request.form.get("confirm_past") == "1",
         )
     except PastStart as exc:
@@ -126,6 +128,20 @@ def events_create():
     )
     services().kick_sender()
     return redirect(url_for("console.event_detail", event_id=event.id))
+
+
+@bp.get(f"/events/<int(max={MAX_ID}):event_id>/poster")
+def event_poster(event_id: int):
+    """A printable A4 poster: title, time, place, the QR code and the code in large print."""
+    event = _event_or_404(event_id)
+    tz = services().settings.tz
+    return render_template(
+        "console/event_poster.html",
+        event=event,
+        qr=checkin_qr(event.code, services().settings.public_url, scale=12),
+        link=checkin_link(services().settings.public_url, event.code),
+        when=f"{label(event.starts_at, tz)}—{label(event.ends_at, tz)[-5:]}",
+    )
 
 
 @bp.post(f"/events/<int(max={MAX_ID}):event_id>/manual")
