@@ -114,6 +114,11 @@ def settings_secrets(settings) -> list[str]:
     ]
 
 
+def _request_id(record: logging.LogRecord) -> str:
+    # Set where the record was made (the record factory); else the formatting thread's.
+    return getattr(record, "request_id", None) or REQUEST_ID.get()
+
+
 class TextFormatter(logging.Formatter):
     """`2026-06-03 08:25:00,123 INFO bot.callback: [req 3f2a…] message` — the request id only
     on lines logged while a request is handled."""
@@ -123,7 +128,7 @@ class TextFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         line = super().formatMessage(record)
-        rid = getattr(record, "request_id", "")
+        rid = _request_id(record)
         if rid:
             head, sep, message = line.partition(": ")
             line = f"{head}{sep}[req {rid}] {message}"
@@ -144,8 +149,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "process": record.process,
         }
-        if getattr(record, "request_id", ""):
-            entry["request_id"] = record.request_id
+        if _request_id(record):
+            entry["request_id"] = _request_id(record)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:

@@ -162,10 +162,10 @@ def guarded(func, prog: str):
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Each option's help ends with its default, except where there is nothing to show: a
-    flag (off unless given) or None (the help says what happens without it)."""
+    flag (off unless given), or None or "" (the help says what happens without it)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.nargs == 0:
+        if action.default is None or action.default == "" or action.nargs == 0:
             return action.help
         return super()._get_help_string(action)
 
