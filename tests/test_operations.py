@@ -476,7 +476,8 @@ def test_compose_web_and_scheduler_run_as_their_containers_would(tmp_path, pg_ur
         SAFETYBOT_LOG_FORMAT="json",
         GUNICORN_CMD_ARGS=f"--bind 127.0.0.1:{port} --workers 1",
     )
-    sched_env = {**env, "SAFETYBOT_LOG_FORMAT": "text"}
+    # The scheduler in text, and quiet: its start-up line shows at any level.
+    sched_env = {**env, "SAFETYBOT_LOG_FORMAT": "text", "SAFETYBOT_LOG_LEVEL": "WARNING"}
     sched_env.pop("SAFETYBOT_SCHEDULER_ELSEWHERE")
     web = Container(as_here(services["web"]["command"], port, tmp_path), env, tmp_path, "web")
     sched = Container(

@@ -22,6 +22,12 @@ log = logging.getLogger("bot.cli")
 HEARTBEAT_SECONDS = 30
 
 
+def announce(message: str, *args) -> None:
+    """A long-running process's start-up line, in the log format, at any SAFETYBOT_LOG_LEVEL:
+    whoever reads the logs sees that it is up (and with what), even at WARNING."""
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, message, args, None))
+
+
 def cmd_init_db(args) -> int:
     with open_runtime(args.settings) as rt:
         print(f"database ready: {rt.engine.url.render_as_string(hide_password=True)}")
@@ -60,7 +66,7 @@ def cmd_serve(args) -> int:
             if sched is not None:
                 sched.shutdown(wait=False)
             raise
-        log.info(
+        announce(
             "safetybot serving on http://%s:%s (scheduler %s)",
             args.host,
             server.effective_port,
@@ -84,7 +90,7 @@ def cmd_scheduler(args) -> int:
             sched.add_job(
                 beat.touch, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat", coalesce=True
             )
-        log.info("safetybot scheduler running (%d jobs)", len(sched.get_jobs()))
+        announce("safetybot scheduler running (%d jobs)", len(sched.get_jobs()))
         signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
             sched.start()
