@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.callback import bp as callback_bp
 from bot.console import register_console
+from bot.logging_setup import bind_request_ids
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Bodies over 64 KiB are refused with 413 before anything reads them.
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.extensions["safetybot"] = runtime
+    bind_request_ids(app)  # X-Request-Id on every log line of a request and in its answer
 
     app.register_blueprint(callback_bp)
 

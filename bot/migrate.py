@@ -2,10 +2,14 @@
 
 Several processes may start at once (gunicorn workers, a scheduler): on PostgreSQL an advisory
 lock makes the others wait for the first; on SQLite BEGIN IMMEDIATE does the same.
+
+Alembic's own INFO lines ("Context impl …", one per start) are kept quiet by
+bot.logging_setup; each migration that actually runs is one line here.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +20,20 @@ from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 0x5AFE7B07
+
+log = logging.getLogger(__name__)
+
+
+def _log_applied(ctx, step, heads, run_args) -> None:
+    """Alembic's on_version_apply hook (bot/migrations/env.py): one line per migration run."""
+    if not step.is_migration:
+        return
+    script = step.up_revision if step.is_upgrade else step.down_revision
+    doc = ((script.doc if script is not None else "") or "").strip().splitlines()
+    what = "applied" if step.is_upgrade else "reverted"
+    log.info(
+        "database migration %s: %s%s", what, step.up_revision_id, f" ({doc[0]})" if doc else ""
+    )
 
 
 def alembic_config() -> Config:
@@ -30,6 +48,7 @@ def upgrade(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
         cfg.attributes["connection"] = conn
+        cfg.attributes["on_version_apply"] = _log_applied
         command.upgrade(cfg, "heads")
 
 

@@ -94,6 +94,11 @@ class Settings:
     # {public_url}/l/<token>, which records "opened" and forwards to the content.
     public_url: str = ""
     web_sender: bool = True
+    # Log lines as text (timestamp level logger: message) or one JSON object per line.
+    log_format: str = "text"
+    # A `safetybot scheduler` runs beside the web processes (compose.yaml): bot.wsgi, which
+    # runs no scheduled jobs itself, then does not warn at start-up that nothing is pushed.
+    scheduler_elsewhere: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -164,6 +169,8 @@ class Settings:
         put("SAFETYBOT_RANKING_CACHE", "ranking_cache_seconds", int)
         put("SAFETYBOT_MIGRATE", "migrate_on_start", _flag)
         put("SAFETYBOT_WEB_SENDER", "web_sender", _flag)
+        put("SAFETYBOT_LOG_FORMAT", "log_format", _log_format)
+        put("SAFETYBOT_SCHEDULER_ELSEWHERE", "scheduler_elsewhere", _flag)
         if "encoding_aes_key" in kwargs and len(str(kwargs["encoding_aes_key"])) != 43:
             raise ValueError("WECOM_ENCODING_AES_KEY must be the 43 characters shown in WeCom")
         return cls(**kwargs)  # type: ignore[arg-type]
@@ -175,6 +182,12 @@ def _flag(value: str) -> bool:
     if value.lower() in ("0", "false", "no", "off"):
         return False
     raise ValueError("expected 1 or 0")
+
+
+def _log_format(value: str) -> str:
+    if value.lower() not in ("text", "json"):
+        raise ValueError("expected text or json")
+    return value.lower()
 
 
 def _csv_set(value: str) -> frozenset[str]:

@@ -5,10 +5,15 @@ runtime (engine, WeCom client, outbox sender thread) is built on the first reque
 process: threads and database connections do not survive a fork, so building them at import
 would break `gunicorn --preload`. Each worker drains the outbox too unless
 SAFETYBOT_WEB_SENDER=0 (then `safetybot scheduler` does it).
+
+No scheduled job runs here: the daily pushes, reminders and the CAP feed need one
+`safetybot scheduler` beside the web processes (compose.yaml's scheduler service). Without
+SAFETYBOT_SCHEDULER_ELSEWHERE=1 every worker says so at start-up.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -21,6 +26,12 @@ configure_logging(_settings.log_level, _settings)
 _missing = _settings.missing_wecom_settings()
 if _missing:
     raise SystemExit("safetybot: missing settings: " + ", ".join(_missing))
+if not _settings.scheduler_elsewhere:
+    logging.getLogger("bot.wsgi").warning(
+        "bot.wsgi runs no scheduled jobs: NO daily tip, quiz, reminder or warning will be "
+        "pushed unless a `safetybot scheduler` runs too (compose.yaml starts one; then set "
+        "SAFETYBOT_SCHEDULER_ELSEWHERE=1). One container alone: run `safetybot serve`."
+    )
 
 
 def _build():

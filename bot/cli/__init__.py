@@ -28,7 +28,6 @@ from bot.cli import (
 )
 from bot.cli.parser import ArgumentParser
 from bot.logging_setup import configure as configure_logging
-from bot.logging_setup import install_redaction, settings_secrets
 from bot.settings import Settings
 
 # Every area of the command, in the order of `safetybot --help`.
@@ -62,18 +61,16 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(logging.DEBUG if args.verbose else logging.INFO)
-    if not args.verbose:
-        # APScheduler logs two INFO lines per job run, i.e. several a minute: keep them quiet.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    settings = None
     if args.command != "demo":
         try:
-            args.settings = Settings.from_env()
+            settings = args.settings = Settings.from_env()
         except ValueError as exc:
             print(f"safetybot: {exc}", file=sys.stderr)
             return 2
-        # The settings' secret values are masked wherever they appear, too.
-        install_redaction(settings_secrets(args.settings))
+    # One format (SAFETYBOT_LOG_FORMAT), secrets masked; -v: everything, alembic included.
+    level = logging.DEBUG if args.verbose else (settings.log_level if settings else logging.INFO)
+    configure_logging(level, settings)
     return int(args.func(args) or 0)
 
 

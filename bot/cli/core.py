@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import signal
 import sys
+from pathlib import Path
 
+from bot.cli.parser import check_port
 from bot.db import transaction
 from bot.directory import ROLES
 from bot.runtime import open_runtime
 from bot.serving import serve_until_signal
+
+log = logging.getLogger("bot.cli")
+
+# How often `safetybot scheduler --heartbeat FILE` touches FILE (seconds); a health check
+# calls the scheduler dead when the file is older than a few of these (compose.yaml).
+HEARTBEAT_SECONDS = 30
+
+
+def announce(message: str, *args) -> None:
+    """A long-running process's start-up line, in the log format, at any SAFETYBOT_LOG_LEVEL:
+    whoever reads the logs sees that it is up (and with what), even at WARNING."""
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, message, args, None))
 
 
 def cmd_init_db(args) -> int:
@@ -34,6 +49,7 @@ def cmd_serve(args) -> int:
     from bot.app import create_app
     from scheduler.registry import build_scheduler
 
+    check_port(args.host, args.port)  # before migrating and starting threads
     with open_runtime(args.settings) as rt:
         rt.start_sender()
         sched = None
@@ -44,11 +60,17 @@ def cmd_serve(args) -> int:
         from bot.knowledge.index import warm
 
         warm()
-        server = create_server(app, host=args.host, port=args.port, threads=args.threads)
-        print(
-            f"safetybot serving on http://{args.host}:{server.effective_port} "
-            f"(scheduler {'off' if args.no_scheduler else 'on'})",
-            flush=True,
+        try:
+            server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+        except OSError:  # the port was taken after all (between the check and now)
+            if sched is not None:
+                sched.shutdown(wait=False)
+            raise
+        announce(
+            "safetybot serving on http://%s:%s (scheduler %s)",
+            args.host,
+            server.effective_port,
+            "off: daily pushes need a `safetybot scheduler`" if args.no_scheduler else "on",
         )
         serve_until_signal(server)
         if sched:
@@ -62,7 +84,13 @@ def cmd_scheduler(args) -> int:
     with open_runtime(args.settings) as rt:
         rt.start_sender()
         sched = build_scheduler(rt, blocking=True)
-        print("safetybot scheduler running", flush=True)
+        if args.heartbeat:
+            beat = Path(args.heartbeat)
+            beat.touch()
+            sched.add_job(
+                beat.touch, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat", coalesce=True
+            )
+        announce("safetybot scheduler running (%d jobs)", len(sched.get_jobs()))
         signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
             sched.start()
@@ -146,7 +174,10 @@ def cmd_roles(args) -> int:
 def cmd_demo(args) -> int:
     from bot.demo.run import run_demo
 
-    return run_demo(host=args.host, port=args.port, database_url=args.database_url)
+    check_port(args.host, args.port)  # before the fake WeCom API and the scheduler start
+    return run_demo(
+        host=args.host, port=args.port, database_url=args.database_url, reset=args.reset
+    )
 
 
 def add_commands(sub) -> None:
@@ -161,9 +192,13 @@ def add_commands(sub) -> None:
     )
     p.set_defaults(func=cmd_serve)
 
-    sub.add_parser(
-        "scheduler", help="run the scheduled jobs and the outbox sender only"
-    ).set_defaults(func=cmd_scheduler)
+    p = sub.add_parser("scheduler", help="run the scheduled jobs and the outbox sender only")
+    p.add_argument(
+        "--heartbeat",
+        metavar="FILE",
+        help=f"touch FILE every {HEARTBEAT_SECONDS} s while the scheduler runs (health checks)",
+    )
+    p.set_defaults(func=cmd_scheduler)
     sub.add_parser("init-db", help="create or upgrade the database schema").set_defaults(
         func=cmd_init_db
     )
@@ -194,5 +229,10 @@ def add_commands(sub) -> None:
     p = sub.add_parser("demo", help="everything on one machine, no WeCom account needed")
     p.add_argument("--host", default="127.0.0.1", help="address of the demo page")
     p.add_argument("--port", type=int, default=8000, help="port of the demo page")
-    p.add_argument("--database-url", default=None, help="default: a SQLite file under instance/")
+    p.add_argument("--database-url", default=None, help="default: the SQLite file instance/demo.db")
+    p.add_argument(
+        "--reset",
+        action="store_true",
+        help="start fresh: delete the demo's SQLite database and files first",
+    )
     p.set_defaults(func=cmd_demo)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,35 @@ log = logging.getLogger(__name__)
 
 DEMO_CONSOLE_USER = "admin"
 DEMO_CONSOLE_PASSWORD = "safetybot-demo"
+
+
+def default_database_url() -> str:
+    return "sqlite:///" + str(Path("instance").resolve() / "demo.db")
+
+
+def files_dir() -> Path:
+    return Path("instance").resolve() / "demo-files"
+
+
+def reset_demo(database_url: str | None) -> list[Path]:
+    """Delete the demo's SQLite database (with its -wal and -shm files) and its files folder,
+    so the next start is fresh; the paths removed. Refuses (ValueError) a database that is
+    not a SQLite file: dropping a server's database is not the demo's to do."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url or default_database_url())
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        raise ValueError("--reset only deletes a SQLite demo database (a file)")
+    db = Path(url.database)
+    removed = []
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    if files_dir().is_dir():
+        shutil.rmtree(files_dir())
+        removed.append(files_dir())
+    return removed
 
 
 def demo_settings(
@@ -33,9 +64,9 @@ def demo_settings(
         encoding_aes_key=base64.b64encode(secrets.token_bytes(32)).decode().rstrip("="),
         api_base=api_base,
         oauth_base=api_base,  # the fake WeCom also plays open.weixin.qq.com (web sign-in)
-        database_url=database_url or "sqlite:///" + str(Path("instance").resolve() / "demo.db"),
+        database_url=database_url or default_database_url(),
         admins=frozenset({"wangfang"}),
-        files_dir=str(Path("instance").resolve() / "demo-files"),
+        files_dir=str(files_dir()),
         secret_key=secrets.token_hex(16),
     )
 
@@ -74,32 +105,42 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
     settings = demo_settings(
         fake.url, database_url, fake.state.corp_id, fake.state.secret, fake.state.agent_id
     )
-    rt = build_runtime(settings)
-    upgrade(rt.engine)
-    with transaction(rt.factory) as s:
-        sync_directory(s, rt.client, rt.clock())
-    with transaction(rt.factory) as s:
-        # A console login for the demo (the password is printed at start; demo data only).
-        from bot.console.auth import create_account
+    rt = sched = None
+    try:
+        rt = build_runtime(settings)
+        upgrade(rt.engine)
+        with transaction(rt.factory) as s:
+            sync_directory(s, rt.client, rt.clock())
+        with transaction(rt.factory) as s:
+            # A console login for the demo (the password is printed at start; demo data only).
+            from bot.console.auth import create_account
 
-        create_account(
-            s,
-            DEMO_CONSOLE_USER,
-            DEMO_CONSOLE_PASSWORD,
-            role="admin",
-            departments=None,
-            now=rt.clock(),
-        )
-    with transaction(rt.factory) as s:
-        seed_demo_round(s, rt.clock(), settings.tz)
-        demo_learning_task(s, rt)
-        demo_desk_exercise(s, rt.clock())
-        demo_submission_contest(s, rt)
-    rt.start_sender(interval=0.5)
-    sched = build_scheduler(rt)
-    sched.start()
-    app = create_app(runtime=rt)
-    server = create_server(app, host=host, port=port, threads=8)
+            create_account(
+                s,
+                DEMO_CONSOLE_USER,
+                DEMO_CONSOLE_PASSWORD,
+                role="admin",
+                departments=None,
+                now=rt.clock(),
+            )
+        with transaction(rt.factory) as s:
+            seed_demo_round(s, rt.clock(), settings.tz)
+            demo_learning_task(s, rt)
+            demo_desk_exercise(s, rt.clock())
+            demo_submission_contest(s, rt)
+        rt.start_sender(interval=0.5)
+        sched = build_scheduler(rt)
+        sched.start()
+        app = create_app(runtime=rt)
+        server = create_server(app, host=host, port=port, threads=8)
+    except BaseException:
+        # Nothing left running (a busy port, a database out of reach): the command ends.
+        if sched is not None:
+            sched.shutdown(wait=False)
+        if rt is not None:
+            rt.close()
+        fake.stop()
+        raise
     base = f"http://{host}:{server.effective_port}"
     register_demo(app, DemoChat(fake, rt, base))
     return Demo(fake, rt, sched, server, base)
@@ -205,7 +246,23 @@ def demo_submission_contest(session, rt) -> None:
     )
 
 
-def run_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = None) -> int:
+def run_demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    database_url: str | None = None,
+    reset: bool = False,
+) -> int:
+    if reset:
+        try:
+            removed = reset_demo(database_url)
+        except ValueError as exc:
+            print(f"safetybot demo: {exc}", file=sys.stderr, flush=True)
+            return 2
+        print(
+            "safetybot demo: starting fresh"
+            + (f" (removed {', '.join(str(p) for p in removed)})" if removed else ""),
+            flush=True,
+        )
     demo = start_demo(host, port, database_url)
     print(
         f"safetybot demo: open {demo.base_url}/ in a browser (fake WeCom API at {demo.fake.url})",
@@ -216,7 +273,12 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | None
         f"password {DEMO_CONSOLE_PASSWORD})",
         flush=True,
     )
-    print("Press Ctrl+C to stop.", flush=True)
+    print(
+        "The demo's data stay in "
+        + str(demo.runtime.settings.database_url.removeprefix("sqlite:///"))
+        + "; `safetybot demo --reset` starts fresh. Press Ctrl+C to stop.",
+        flush=True,
+    )
     serve_until_signal(demo.server)
     demo.stop()
     return 0

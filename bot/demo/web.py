@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from bot.demo.photo import sample_photo
 from bot.fake_wecom.driver import CallbackDriver, http_post
 from bot.fake_wecom.seed import ADMINS, DEPARTMENTS, USERS
 from bot.fake_wecom.server import FakeWeCom
@@ -59,7 +60,8 @@ class DemoChat:
 
     def send_image(self, userid: str) -> dict[str, Any]:
         media_id = "demo-" + str(int(time.time() * 1000))
-        self.fake.add_media(media_id)
+        # A photo of a blocked fire extinguisher, as a phone would upload it.
+        self.fake.add_media(media_id, sample_photo(), "image/png")
         self._note(
             userid,
             {

@@ -10,7 +10,12 @@ connection = config.attributes.get("connection")
 
 def run(conn) -> None:
     context.configure(
-        connection=conn, target_metadata=Base.metadata, render_as_batch=True, compare_type=True
+        connection=conn,
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        compare_type=True,
+        # bot.migrate logs one line per migration that runs.
+        on_version_apply=config.attributes.get("on_version_apply"),
     )
     with context.begin_transaction():
         context.run_migrations()
