@@ -9,6 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SAFETYBOT_FILES_DIR=/data/files
 
 WORKDIR /app
+# A CJK font for the Chinese labels of the summary's charts (bot/console/charts_png.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers

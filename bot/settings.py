@@ -91,6 +91,8 @@ class Settings:
     # {public_url}/l/<token>, which records "opened" and forwards to the content.
     public_url: str = ""
     web_sender: bool = True
+    # The organisation's name as written summaries (活动总结) and their letterhead show it.
+    org_name: str = "本单位"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -160,6 +162,7 @@ class Settings:
         put("SAFETYBOT_RANKING_CACHE", "ranking_cache_seconds", int)
         put("SAFETYBOT_MIGRATE", "migrate_on_start", _flag)
         put("SAFETYBOT_WEB_SENDER", "web_sender", _flag)
+        put("SAFETYBOT_ORG_NAME", "org_name")
         if "encoding_aes_key" in kwargs and len(str(kwargs["encoding_aes_key"])) != 43:
             raise ValueError("WECOM_ENCODING_AES_KEY must be the 43 characters shown in WeCom")
         return cls(**kwargs)  # type: ignore[arg-type]

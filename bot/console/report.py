@@ -15,10 +15,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import suggestion
+from bot import campaign, suggestion
 from bot.checkin.events import kind_label
 from bot.console import charts, data
 from bot.console.auth import Scope
+from bot.console.report_problems import problems
 from bot.exports import append_row
 from bot.hazard.export import ledger_rows
 from bot.inspection.export import summary_rows as inspection_rows
@@ -30,8 +31,11 @@ from bot.models import (
     HazardReport,
     LearningAssignment,
     Suggestion,
+    WarningRecipient,
 )
+from bot.quiz.contest_stats import overview as contest_overview
 from bot.settings import Settings
+from bot.warnings.stats import ack_rates
 
 SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "建议", "隐患排查", "学习任务")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -62,6 +66,7 @@ def build_summary(
             {
                 "title": e.title,
                 "kind": kind_label(e.kind),
+                "kind_key": e.kind,
                 "code": e.code,
                 "starts_at": local(e.starts_at),
                 "ends_at": local(e.ends_at),
@@ -71,6 +76,8 @@ def build_summary(
     suggestions = suggestion.summary_rows(session, tz, scope.filter(Suggestion.department_id))
     summary = {
         "generated_at": local(now),
+        "org_name": settings.org_name,
+        "year": campaign.current(session).year,
         "overview": data.overview(session, scope, today),
         "departments": data.per_department(session, scope),
         "quiz": data.quiz_by_theme(session, scope),
@@ -88,7 +95,23 @@ def build_summary(
         "learning": completion_by_department(
             session, None, scope.filter(LearningAssignment.department_id)
         ),
+        # Warnings that asked for 收到: how many of the people asked acknowledged them.
+        "warnings": [
+            {**w, "created_at": local(w["created_at"])}
+            for w in ack_rates(session, scope.filter(WarningRecipient.department_id))
+        ],
+        "contests": [
+            {
+                "name": c.contest.name,
+                "status": c.status,
+                "opens_at": local(c.contest.opens_at),
+                "participants": c.participants,
+                "average": c.average,
+            }
+            for c in contest_overview(session, now)
+        ],
     }
+    summary["problems"] = problems(summary)
     return summary
 
 
@@ -98,8 +121,11 @@ def summary_charts(summary: dict[str, Any]) -> list:
     return charts.campaign_charts(figures, order=charts.SUMMARY_ORDER, prefix="r", width=680)
 
 
-def render_html(summary: dict[str, Any], download: str | None = None) -> str:
-    """The printable page; `download` is a link to the workbook (the console passes one)."""
+def render_html(
+    summary: dict[str, Any], download: str | None = None, download_docx: str | None = None
+) -> str:
+    """The printable page; `download` and `download_docx` link to the workbook and the Word
+    draft (the console passes them)."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])
     )
@@ -110,6 +136,7 @@ def render_html(summary: dict[str, Any], download: str | None = None) -> str:
         charts=summary_charts(summary),
         status_labels=data.STATUS_LABELS,
         download=download,
+        download_docx=download_docx,
     )
 
 
@@ -307,13 +334,18 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
 
 
 def write_report(session: Session, settings: Settings, now: datetime, path: str | Path) -> str:
-    """`safetybot report FILE`: .xlsx writes the workbook, .html the printable page."""
+    """`safetybot report FILE`: .xlsx writes the workbook, .html the printable page, .docx the
+    editable written summary (Word)."""
     path = Path(path)
     summary = build_summary(session, settings, now)
     if path.suffix.lower() == ".xlsx":
         write_xlsx(summary, path)
     elif path.suffix.lower() in (".html", ".htm"):
         path.write_text(render_html(summary), encoding="utf-8")
+    elif path.suffix.lower() == ".docx":
+        from bot.console.report_docx import write_docx
+
+        write_docx(summary, path)
     else:
-        raise ValueError("FILE must end in .xlsx or .html")
+        raise ValueError("FILE must end in .xlsx, .html or .docx")
     return str(path)
