@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.activity import stats as activity
 from bot.checkin import stats as checkin
 from bot.hazard import stats as hazard
 from bot.inspection import stats as inspection
@@ -63,6 +64,7 @@ FIGURES: dict[str, StatFn] = {
     "questions_unanswered": knowledge.questions_unanswered,
     "learning_assigned": learning.learning_assigned,
     "learning_completed": learning.learning_completed,
+    "activity_reports": activity.activity_reports,
 }
 
 # A department head's 统计: the same features, limited to the departments they head

@@ -10,6 +10,7 @@ from types import ModuleType
 
 from bot.router import Router
 from handlers import (
+    activity,
     checkin,
     hazard,
     hazard_officer,
@@ -34,6 +35,7 @@ FEATURES: tuple[ModuleType, ...] = (
     pledge,
     checkin,
     learning,
+    activity,
     quiz,
     qa,
 )

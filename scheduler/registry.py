@@ -18,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session
 
+from bot.activity.photos import fetch_pending as fetch_activity_photos
 from bot.checkin.surveys import drill_surveys
 from bot.hazard.ledger import remind_overdue
 from bot.hazard.photos import retry_pending as retry_pending_photos
@@ -75,6 +76,8 @@ def job_specs(settings) -> list[JobSpec]:
         JobSpec("warning_followup", warning_followups, {"minute": "*"}),
         # Learning tasks: reminders before the due date, the department head after it.
         JobSpec("learning_reminders", learning_reminders, {"minute": 17}),
+        # Photos of departments' activity reports (报送), sent in chat as media ids.
+        JobSpec("activity_photos", fetch_activity_photos, {"minute": "*"}),
     ]
     if settings.cap_url:
         specs.append(

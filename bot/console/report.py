@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import campaign, suggestion
+from bot.activity.stats import summary_rows as activity_rows
 from bot.checkin.events import kind_label
 from bot.console import charts, data
 from bot.console.auth import Scope
@@ -26,6 +27,7 @@ from bot.inspection.export import summary_rows as inspection_rows
 from bot.inspection.stats import summary as inspection_figures
 from bot.learning.stats import completion_by_department
 from bot.models import (
+    ActivityReport,
     CheckinEvent,
     EventAttendance,
     HazardReport,
@@ -37,7 +39,18 @@ from bot.quiz.contest_stats import overview as contest_overview
 from bot.settings import Settings
 from bot.warnings.stats import ack_rates
 
-SHEETS = ("概览", "部门", "答题", "责任书", "签到", "隐患台账", "建议", "隐患排查", "学习任务")
+SHEETS = (
+    "概览",
+    "部门",
+    "答题",
+    "责任书",
+    "签到",
+    "隐患台账",
+    "建议",
+    "隐患排查",
+    "学习任务",
+    "部门活动",
+)
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -110,6 +123,8 @@ def build_summary(
             }
             for c in contest_overview(session, now)
         ],
+        # The departments' own activities (报送), counted per kind and department.
+        "activities": activity_rows(session, tz, scope.filter(ActivityReport.department_id)),
     }
     summary["problems"] = problems(summary)
     return summary
@@ -318,6 +333,36 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
             ws, [r["name"], r["assigned"], r["opened"], r["confirmed"], r["completed"], r["rate"]]
         )
         ws.cell(row=ws.max_row, column=6).number_format = "0.0%"
+
+    a = summary["activities"]
+    ws = wb.create_sheet(SHEETS[9])
+    append_row(
+        ws, ["编号", "日期", "部门", "活动类型", "地点", "人数", "内容", "照片", "报送人", "状态"]
+    )
+    for r in a["reports"]:
+        append_row(
+            ws,
+            [
+                r["id"],
+                r["held_on"],
+                r["department"],
+                r["kind"],
+                r["place"],
+                r["head_count"],
+                r["description"],
+                r["photos"],
+                r["filed_by"],
+                r["status"],
+            ],
+        )
+    append_row(ws, [])
+    append_row(ws, ["活动类型", "场次", "参加人次"])
+    for k in a["by_kind"]:
+        append_row(ws, [k["kind"], k["count"], k["people"]])
+    append_row(ws, [])
+    append_row(ws, ["部门", "场次", "参加人次"])
+    for d in a["by_department"]:
+        append_row(ws, [d["name"], d["count"], d["people"]])
 
     for sheet in wb.worksheets:
         for cell in sheet[1]:

@@ -3,6 +3,12 @@
 Feature modules add their own `bot/models/<feature>.py` and one import line below.
 """
 
+from bot.models.activity import (
+    ActivityDelegate,
+    ActivityPhoto,
+    ActivityReport,
+    ActivityReportEvent,
+)
 from bot.models.base import Base, UTCDateTime
 from bot.models.checkin import CheckinEvent, DailyCheckin, DrillSurveyAnswer, EventAttendance
 from bot.models.console import ConsoleAccount, ConsoleSession, LoginAttempt
@@ -57,6 +63,10 @@ from bot.models.quiz import (
 from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 
 __all__ = [
+    "ActivityDelegate",
+    "ActivityPhoto",
+    "ActivityReport",
+    "ActivityReportEvent",
     "ConsoleAccount",
     "ConsoleSession",
     "LoginAttempt",
