@@ -254,3 +254,19 @@ def test_summary_lists_activities_per_kind_and_department(filed, clock, tmp_path
         "安全环保部": "12",
         "生产一车间": "50",
     }
+
+
+def test_activity_pages_and_replies_have_no_english_words(filed, app, clock, wecom):
+    from ascii_words import english_words, visible_text
+
+    runtime = filed
+    add_account(runtime.factory, "officer", role="safety_officer", now=clock())
+    client = app.test_client()
+    login(client, "officer")
+    with runtime.factory() as s:
+        report_id = s.scalar(select(ActivityReport.id))
+    for url in ("/admin/activities", "/admin/activities/new", f"/admin/activities/{report_id}"):
+        page = visible_text(client.get(url).get_data(as_text=True))
+        assert english_words(page, extra={"officer"}) == [], url
+    replies = [wecom.text("liqiang", t).text for t in ("报送", "1", "明天", "取消", "报送 记录")]
+    assert english_words("\n".join(replies)) == []

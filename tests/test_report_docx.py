@@ -192,3 +192,11 @@ def test_console_button_downloads_the_word_draft(seeded, clock, app):
             )
             == 1
         )
+
+
+def test_word_draft_has_no_english_words(seeded, clock, tmp_path):
+    from ascii_words import english_words
+
+    doc = write_docx(seeded, clock, tmp_path / "summary.docx")
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert english_words("\n".join([p.text for p in doc.paragraphs] + cells)) == []
