@@ -27,6 +27,11 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
     && pip install -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
+# A CJK font for the Chinese labels of the summary's charts (bot/console/charts_png.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 # The code (see .dockerignore), installed without touching the dependencies above.
 COPY README.md ./
 COPY bot ./bot

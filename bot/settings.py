@@ -99,6 +99,8 @@ class Settings:
     # A `safetybot scheduler` runs beside the web processes (compose.yaml): bot.wsgi, which
     # runs no scheduled jobs itself, then does not warn at start-up that nothing is pushed.
     scheduler_elsewhere: bool = False
+    # The organisation's name as written summaries (活动总结) and their letterhead show it.
+    org_name: str = "本单位"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -171,6 +173,7 @@ class Settings:
         put("SAFETYBOT_WEB_SENDER", "web_sender", _flag)
         put("SAFETYBOT_LOG_FORMAT", "log_format", _log_format)
         put("SAFETYBOT_SCHEDULER_ELSEWHERE", "scheduler_elsewhere", _flag)
+        put("SAFETYBOT_ORG_NAME", "org_name")
         if "encoding_aes_key" in kwargs and len(str(kwargs["encoding_aes_key"])) != 43:
             raise ValueError("WECOM_ENCODING_AES_KEY must be the 43 characters shown in WeCom")
         return cls(**kwargs)  # type: ignore[arg-type]

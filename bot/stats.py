@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.activity import stats as activity
 from bot.checkin import stats as checkin
 from bot.drills import stats as drills
 from bot.hazard import points as hazard_points
@@ -73,6 +74,7 @@ FIGURES: dict[str, StatFn] = {
     "supplies_expiring": drills.supplies_expiring,
     "submissions": submissions.submissions,
     "votes": submissions.votes,
+    "activity_reports": activity.activity_reports,
 }
 
 # A department head's 统计: the same features, limited to the departments they head

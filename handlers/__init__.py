@@ -10,6 +10,7 @@ from types import ModuleType
 
 from bot.router import Router
 from handlers import (
+    activity,
     checkin,
     drill_supplies,
     drills,
@@ -40,6 +41,7 @@ FEATURES: tuple[ModuleType, ...] = (
     drills,
     drill_supplies,
     submissions,
+    activity,
     quiz,
     qa,
 )

@@ -18,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session
 
+from bot.activity.photos import fetch_pending as fetch_activity_photos
 from bot.checkin.surveys import drill_surveys
 from bot.drills.live import push_roles as push_drill_roles
 from bot.drills.live import retry_photos as retry_drill_photos
@@ -89,6 +90,8 @@ def job_specs(settings) -> list[JobSpec]:
         # 征文 / 随手拍: the vote card when entries close, the results when voting closes.
         JobSpec("submission_tick", submission_tick, {"minute": "*/5"}),
         JobSpec("submission_photo_retry", retry_submission_photos, {"minute": "*"}),
+        # Photos of departments' activity reports (报送), sent in chat as media ids.
+        JobSpec("activity_photos", fetch_activity_photos, {"minute": "*"}),
     ]
     if settings.cap_url:
         specs.append(

@@ -32,8 +32,12 @@ def run(argv, capsys) -> tuple[int, list[str]]:
     return status, [line for line in (out + err).splitlines() if line.strip()]
 
 
-def test_cli_open_list_export_and_stats(runtime, cli_runtime, capsys, tmp_path, wecom, fake):
+def test_cli_open_list_export_and_stats(
+    runtime, cli_runtime, capsys, tmp_path, wecom, fake, monkeypatch
+):
     cli_runtime(runtime)
+    # Read-only commands check that the configured database exists: point it at the test's.
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
     status, lines = run(
         ["submissions", "open", "我身边的安全", "--kind", "both", "--until", "2026-06-10"], capsys
     )

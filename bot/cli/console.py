@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 
 from bot.console.auth import AccountError, create_account
 from bot.console.report import write_report
@@ -47,11 +48,19 @@ def cmd_admin(args) -> int:
 
 
 def cmd_report(args) -> int:
-    if not args.file.lower().endswith((".xlsx", ".html", ".htm")):
-        print("safetybot report: FILE must end in .xlsx or .html", file=sys.stderr)
+    if not args.file.lower().endswith((".xlsx", ".html", ".htm", ".docx")):
+        print("safetybot report: FILE must end in .xlsx, .html or .docx", file=sys.stderr)
         return 2
-    with open_runtime(args.settings) as rt, rt.factory() as s:
-        path = write_report(s, rt.settings, rt.clock(), args.file)
+    folder = Path(args.file).resolve().parent
+    if not folder.is_dir():
+        print(f"safetybot report: folder {folder} does not exist", file=sys.stderr)
+        return 2
+    try:
+        with open_runtime(args.settings) as rt, rt.factory() as s:
+            path = write_report(s, rt.settings, rt.clock(), args.file)
+    except OSError as exc:
+        print(f"safetybot report: cannot write {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"campaign summary written to {path}")
     return 0
 
@@ -74,6 +83,8 @@ def add_commands(sub) -> None:
     )
     p.set_defaults(func=cmd_admin)
 
-    p = sub.add_parser("report", help="campaign summary: FILE.xlsx (workbook) or FILE.html")
-    p.add_argument("file", help="FILE.xlsx or FILE.html")
+    p = sub.add_parser(
+        "report", help="campaign summary: FILE.xlsx (workbook), FILE.html or FILE.docx (Word)"
+    )
+    p.add_argument("file", help="FILE.xlsx, FILE.html or FILE.docx")
     p.set_defaults(func=cmd_report)

@@ -15,10 +15,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import suggestion
+from bot import campaign, suggestion
+from bot.activity.stats import summary_rows as activity_rows
 from bot.checkin.events import kind_label
 from bot.console import charts, data
 from bot.console.auth import Scope
+from bot.console.report_problems import problems
 from bot.drills.stats import summary_rows as drill_rows
 from bot.exports import append_row
 from bot.hazard.export import ledger_rows
@@ -26,14 +28,18 @@ from bot.inspection.export import summary_rows as inspection_rows
 from bot.inspection.stats import summary as inspection_figures
 from bot.learning.stats import completion_by_department
 from bot.models import (
+    ActivityReport,
     CheckinEvent,
     EventAttendance,
     HazardReport,
     LearningAssignment,
     Suggestion,
+    WarningRecipient,
 )
+from bot.quiz.contest_stats import overview as contest_overview
 from bot.settings import Settings
 from bot.submissions.export import summary_rows as submission_rows
+from bot.warnings.stats import ack_rates
 
 SHEETS = (
     "概览",
@@ -47,6 +53,7 @@ SHEETS = (
     "学习任务",
     "应急演练",
     "征文和随手拍",
+    "部门活动",
 )
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -76,6 +83,7 @@ def build_summary(
             {
                 "title": e.title,
                 "kind": kind_label(e.kind),
+                "kind_key": e.kind,
                 "code": e.code,
                 "starts_at": local(e.starts_at),
                 "ends_at": local(e.ends_at),
@@ -85,6 +93,8 @@ def build_summary(
     suggestions = suggestion.summary_rows(session, tz, scope.filter(Suggestion.department_id))
     summary = {
         "generated_at": local(now),
+        "org_name": settings.org_name,
+        "year": campaign.current(session).year,
         "overview": data.overview(session, scope, today),
         "departments": data.per_department(session, scope),
         "quiz": data.quiz_by_theme(session, scope),
@@ -106,7 +116,25 @@ def build_summary(
         "drills": drill_rows(session, tz),
         # 征文 / 随手拍 contests and their results (organisation-wide, as announced).
         "submissions": submission_rows(session, tz),
+        # Warnings that asked for 收到: how many of the people asked acknowledged them.
+        "warnings": [
+            {**w, "created_at": local(w["created_at"])}
+            for w in ack_rates(session, scope.filter(WarningRecipient.department_id))
+        ],
+        "contests": [
+            {
+                "name": c.contest.name,
+                "status": c.status,
+                "opens_at": local(c.contest.opens_at),
+                "participants": c.participants,
+                "average": c.average,
+            }
+            for c in contest_overview(session, now)
+        ],
+        # The departments' own activities (报送), counted per kind and department.
+        "activities": activity_rows(session, tz, scope.filter(ActivityReport.department_id)),
     }
+    summary["problems"] = problems(summary)
     return summary
 
 
@@ -116,8 +144,11 @@ def summary_charts(summary: dict[str, Any]) -> list:
     return charts.campaign_charts(figures, order=charts.SUMMARY_ORDER, prefix="r", width=680)
 
 
-def render_html(summary: dict[str, Any], download: str | None = None) -> str:
-    """The printable page; `download` is a link to the workbook (the console passes one)."""
+def render_html(
+    summary: dict[str, Any], download: str | None = None, download_docx: str | None = None
+) -> str:
+    """The printable page; `download` and `download_docx` link to the workbook and the Word
+    draft (the console passes them)."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])
     )
@@ -128,6 +159,7 @@ def render_html(summary: dict[str, Any], download: str | None = None) -> str:
         charts=summary_charts(summary),
         status_labels=data.STATUS_LABELS,
         download=download,
+        download_docx=download_docx,
     )
 
 
@@ -358,6 +390,36 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
             ],
         )
 
+    a = summary["activities"]
+    ws = wb.create_sheet(SHEETS[11])
+    append_row(
+        ws, ["编号", "日期", "部门", "活动类型", "地点", "人数", "内容", "照片", "报送人", "状态"]
+    )
+    for r in a["reports"]:
+        append_row(
+            ws,
+            [
+                r["id"],
+                r["held_on"],
+                r["department"],
+                r["kind"],
+                r["place"],
+                r["head_count"],
+                r["description"],
+                r["photos"],
+                r["filed_by"],
+                r["status"],
+            ],
+        )
+    append_row(ws, [])
+    append_row(ws, ["活动类型", "场次", "参加人次"])
+    for k in a["by_kind"]:
+        append_row(ws, [k["kind"], k["count"], k["people"]])
+    append_row(ws, [])
+    append_row(ws, ["部门", "场次", "参加人次"])
+    for d in a["by_department"]:
+        append_row(ws, [d["name"], d["count"], d["people"]])
+
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
@@ -373,13 +435,18 @@ def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
 
 
 def write_report(session: Session, settings: Settings, now: datetime, path: str | Path) -> str:
-    """`safetybot report FILE`: .xlsx writes the workbook, .html the printable page."""
+    """`safetybot report FILE`: .xlsx writes the workbook, .html the printable page, .docx the
+    editable written summary (Word)."""
     path = Path(path)
     summary = build_summary(session, settings, now)
     if path.suffix.lower() == ".xlsx":
         write_xlsx(summary, path)
     elif path.suffix.lower() in (".html", ".htm"):
         path.write_text(render_html(summary), encoding="utf-8")
+    elif path.suffix.lower() == ".docx":
+        from bot.console.report_docx import write_docx
+
+        write_docx(summary, path)
     else:
-        raise ValueError("FILE must end in .xlsx or .html")
+        raise ValueError("FILE must end in .xlsx, .html or .docx")
     return str(path)

@@ -3,6 +3,12 @@
 Feature modules add their own `bot/models/<feature>.py` and one import line below.
 """
 
+from bot.models.activity import (
+    ActivityDelegate,
+    ActivityPhoto,
+    ActivityReport,
+    ActivityReportEvent,
+)
 from bot.models.base import Base, UTCDateTime
 from bot.models.checkin import CheckinEvent, DailyCheckin, DrillSurveyAnswer, EventAttendance
 from bot.models.console import ConsoleAccount, ConsoleSession, LoginAttempt, OAuthState
@@ -89,6 +95,10 @@ __all__ = [
     "SubmissionContest",
     "SubmissionPhoto",
     "SubmissionVote",
+    "ActivityDelegate",
+    "ActivityPhoto",
+    "ActivityReport",
+    "ActivityReportEvent",
     "ConsoleAccount",
     "ConsoleSession",
     "LoginAttempt",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -52,3 +53,46 @@ def department_acks(session: Session, now: datetime, departments: set[int]) -> d
         or 0
     )
     return {"acked": acked, "asked": total}
+
+
+def ack_rates(session: Session, *where: Any) -> list[dict[str, Any]]:
+    """Every warning that asked for 收到, oldest first: recipients asked, acknowledged, rate;
+    `where` narrows the recipients (the console's department scope)."""
+    narrowing = [w for w in where if w is not True]
+    asked = dict(
+        session.execute(
+            select(WarningRecipient.warning_id, func.count())
+            .where(*narrowing)
+            .group_by(WarningRecipient.warning_id)
+        ).all()
+    )
+    acked = dict(
+        session.execute(
+            select(WarningRecipient.warning_id, func.count())
+            .join(
+                WarningAck,
+                (WarningAck.warning_id == WarningRecipient.warning_id)
+                & (WarningAck.userid == WarningRecipient.userid),
+            )
+            .where(*narrowing)
+            .group_by(WarningRecipient.warning_id)
+        ).all()
+    )
+    rows = []
+    for w in session.scalars(
+        select(RiskWarning)
+        .where(RiskWarning.require_ack.is_(True))
+        .order_by(RiskWarning.created_at, RiskWarning.id)
+    ):
+        n, k = int(asked.get(w.id, 0)), int(acked.get(w.id, 0))
+        if n:
+            rows.append(
+                {
+                    "title": w.title or w.text[:30],
+                    "created_at": w.created_at,
+                    "asked": n,
+                    "acked": k,
+                    "rate": round(k / n, 4),
+                }
+            )
+    return rows

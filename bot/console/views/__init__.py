@@ -5,6 +5,7 @@ own functions. Importing this package registers every page on `bp`."""
 from __future__ import annotations
 
 from bot.console.views import (  # noqa: F401 - each module registers its pages on bp
+    activities,
     asked,
     audit,
     broadcast,

@@ -135,7 +135,7 @@ def open_request():
             403,
             content_type="text/plain; charset=utf-8",
         )
-    if request.endpoint == "console.questions_import":
+    if request.endpoint in ("console.questions_import", "console.activity_new"):
         request.max_content_length = UPLOAD_LIMIT
     g.db = services().factory()
     g.account = auth.load_session(g.db, session.get("sid"), now())

@@ -9,6 +9,7 @@ from flask import Response, g, render_template, url_for
 
 from bot.console import charts, data
 from bot.console.report import build_summary, render_html, write_xlsx
+from bot.console.report_docx import write_docx
 from bot.console.views.common import audit, bp, now, people_names, scope, services, today
 from bot.content import texts
 from bot.inspection import stats as inspection_stats
@@ -60,26 +61,44 @@ def dashboard_charts(participation, checkins, pledges, quiz, counts) -> list:
 def report_page():
 
     summary = build_summary(g.db, services().settings, now(), scope())
-    return render_html(summary, download=url_for("console.report_xlsx"))
+    return render_html(
+        summary,
+        download=url_for("console.report_xlsx"),
+        download_docx=url_for("console.report_docx"),
+    )
 
 
 @bp.get("/report.xlsx")
 def report_xlsx():
 
+    return _download(".xlsx", write_xlsx, "console:report", XLSX_TYPE)
+
+
+@bp.get("/report.docx")
+def report_docx():
+    """The written summary (活动总结) as an editable Word draft."""
+    return _download(".docx", write_docx, "console:report-docx", DOCX_TYPE)
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _download(suffix: str, write, action: str, content_type: str) -> Response:
     summary = build_summary(g.db, services().settings, now(), scope())
-    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as fh:
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
         path = Path(fh.name)
     try:
-        write_xlsx(summary, path)
+        write(summary, path)
         payload = path.read_bytes()
     finally:
         path.unlink(missing_ok=True)
-    audit("console:report", texts.get("console.audit_details.report"))
-    name = f"safety-month-summary-{today().isoformat()}.xlsx"
+    audit(action, texts.get("console.audit_details.report"))
+    name = f"safety-month-summary-{today().isoformat()}{suffix}"
     return Response(
         payload,
         headers={
-            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Type": content_type,
             "Content-Disposition": f'attachment; filename="{name}"',
         },
     )
