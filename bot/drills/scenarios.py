@@ -113,7 +113,29 @@ class Scenario:
         return next((r for r in self.roles if text in (r.key, r.name)), None)
 
     def key_time(self, text: str) -> KeyTime | None:
-        return next((k for k in self.key_times if text in (k.key, k.name)), None)
+        """What the facilitator typed after 演练: a key time's name or key, one of the words
+        every scenario understands (开始, 疏散完成, 清点完成), or a part of one name."""
+        text = text.strip()
+        exact = next((k for k in self.key_times if text in (k.key, k.name)), None)
+        if exact is not None or not text:
+            return exact
+        key = KEY_TIME_WORDS.get(text)
+        if key is not None:
+            return next((k for k in self.key_times if k.key == key), None)
+        partial = [k for k in self.key_times if text in k.name]
+        return partial[0] if len(partial) == 1 else None
+
+
+# The words of the README and the 演练 help that every scenario understands, whatever its own
+# names for the moments are (最后一人撤出大楼 is 疏散完成).
+KEY_TIME_WORDS = {
+    "开始": "start",
+    "演练开始": "start",
+    "疏散完成": "evacuated",
+    "撤离完成": "evacuated",
+    "清点完成": "counted",
+    "清点": "counted",
+}
 
 
 def scenario_dir() -> Path:
