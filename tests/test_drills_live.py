@@ -84,6 +84,10 @@ def test_a_live_drill_from_chat(wecom, runtime, fake, clock):
         h = s.scalar(select(HazardReport).where(HazardReport.ticket == ticket))
         assert h.origin == "drill:1" and h.owner == "liqiang" and h.status == "accepted"
         assert "东侧楼梯堆放杂物" in h.description
+        assert h.department_id == 3  # the owner's department (李强 heads 生产一车间)
+    runtime.sender.drain()
+    # Filed and assigned in one step: no 「新隐患待受理」 for the officers to act on.
+    assert not any(f"【新隐患上报】{ticket}" in t for t in fake.texts_for(OFFICER))
     again = wecom.text(OFFICER, "演练 整改 1 李强 2026-06-20").text
     assert ticket in again  # once: the same ticket
     listed = wecom.text(OFFICER, "演练 发现").text

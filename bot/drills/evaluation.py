@@ -13,7 +13,14 @@ from bot.content import texts
 from bot.db import insert_ignore
 from bot.drills.scenarios import EvalItem, Scenario, get_scenario
 from bot.hazard import ledger
-from bot.models import Drill, DrillEvaluation, DrillFinding, EmergencyPlan, HazardReport
+from bot.models import (
+    Drill,
+    DrillEvaluation,
+    DrillFinding,
+    EmergencyPlan,
+    HazardReport,
+    User,
+)
 from bot.settings import Settings
 
 NOTHING = {"无", "没有", "暂无", "无问题", "跳过", "没问题"}
@@ -115,11 +122,13 @@ def make_ticket(
         if hazard is not None:
             return hazard
     drill = session.get(Drill, finding.drill_id)
+    # The ticket belongs to the department that will fix it: the owner's.
+    owner_row = session.get(User, owner)
     hazard = ledger.create_report(
         session,
         settings,
         reporter=actor if not actor.startswith(("console:", "cli")) else finding.found_by,
-        department_id=None,
+        department_id=owner_row.department_id if owner_row is not None else None,
         description=texts.get(
             "drills.findings.hazard_description", title=drill.title, text=finding.text
         ),
@@ -130,6 +139,8 @@ def make_ticket(
         photos=[],
         now=now,
         origin=f"drill:{finding.id}",
+        # Filed and assigned by the officer in one step: nothing for the officers to accept.
+        notify_officers=False,
     )
     ledger.assign(session, settings, hazard, actor=actor, now=now, owner=owner, deadline=deadline)
     finding.action, finding.hazard_id = "ticket", hazard.id

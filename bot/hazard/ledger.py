@@ -72,8 +72,10 @@ def create_report(
     now: datetime,
     origin: str | None = None,
     grade: str = "general",
+    notify_officers: bool = True,
 ) -> HazardReport:
-    """A new report (status reported) with its photos; the officers are told at once.
+    """A new report (status reported) with its photos; the officers are told at once (unless
+    an officer files it and assigns it in the same step: then there is nothing to accept).
 
     `origin` ("inspection:<assignment>:<item>") is unique in the ledger: a caller that may run
     twice for one finding (a retried callback) gets the database to refuse the second."""
@@ -108,7 +110,8 @@ def create_report(
         now=now,
     )
     session.flush()
-    notify_officers_new(session, settings, hazard, len(photos), now)
+    if notify_officers:
+        notify_officers_new(session, settings, hazard, len(photos), now)
     notify_heads_new(session, settings, hazard, len(photos), now)
     return hazard
 
