@@ -44,3 +44,20 @@ def test_demo_chat_round_trip(tmp_path):
         demo.stop()
         thread.join(timeout=5)
         time.sleep(0.1)
+
+
+def test_a_restarted_demo_keeps_one_set_of_samples(tmp_path):
+    """The demo database survives a restart; the samples to try are made once."""
+    from sqlalchemy import func, select
+
+    from bot.demo.run import start_demo
+    from bot.models import InspectionRound, LearningTask
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    for _ in range(2):
+        demo = start_demo(port=0, database_url=url)
+        with demo.runtime.factory() as s:
+            tasks = s.scalar(select(func.count()).select_from(LearningTask))
+            rounds = s.scalar(select(func.count()).select_from(InspectionRound))
+        demo.stop()
+        assert (tasks, rounds) == (1, 1)

@@ -124,10 +124,13 @@ def start_demo(host: str = "127.0.0.1", port: int = 8000, database_url: str | No
                 now=rt.clock(),
             )
         with transaction(rt.factory) as s:
-            seed_demo_round(s, rt.clock(), settings.tz)
-            demo_learning_task(s, rt)
-            demo_desk_exercise(s, rt.clock())
-            demo_submission_contest(s, rt)
+            # The samples to try, once: the demo's database survives a restart (--reset starts
+            # afresh), and a second set would list every task and round twice.
+            if not demo_seeded(s):
+                seed_demo_round(s, rt.clock(), settings.tz)
+                demo_learning_task(s, rt)
+                demo_desk_exercise(s, rt.clock())
+                demo_submission_contest(s, rt)
         rt.start_sender(interval=0.5)
         sched = build_scheduler(rt)
         sched.start()
@@ -178,6 +181,17 @@ def seed_demo_round(session, now, tz):
     except RoundRefused as exc:
         log.warning("demo: inspection round not started (%s)", exc.key)
         return None
+
+
+def demo_seeded(session) -> bool:
+    """Whether an earlier start of this demo database already made the samples."""
+    from sqlalchemy import select
+
+    from bot.models import LearningTask
+
+    return (
+        session.scalar(select(LearningTask.id).where(LearningTask.created_by == "demo")) is not None
+    )
 
 
 def demo_learning_task(session, rt) -> None:
