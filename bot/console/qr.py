@@ -20,8 +20,11 @@ def checkin_link(public_url: str, code: str) -> str:
     return f"{public_url.rstrip('/')}/checkin/{code}" if public_url else ""
 
 
-def checkin_qr(code: str, public_url: str = "", scale: int = 8) -> Markup:
-    """Inline SVG; `code` is six digits from our own table (segno escapes nothing we pass)."""
+def checkin_qr(code: str, public_url: str = "", scale: int = 8, fluid: bool = False) -> Markup:
+    """Inline SVG; `code` is six digits from our own table (segno escapes nothing we pass).
+    `fluid`: a viewBox instead of a fixed size, so that CSS scales the code (the poster)."""
     content = checkin_link(public_url, code) or checkin_text(code)
     qr = segno.make(content, error="m")
-    return Markup(qr.svg_inline(scale=scale, border=2, svgclass="qr", title=f"签到码 {code}"))
+    return Markup(
+        qr.svg_inline(scale=scale, border=2, svgclass="qr", title=f"签到码 {code}", omitsize=fluid)
+    )

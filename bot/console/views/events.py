@@ -138,7 +138,7 @@ def event_poster(event_id: int):
     return render_template(
         "console/event_poster.html",
         event=event,
-        qr=checkin_qr(event.code, services().settings.public_url, scale=12),
+        qr=checkin_qr(event.code, services().settings.public_url, scale=12, fluid=True),
         link=checkin_link(services().settings.public_url, event.code),
         when=f"{label(event.starts_at, tz)}—{label(event.ends_at, tz)[-5:]}",
     )
