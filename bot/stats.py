@@ -18,6 +18,7 @@ from bot.checkin import stats as checkin
 from bot.drills import stats as drills
 from bot.hazard import points as hazard_points
 from bot.hazard import stats as hazard
+from bot.inspection import points as inspection_points
 from bot.inspection import stats as inspection
 from bot.knowledge import stats as knowledge
 from bot.learning import points as learning_points
@@ -27,6 +28,7 @@ from bot.pledge import stats as pledge
 from bot.quiz import stats as quiz
 from bot.stats_base import count_rows
 from bot.submissions import stats as submissions
+from bot.suggestion import adopted_points_by_user
 from bot.warnings import stats as warnings
 
 StatFn = Callable[[Session, datetime], Any]
@@ -116,4 +118,6 @@ def point_sources(session: Session) -> dict[str, dict[str, int]]:
     return {
         "hazard": hazard_points.hazard_points_by_user(session),
         "learning": learning_points.learning_points_by_user(session),
+        "suggestion": adopted_points_by_user(session),
+        "inspection": inspection_points.inspection_points_by_user(session),
     }

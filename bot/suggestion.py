@@ -1,4 +1,5 @@
-"""Safety suggestions (安全建议): recording one (ticket JY-…), an officer's answer, the lists.
+"""Safety suggestions (安全建议): recording one (ticket JY-…), an officer's answer, adopting
+one (采纳: the proposer earns ADOPT_POINTS for 积分 and 排行), the lists.
 
 Shared by chat (handlers.suggestion) and the console; functions take the session and never
 commit; what is sent to people goes through the outbox in the caller's transaction.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.content import texts
@@ -22,6 +23,7 @@ from bot.settings import Settings
 from bot.tickets import next_ticket, parse_ticket
 
 PREFIX = "JY"
+ADOPT_POINTS = 10  # for the proposer of an adopted suggestion (next to hazard VERIFY_POINTS)
 
 
 def parse(text: str) -> str | None:
@@ -95,6 +97,68 @@ def reply(
         session, [suggestion.proposer], text_message(notice), source="suggestion:reply", now=now
     )
     return row
+
+
+def adopt(
+    session: Session,
+    suggestion: Suggestion,
+    *,
+    adopter: str,
+    adopter_name: str,
+    note: str = "",
+    now: datetime,
+) -> bool:
+    """An officer adopts the suggestion (chat 建议 采纳 JY-… or the console's button): False if
+    it was adopted already. The column is the unique state: UPDATE … WHERE adopted_at IS NULL
+    takes effect once however often it is retried. The proposer is told, with the note."""
+    done = session.execute(
+        update(Suggestion)
+        .where(Suggestion.id == suggestion.id, Suggestion.adopted_at.is_(None))
+        .values(adopted_at=now, adopted_by=adopter)
+        .execution_options(synchronize_session=False)
+    )
+    if not done.rowcount:
+        return False
+    session.refresh(suggestion)
+    note = (note or "").strip()[:2000]
+    if note:
+        session.add(
+            SuggestionReply(suggestion_id=suggestion.id, replier=adopter, content=note, at=now)
+        )
+    notice = texts.get(
+        "suggestion.adopted_notice",
+        ticket=suggestion.ticket,
+        points=ADOPT_POINTS,
+        note=note or texts.get("suggestion.adopted_no_note"),
+        adopter=adopter_name,
+    )
+    enqueue(
+        session,
+        [suggestion.proposer],
+        text_message(notice),
+        source="suggestion:adopt",
+        now=now,
+        dedup_key=f"suggestion:adopt:{suggestion.ticket}",
+    )
+    return True
+
+
+def adopted_points_for(session: Session, userid: str) -> int:
+    n = session.scalar(
+        select(func.count()).where(
+            Suggestion.proposer == userid, Suggestion.adopted_at.is_not(None)
+        )
+    )
+    return int(n or 0) * ADOPT_POINTS
+
+
+def adopted_points_by_user(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(Suggestion.proposer, func.count())
+        .where(Suggestion.adopted_at.is_not(None))
+        .group_by(Suggestion.proposer)
+    )
+    return {userid: int(n) * ADOPT_POINTS for userid, n in rows}
 
 
 def proposed_by(session: Session, userid: str, limit: int = 10) -> tuple[list[Suggestion], int]:

@@ -1,13 +1,15 @@
 """积分 (my points) and 排行 (the ranking); the figures are bot.quiz.ranking's.
 
-Points from other features (verified hazards) are collected here and passed in: features do
-not import each other. Suggestions have no acceptance step yet, so they earn no points.
+Points from other features (verified hazards, finished learning tasks, adopted suggestions,
+completed inspections) are collected here and passed in: features do not import each other.
 """
 
 from __future__ import annotations
 
+from bot import suggestion as suggestions
 from bot.context import Context
 from bot.hazard import points as hazard_points
+from bot.inspection import points as inspection_points
 from bot.learning import points as learning_points
 from bot.messages import IncomingMessage, Reply
 from bot.quiz import ranking
@@ -33,10 +35,18 @@ def handle_points(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         mine={
             "hazard": hazard_points.hazard_points_for(ctx.session, ctx.userid),
             "learning": learning_points.learning_points_for(ctx.session, ctx.userid),
+            "suggestion": suggestions.adopted_points_for(ctx.session, ctx.userid),
+            "inspection": inspection_points.inspection_points_for(ctx.session, ctx.userid),
         },
         extra=_everyone(ctx),
     )
-    return Reply.text(text + "\n" + ctx.t("quiz.rules_hazard", points=hazard_points.VERIFY_POINTS))
+    rules = ctx.t(
+        "quiz.rules_hazard",
+        points=hazard_points.VERIFY_POINTS,
+        suggestion_points=suggestions.ADOPT_POINTS,
+        inspection_points=inspection_points.COMPLETE_POINTS,
+    )
+    return Reply.text(text + "\n" + rules)
 
 
 def handle_ranking(msg: IncomingMessage, ctx: Context, args: str) -> Reply:

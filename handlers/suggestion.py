@@ -1,4 +1,5 @@
-"""建议 (safety suggestions): anyone proposes, a safety officer answers with 回复 JY-… ."""
+"""建议 (safety suggestions): anyone proposes, a safety officer answers with 回复 JY-… and
+adopts one with 建议 采纳 JY-… [说明] (the proposer earns points)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.text import normalize
 
 FLOW = "suggestion"
 CANCEL_WORDS = {"取消", "退出", "算了"}
+ADOPT_WORD = "采纳"
 
 
 def record_suggestion(ctx: Context, content: str) -> Reply:
@@ -28,6 +30,9 @@ def record_suggestion(ctx: Context, content: str) -> Reply:
 
 
 def handle_suggest(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
+    first, _, rest = args.partition(" ")
+    if first == ADOPT_WORD and suggestions.parse(rest.partition(" ")[0]):
+        return handle_adopt(msg, ctx, " ".join(ctx.raw_args.split()).partition(" ")[2] or rest)
     if args:
         return record_suggestion(ctx, " ".join(ctx.raw_args.split()) or args)
     ctx.start_flow(FLOW, "content", {})
@@ -72,6 +77,39 @@ def handle_reply(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     )
 
 
+def handle_adopt(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
+    """建议 采纳 JY-… [说明], for safety officers."""
+    if not ctx.is_admin:
+        ctx.audit("refused:suggestion:adopt", detail=normalize(msg.content)[:500], allowed=False)
+        return Reply.text(ctx.t("suggestion.adopt_not_officer"))
+    ticket_text, _, note = args.partition(" ")
+    ticket = suggestions.parse(ticket_text)
+    if ticket is None:
+        return Reply.text(ctx.t("suggestion.adopt_usage"))
+    suggestion = suggestions.get_by_ticket(ctx.session, ticket)
+    if suggestion is None:
+        return Reply.text(ctx.t("suggestion.not_found", ticket=ticket))
+    proposer = display(ctx.session, suggestion.proposer)
+    if not suggestions.adopt(
+        ctx.session,
+        suggestion,
+        adopter=ctx.userid,
+        adopter_name=ctx.display_name,
+        note=note,
+        now=ctx.now,
+    ):
+        return Reply.text(ctx.t("suggestion.already_adopted", ticket=ticket))
+    ctx.audit("suggestion:adopt", detail=f"{ticket} {note}".strip()[:500])
+    return Reply.text(
+        ctx.t(
+            "suggestion.adopted",
+            ticket=ticket,
+            proposer=proposer,
+            points=suggestions.ADOPT_POINTS,
+        )
+    )
+
+
 def handle_mine(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
     rows, total = suggestions.proposed_by(ctx.session, ctx.userid, limit=10)
     if not rows:
@@ -83,6 +121,8 @@ def handle_mine(msg: IncomingMessage, ctx: Context, args: str) -> Reply:
         lines.append(
             ctx.t("suggestion.mine_line", ticket=s.ticket, created=created, content=content)
         )
+        if s.adopted_at is not None:
+            lines.append(ctx.t("suggestion.mine_adopted", points=suggestions.ADOPT_POINTS))
         if s.replies:
             lines += [
                 ctx.t(

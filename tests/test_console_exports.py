@@ -209,8 +209,9 @@ def test_every_list_page_downloads_the_rows_it_shows(app, runtime, clock, who):
     assert [norm(r) for r in depts] == [norm(r) for r in table_rows(html, "points-departments")]
     in_scope({r[2] for r in people} | {r[1] for r in depts})
     liuyang = next(r for r in people if r[1] == "刘洋")
-    assert liuyang[3:7] == [60, 20, 0, 80]  # 答题 60, 隐患 20, 学习 0, 合计
-    totals = [r[6] for r in people]
+    # 答题 60, 隐患 20, 学习 0, 建议采纳 0, 完成检查 0, 合计
+    assert liuyang[3:9] == [60, 20, 0, 0, 0, 80]
+    totals = [r[8] for r in people]
     assert totals == sorted(totals, reverse=True)
 
     if head:

@@ -202,6 +202,21 @@ def reply_to_suggestion(
     )
 
 
+def adopt_suggestion(
+    session: Session, now: datetime, suggestion: Suggestion, *, actor: str, note: str = ""
+) -> bool:
+    """The console's 采纳 button -> bot.suggestion.adopt (the same as chat's 建议 采纳 JY-…);
+    False if it was adopted already."""
+    return suggestions.adopt(
+        session,
+        suggestion,
+        adopter=actor,
+        adopter_name=texts.get("console.replier"),
+        note=note,
+        now=now,
+    )
+
+
 # -- hazard ledger forms ------------------------------------------------------------------------
 class HazardActionError(ValueError):
     pass

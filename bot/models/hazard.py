@@ -134,6 +134,10 @@ class Suggestion(Base):
     department_id: Mapped[int | None] = mapped_column(Integer)
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # Adopted (采纳) by an officer: set once (UPDATE … WHERE adopted_at IS NULL), which also
+    # makes the proposer's points (bot.suggestion.ADOPT_POINTS) count once.
+    adopted_at: Mapped[datetime | None]
+    adopted_by: Mapped[str | None] = mapped_column(String(64))
 
     replies: Mapped[list[SuggestionReply]] = relationship(
         back_populates="suggestion", order_by="SuggestionReply.id"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from bot.console import data
-from bot.console.actions import SuggestionReplyError, reply_to_suggestion
+from bot.console.actions import SuggestionReplyError, adopt_suggestion, reply_to_suggestion
 from bot.console.views.common import (
     actor,
     audit,
@@ -66,4 +66,18 @@ def suggestion_reply(suggestion_id: int):
     audit("console:suggestion-reply", f"{suggestion.ticket} {content}"[:500])
     services().kick_sender()
     flash(f"已回复 {suggestion.ticket}。")
+    return redirect(url_for("console.suggestions"))
+
+
+@bp.post(f"/suggestions/<int(max={MAX_ID}):suggestion_id>/adopt")
+@officer_only
+def suggestion_adopt(suggestion_id: int):
+    suggestion = g.db.get(Suggestion, suggestion_id) or abort(404)
+    note = request.form.get("note", "").strip()[:2000]
+    if not adopt_suggestion(g.db, now(), suggestion, actor=actor(), note=note):
+        flash(texts.get("suggestion.already_adopted", ticket=suggestion.ticket), "error")
+        return redirect(url_for("console.suggestions"))
+    audit("console:suggestion-adopt", f"{suggestion.ticket} {note}".strip()[:500])
+    services().kick_sender()
+    flash(f"已采纳 {suggestion.ticket}，提出人获得积分。")
     return redirect(url_for("console.suggestions"))
