@@ -26,7 +26,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 
 from bot.audit import action_label
 from bot.console import auth, data
@@ -215,6 +215,8 @@ def error_page(exc: HTTPException):
     callback, health checks) werkzeug's own answer stays."""
     if not request.path.startswith(bp.url_prefix or "/admin") or exc.code is None:
         return exc
+    if isinstance(exc, MethodNotAllowed) and not _exists_for_another_method(exc):
+        exc = NotFound()
     errors = texts.raw("console.errors")
     if isinstance(exc, CsrfRefused):
         message = errors["csrf"]
@@ -227,6 +229,19 @@ def error_page(exc: HTTPException):
         back=errors["back"],
     )
     return page, exc.code, exc.get_headers() if exc.code == 405 else {}
+
+
+def _exists_for_another_method(exc: MethodNotAllowed) -> bool:
+    """Werkzeug answers 405 when a rule for another method matched the path before its
+    converter refused the value (an id past 2**31 on /plans/<id>): no page is there, a 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in exc.valid_methods or ():
+        try:
+            adapter.match(method=method)
+            return True
+        except HTTPException:
+            continue
+    return False
 
 
 def officer_only(fn):
