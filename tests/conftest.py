@@ -231,5 +231,7 @@ def cli_runtime(monkeypatch):
                 pass
 
         monkeypatch.setattr(bot.runtime, "build_runtime", lambda settings, **kw: KeepOpen())
+        # `main()` reads DATABASE_URL; read-only commands first check that it exists.
+        monkeypatch.setenv("DATABASE_URL", rt.settings.database_url)
 
     return use
