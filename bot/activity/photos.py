@@ -4,23 +4,19 @@ settings.files_dir/activities/, named by their SHA-256 (same bytes, one file).""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import ActivityPhoto
+from bot.photos import store_bytes
 from bot.wecom.client import WeComAPIError
 
 MEDIA_LIFETIME = timedelta(days=3)
 BATCH = 10
 MAX_ATTEMPTS = 5
 MAX_BYTES = 5 * 1024 * 1024
-EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
 # The first bytes of the image kinds accepted from the console.
 MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
 
@@ -36,21 +32,8 @@ def sniff(data: bytes) -> str | None:
 
 
 def store(files_dir: str, data: bytes, content_type: str) -> str:
-    """Write the bytes atomically; returns the path relative to files_dir."""
-    digest = hashlib.sha256(data).hexdigest()
-    rel = Path("activities") / digest[:2] / (digest + EXTENSIONS.get(content_type, ".bin"))
-    target = Path(files_dir) / rel
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return rel.as_posix()
+    """Write the bytes (core photo storage, in the activities folder); the relative path."""
+    return store_bytes(files_dir, data, content_type, folder="activities").path
 
 
 def add_upload(
