@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import Node, SequenceNode
 
+from bot import yaml_nodes
 from bot.content import content_dir
 
 KINDS = ("fire", "electric_shock", "food_poisoning", "elevator", "flood", "earthquake")
@@ -44,6 +44,13 @@ LETTERS = string.ascii_uppercase
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be used: `str()` is "file:line: what is wrong"."""
+
+
+# Node helpers shared with the other content loaders (bot/yaml_nodes.py), raising this error.
+_value = yaml_nodes.value
+_fail = partial(yaml_nodes.fail, ScenarioError)
+_fields = partial(yaml_nodes.fields, ScenarioError)
+_text = partial(yaml_nodes.text, ScenarioError, numbers=True)
 
 
 @dataclass(frozen=True)
@@ -140,41 +147,6 @@ KEY_TIME_WORDS = {
 
 def scenario_dir() -> Path:
     return content_dir() / "drills"
-
-
-def _value(node: Node) -> Any:
-    return SafeConstructor().construct_object(node, deep=True)
-
-
-def _fail(path: Path, node: Node, message: str) -> ScenarioError:
-    return ScenarioError(f"{path}:{node.start_mark.line + 1}: {message}")
-
-
-def _fields(path: Path, node: Node, allowed: set[str], what: str) -> dict[str, tuple[Node, Any]]:
-    if not isinstance(node, MappingNode):
-        raise _fail(path, node, f"{what} must be a mapping")
-    out: dict[str, tuple[Node, Any]] = {}
-    for key_node, value_node in node.value:
-        key = str(_value(key_node))
-        if key not in allowed:
-            raise _fail(path, key_node, f"unknown field {key!r} in {what}")
-        if key in out:
-            raise _fail(path, key_node, f"field {key!r} given twice in {what}")
-        out[key] = (value_node, _value(value_node))
-    return out
-
-
-def _text(path: Path, f: dict, key: str, parent: Node, what: str, required: bool = True) -> str:
-    if key not in f:
-        if required:
-            raise _fail(path, parent, f"{what} has no {key!r}")
-        return ""
-    node, value = f[key]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(path, node, f"{key!r} of {what} must be a non-empty text")
-    return value.strip()
 
 
 def _list(path: Path, f: dict, key: str, parent: Node, what: str) -> list[Node]:

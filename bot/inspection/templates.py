@@ -8,13 +8,13 @@ yaml.compose point at the offending key, so a safety officer editing the file fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import SequenceNode
 
+from bot import yaml_nodes
 from bot.content import content_dir, texts
 
 TEMPLATE_FIELDS = {"id", "title", "category", "applies_to", "intro", "sources", "items"}
@@ -25,6 +25,13 @@ ITEM_REQUIRED = ("id", "text", "source")
 
 class TemplateError(ValueError):
     """A template file that cannot be used: `str()` is "file:line: what is wrong"."""
+
+
+# Node helpers shared with the other content loaders (bot/yaml_nodes.py), raising this error.
+_value = yaml_nodes.value
+_fail = partial(yaml_nodes.fail, TemplateError)
+_fields = partial(yaml_nodes.fields, TemplateError)
+_text = partial(yaml_nodes.text, TemplateError)
 
 
 @dataclass(frozen=True)
@@ -60,39 +67,6 @@ def checklist_dir() -> Path:
 
 def hazard_categories() -> set[str]:
     return set(texts.raw("hazard.categories"))
-
-
-def _value(node: Node) -> Any:
-    return SafeConstructor().construct_object(node, deep=True)
-
-
-def _fail(path: Path, node: Node, message: str) -> TemplateError:
-    return TemplateError(f"{path}:{node.start_mark.line + 1}: {message}")
-
-
-def _fields(path: Path, node: Node, allowed: set[str], what: str) -> dict[str, tuple[Node, Any]]:
-    if not isinstance(node, MappingNode):
-        raise _fail(path, node, f"{what} must be a mapping")
-    out: dict[str, tuple[Node, Any]] = {}
-    for key_node, value_node in node.value:
-        key = str(_value(key_node))
-        if key not in allowed:
-            raise _fail(path, key_node, f"unknown field {key!r} in {what}")
-        if key in out:
-            raise _fail(path, key_node, f"field {key!r} given twice in {what}")
-        out[key] = (value_node, _value(value_node))
-    return out
-
-
-def _text(path: Path, fields: dict, key: str, parent: Node, what: str, required: bool) -> str:
-    if key not in fields:
-        if required:
-            raise _fail(path, parent, f"{what} has no {key!r}")
-        return ""
-    node, value = fields[key]
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(path, node, f"{key!r} of {what} must be a non-empty text")
-    return value.strip()
 
 
 def _flag(path: Path, fields: dict, key: str, default: bool) -> bool:
