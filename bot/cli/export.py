@@ -45,36 +45,29 @@ def export_pledges(args) -> int:
     return 0
 
 
-def export_attendance(args) -> int:
+def _export_event(args, which: str, noun: str, build) -> int:
+    """An event's sheets (attendance or absentees), the event named by id or code."""
     with open_runtime(args.settings) as rt, rt.factory() as s:
         event = find_event(s, args.event)
         if event is None:
             print(
-                f"safetybot export attendance: no event {args.event!r} "
+                f"safetybot export {which}: no event {args.event!r} "
                 "(use its id or code; `safetybot event list`)",
                 file=sys.stderr,
             )
             return 1
-        sheets = attendance_sheets(s, event, rt.settings.tz)
+        sheets = build(s, event, rt.settings.tz)
     write_xlsx(args.file, sheets)
-    print(f"wrote {len(sheets[0][2])} attendees of {event.title} to {args.file}")
+    print(f"wrote {len(sheets[0][2])} {noun} of {event.title} to {args.file}")
     return 0
+
+
+def export_attendance(args) -> int:
+    return _export_event(args, "attendance", "attendees", attendance_sheets)
 
 
 def export_absentees(args) -> int:
-    with open_runtime(args.settings) as rt, rt.factory() as s:
-        event = find_event(s, args.event)
-        if event is None:
-            print(
-                f"safetybot export absentees: no event {args.event!r} "
-                "(use its id or code; `safetybot event list`)",
-                file=sys.stderr,
-            )
-            return 1
-        sheets = absentee_sheets(s, event, rt.settings.tz)
-    write_xlsx(args.file, sheets)
-    print(f"wrote {len(sheets[0][2])} absentees of {event.title} to {args.file}")
-    return 0
+    return _export_event(args, "absentees", "absentees", absentee_sheets)
 
 
 def export_hazard_ledger(args) -> int:
@@ -116,11 +109,7 @@ def export_learning(args) -> int:
 
 
 def export_supplies(args) -> int:
-    with open_runtime(args.settings) as rt, rt.factory() as s:
-        sheets = supply_sheets(s, rt.settings.tz)
-    write_xlsx(args.file, sheets)
-    print(f"wrote {len(sheets[0][2])} items to {args.file}")
-    return 0
+    return _write(args, "items", lambda s, st: supply_sheets(s, st.tz))
 
 
 def export_submissions(args) -> int:
