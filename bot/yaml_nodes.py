@@ -7,8 +7,9 @@ its own error class; these helpers take it as their first argument.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node
@@ -62,3 +63,24 @@ def text(
     if not isinstance(got, str) or not got.strip():
         raise fail(error, path, node, f"{key!r} of {what} must be a non-empty text")
     return got.strip()
+
+
+T = TypeVar("T")
+
+
+class FolderCache(Generic[T]):
+    """What `load(folder)` made of a folder of YAML files, made again when a file is added,
+    removed or changed (an officer edits content/ while the bot runs)."""
+
+    def __init__(self, load: Callable[[Path], T]) -> None:
+        self._load = load
+        self._cache: dict[str, tuple[tuple, T]] = {}
+
+    def get(self, folder: Path) -> T:
+        files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        stamp = tuple((str(p), p.stat().st_mtime) for p in files)
+        cached = self._cache.get(str(folder))
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, self._load(folder))
+            self._cache[str(folder)] = cached
+        return cached[1]

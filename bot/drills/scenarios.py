@@ -311,19 +311,12 @@ def load_scenarios(folder: Path | None = None) -> dict[str, Scenario]:
     return {p.stem: parse_scenario(p) for p in sorted(folder.glob("*.yaml"))}
 
 
-_cache: dict[str, tuple[tuple, dict[str, Scenario]]] = {}
+_cache: yaml_nodes.FolderCache[dict[str, Scenario]] = yaml_nodes.FolderCache(load_scenarios)
 
 
 def scenarios() -> dict[str, Scenario]:
     """The current scenarios, re-read when a file changes."""
-    folder = scenario_dir()
-    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
-    stamp = tuple((str(p), p.stat().st_mtime) for p in files)
-    cached = _cache.get(str(folder))
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, load_scenarios(folder))
-        _cache[str(folder)] = cached
-    return cached[1]
+    return _cache.get(scenario_dir())
 
 
 def get_scenario(ref: str) -> Scenario | None:

@@ -155,19 +155,12 @@ def load_templates(folder: Path | None = None) -> dict[str, Template]:
     return {p.stem: parse_template(p, seen, categories) for p in sorted(folder.glob("*.yaml"))}
 
 
-_cache: dict[str, tuple[tuple, dict[str, Template]]] = {}
+_cache: yaml_nodes.FolderCache[dict[str, Template]] = yaml_nodes.FolderCache(load_templates)
 
 
 def templates() -> dict[str, Template]:
     """The current templates, re-read when a file changes (the officer edits content/)."""
-    folder = checklist_dir()
-    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
-    stamp = tuple((str(p), p.stat().st_mtime) for p in files)
-    cached = _cache.get(str(folder))
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, load_templates(folder))
-        _cache[str(folder)] = cached
-    return cached[1]
+    return _cache.get(checklist_dir())
 
 
 def get_template(template_id: str) -> Template | None:
