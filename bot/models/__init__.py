@@ -27,6 +27,7 @@ from bot.models.core import (
     RoleAssignment,
     User,
 )
+from bot.models.counters import DepartmentDayCounts, PersonTotals
 from bot.models.drills import (
     Drill,
     DrillAnswer,
@@ -81,6 +82,8 @@ from bot.models.submissions import (
 from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 
 __all__ = [
+    "DepartmentDayCounts",
+    "PersonTotals",
     "Drill",
     "DrillAnswer",
     "DrillEvaluation",

@@ -85,6 +85,9 @@ class QuizAnswer(Base):
     correct: Mapped[bool] = mapped_column(Boolean)
     points: Mapped[int] = mapped_column(Integer, default=0)
     answered_at: Mapped[datetime]
+    # The person's main department when they answered (as daily_checkins records it), so the
+    # per-department counters can be recomputed exactly; NULL on answers stored before 0023.
+    department_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class QuizReview(Base):
