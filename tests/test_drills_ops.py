@@ -7,24 +7,17 @@ import json
 from datetime import date
 
 import pytest
+from cli_helpers import run_cli
 from drill_helpers import OFFICER, test_scenarios  # noqa: F401
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.cli import build_parser
 from bot.console.report import build_summary, write_xlsx
 from bot.console.testing import add_account, csrf_from, login
 from bot.db import transaction
 from bot.drills import supplies
 from bot.drills.common import DrillRefused
 from bot.models import AuditLog, EmergencyPlan, EmergencySupply, SupplyCheck
-
-
-def run_cli(runtime, cli_runtime, *argv) -> int:
-    args = build_parser().parse_args(list(argv))
-    args.settings = runtime.settings
-    cli_runtime(runtime)
-    return args.func(args)
 
 
 def add_supplies(runtime, clock):

@@ -11,10 +11,10 @@ import csv
 from io import BytesIO
 
 import pytest
+from cli_helpers import run_cli
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from bot.cli import build_parser
 from bot.console.report import write_report
 from bot.console.testing import add_account, login, seed_campaign
 from bot.db import transaction
@@ -96,13 +96,6 @@ def texts_of(wb) -> set[str]:
                 if isinstance(cell.value, str):
                     found.add(cell.value)
     return found
-
-
-def run_cli(runtime, cli_runtime, *argv) -> int:
-    args = build_parser().parse_args(list(argv))
-    args.settings = runtime.settings
-    cli_runtime(runtime)
-    return args.func(args)
 
 
 def test_hazard_pledge_and_attendance_exports_write_no_formula(poisoned, cli_runtime, tmp_path):

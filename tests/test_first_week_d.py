@@ -1,5 +1,5 @@
-"""Issue 13, items 6, 16 and 17: no English in the Chinese interface; question import with
-Chinese headers, a template and single-question forms; photos in the hazard export.
+"""Issue 13, item 6: no English in the Chinese interface (items 16 and 17 are in
+tests/test_question_forms.py and tests/test_hazard_export_photos.py).
 
 Item 6 scans every surface a person reads (reply templates, every console page found through
 the Flask url_map, the exports, a chat transcript) for ASCII words outside a small allow list
@@ -12,19 +12,18 @@ import csv
 import io
 import re
 from datetime import timedelta
-from pathlib import Path
 
 from ascii_words import english_words, template_strings, visible_text, without_placeholders
+from cli_helpers import run_cli
 from flask import url_for
 from openpyxl import load_workbook
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
-from bot.cli import build_parser
 from bot.console.testing import add_account, csrf_from, login, seed_campaign
 from bot.content import texts
 from bot.db import transaction
-from bot.models import AuditLog, CapAlert, HazardReport, Question
+from bot.models import CapAlert, HazardReport, Question
 
 TICKET = re.compile(r"YH-\d{8}-\d{4}")
 PNG = b"\x89PNG\r\n\x1a\n" + b"first-week-d" * 10
@@ -35,13 +34,6 @@ NOT_TEXT = {"warning.stats_order"}
 # Messages of `safetybot knowledge check` for whoever edits content/knowledge: they name the
 # YAML fields to fix (theme, entries, alternatives), which are English in the file itself.
 FOR_CONTENT_EDITORS = ("knowledge.check.",)
-
-
-def run_cli(runtime, cli_runtime, *argv) -> int:
-    args = build_parser().parse_args(list(argv))
-    args.settings = runtime.settings
-    cli_runtime(runtime)
-    return args.func(args)
 
 
 # -- item 6 (a): reply templates ------------------------------------------------------------------
@@ -328,270 +320,3 @@ def test_history_audit_and_cap_show_names_local_times_and_chinese(app, runtime, 
     assert "【较重】" in wecom.text(OFFICER, "预警 待审").text
     practice = wecom.text("liuyang", "练习 危险化学品").text
     assert "危险化学品安全" in practice and "chemicals" not in practice
-
-
-# -- item 16: question import, template, add and edit ---------------------------------------------
-def write_xlsx(path, header, rows) -> None:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.active.append(header)
-    for row in rows:
-        wb.active.append(row)
-    wb.save(path)
-
-
-ZH_HEADER = ["题干", "选项A", "选项B", "选项C", "答案", "解析", "出处", "主题", "题型"]
-
-
-def test_import_takes_chinese_headers_and_theme_titles(runtime, cli_runtime, tmp_path, capsys):
-    path = tmp_path / "题目.xlsx"
-    rows = [
-        [
-            "灭火器压力表指针在哪个区域表示压力正常？",
-            "红区",
-            "绿区",
-            "黄区",
-            "B",
-            "",
-            "GB 4351",
-            "消防安全与生命通道",
-            "单选",
-        ],
-        [
-            "可以用水扑救遇湿易燃物品引起的火灾吗？",
-            "",
-            "",
-            "",
-            "错",
-            "遇水会放出易燃气体。",
-            "GB 50016",
-            "危险化学品安全",
-            "判断",
-        ],
-        [
-            "触电者脱离电源后应检查哪些项目？",
-            "呼吸",
-            "心跳",
-            "鞋码",
-            "AB",
-            "",
-            "现场急救指南",
-            "firstaid",
-            "多选",
-        ],
-    ]
-    write_xlsx(path, ZH_HEADER, rows)
-    assert run_cli(runtime, cli_runtime, "questions", "import", str(path)) == 0
-    assert "imported 3 questions" in capsys.readouterr().out
-    with runtime.factory() as s:
-        imported = {
-            q.stem: q for q in s.scalars(select(Question).where(Question.origin == "import"))
-        }
-    fire = imported["灭火器压力表指针在哪个区域表示压力正常？"]
-    assert (fire.theme, fire.type, fire.answer, fire.options) == (
-        "fire",
-        "single",
-        "B",
-        ["红区", "绿区", "黄区"],
-    )
-    assert imported["可以用水扑救遇湿易燃物品引起的火灾吗？"].theme == "chemicals"
-    assert imported["触电者脱离电源后应检查哪些项目？"].answer == "AB"
-    # The same file again replaces the questions (the id comes from the stem), never doubles.
-    assert run_cli(runtime, cli_runtime, "questions", "import", str(path)) == 0
-    with runtime.factory() as s:
-        assert len(s.scalars(select(Question).where(Question.origin == "import")).all()) == 3
-    # An unknown theme and a bad answer: one Chinese line per row, nothing imported.
-    rows[0][7], rows[1][4] = "不存在的主题", "也许"
-    write_xlsx(path, ZH_HEADER, rows[:2])
-    assert run_cli(runtime, cli_runtime, "questions", "import", str(path)) == 1
-    err = capsys.readouterr().err
-    assert "第2行：主题「不存在的主题」不存在" in err and "第3行：判断题答案「也许」无效" in err
-
-
-def test_template_from_the_cli_and_the_console_imports_as_it_is(
-    app, runtime, cli_runtime, clock, tmp_path, capsys
-):
-    path = tmp_path / "template.xlsx"
-    assert run_cli(runtime, cli_runtime, "questions", "template", str(path)) == 0
-    add_account(runtime.factory, OFFICER, now=clock())
-    client = app.test_client()
-    login(client, OFFICER)
-    page = client.get("/admin/questions").get_data(as_text=True)
-    assert "下载导入模板" in page and "/admin/questions/template.xlsx" in page
-    response = client.get("/admin/questions/template.xlsx")
-    assert response.status_code == 200 and "spreadsheetml" in response.content_type
-    for source in (path, io.BytesIO(response.get_data())):
-        wb = load_workbook(source)
-        rows = list(wb.worksheets[0].iter_rows(values_only=True))
-        assert list(rows[0]) == [
-            "编号",
-            "主题",
-            "题型",
-            "题干",
-            "选项A",
-            "选项B",
-            "选项C",
-            "选项D",
-            "选项E",
-            "选项F",
-            "答案",
-            "解析",
-            "出处",
-        ]
-        assert len(rows) == 2 and rows[1][1] == "消防安全与生命通道" and rows[1][2] == "单选"
-        assert "消防安全与生命通道" in [r[0] for r in wb["主题"].iter_rows(values_only=True)]
-    assert run_cli(runtime, cli_runtime, "questions", "import", str(path)) == 0
-    assert "imported 1 questions" in capsys.readouterr().out
-    with runtime.factory() as s:
-        assert s.scalar(select(AuditLog).where(AuditLog.action == "console:question-template"))
-
-
-def question_form(token: str, **values) -> dict:
-    form = {
-        "csrf_token": token,
-        "theme": "fire",
-        "type": "single",
-        "stem": "",
-        "answer": "",
-        "explanation": "",
-        "source": "《中华人民共和国消防法》第二十八条",
-    }
-    form.update({f"option_{c}": "" for c in "abcdef"})
-    form.update(values)
-    return form
-
-
-def test_console_adds_and_edits_one_question_with_checks(app, runtime, clock):
-    add_account(runtime.factory, OFFICER, now=clock())
-    client = app.test_client()
-    login(client, OFFICER)
-    page = client.get("/admin/questions/new").get_data(as_text=True)
-    token = csrf_from(page)
-    assert "新增题目" in page and "消防安全与生命通道" in page
-    stem = "疏散通道上可以临时堆放货物吗？"
-    options = {"option_a": "可以", "option_b": "不可以"}
-    for answer, problem in (("C", "不在选项"), ("AB", "单选题只能有一个答案"), ("", "不在选项")):
-        response = client.post(
-            "/admin/questions/new", data=question_form(token, stem=stem, answer=answer, **options)
-        )
-        assert response.status_code == 200 and problem in response.get_data(as_text=True)
-        assert "未保存" in response.get_data(as_text=True)
-    response = client.post(
-        "/admin/questions/new", data=question_form(token, stem="", answer="A", **options)
-    )
-    assert "题干为空" in response.get_data(as_text=True)
-    # Without the form's token nothing is saved.
-    response = client.post(
-        "/admin/questions/new",
-        data={**question_form(token, stem=stem, answer="B", **options), "csrf_token": "x"},
-    )
-    assert response.status_code == 400
-    response = client.post(
-        "/admin/questions/new", data=question_form(token, stem=stem, answer="B", **options)
-    )
-    assert response.status_code == 302
-    with runtime.factory() as s:
-        added = s.scalar(select(Question).where(Question.stem == stem))
-        assert added.id.startswith("fire-") and added.answer == "B" and added.origin == "import"
-    qid = added.id
-    # A second question with the same stem is refused.
-    response = client.post(
-        "/admin/questions/new", data=question_form(token, stem=stem, answer="B", **options)
-    )
-    assert f"题干与题库中的 {qid} 重复" in response.get_data(as_text=True)
-    # Edit: a judge question now; 对/错 answers; a multiple answer on a judge is refused.
-    edit = f"/admin/questions/{qid}"
-    assert stem in client.get(edit).get_data(as_text=True)
-    response = client.post(
-        edit, data=question_form(token, stem=stem, type="judge", answer="对", option_a="x")
-    )
-    assert "判断题不应有选项" in response.get_data(as_text=True)
-    new_stem = "疏散通道上不得堆放货物。"
-    response = client.post(
-        edit,
-        data={
-            **question_form(token, stem=new_stem, type="judge", answer="对", theme="消防"),
-            "active": "1",
-        },
-    )
-    assert response.status_code == 302
-    with runtime.factory() as s:
-        q = s.get(Question, qid)
-        assert (q.stem, q.type, q.answer, q.options, q.theme) == (
-            new_stem,
-            "judge",
-            "T",
-            [],
-            "fire",
-        )
-        actions = [
-            a for (a,) in s.execute(select(AuditLog.action).where(AuditLog.detail.like(f"{qid}%")))
-        ]
-    assert actions == ["console:question-add", "console:question-edit"]
-
-
-# -- item 17: photos in the hazard export ---------------------------------------------------------------
-def hazard_with_photos(wecom, fake) -> str:
-    for media in ("p1", "p2", "f1"):
-        fake.add_media(media, PNG + media.encode())
-    wecom.text("liuyang", "隐患 二车间消防通道堆放纸箱")
-    wecom.image("liuyang", "p1")
-    wecom.image("liuyang", "p2")
-    wecom.text("liuyang", "好了")
-    wecom.text("liuyang", "跳过")
-    ticket = TICKET.search(wecom.text("liuyang", "1").text).group(0)
-    assert "已指派" in wecom.text(OFFICER, f"隐患 指派 {ticket} 赵磊 2026-06-20").text
-    for key in (f"hazard:start:{ticket}", f"hazard:done:{ticket}"):
-        wecom.card_event(
-            "zhaolei", key, "hz-" + key.replace(":", "-"), card_type="button_interaction"
-        )
-    wecom.image("zhaolei", "f1")
-    wecom.text("zhaolei", "完成")
-    wecom.text("chenjing", "隐患 楼梯扶手松动")  # a second hazard, without photos
-    wecom.text("chenjing", "跳过")
-    wecom.text("chenjing", "跳过")
-    wecom.text("chenjing", "1")
-    return ticket
-
-
-def photo_columns(source, files_dir) -> dict[str, list]:
-    ws = load_workbook(source)["隐患台账"]
-    rows = list(ws.iter_rows(values_only=True))
-    header = list(rows[0])
-    photo_headers = [h for h in header if "照片" in h]
-    assert photo_headers == ["照片1", "照片2", "整改照片1"]
-    by_ticket = {r[1]: dict(zip(header, r, strict=True)) for r in rows[1:]}
-    for row in by_ticket.values():
-        for h in photo_headers:
-            value = row[h]
-            if value:
-                assert not value.startswith("/") and files_dir not in value and ":" not in value
-                assert (Path(files_dir) / value).is_file(), value
-    return {t: [r[h] for h in photo_headers] for t, r in by_ticket.items()}
-
-
-def test_hazard_export_lists_photos_in_columns_relative_to_the_files_folder(
-    app, runtime, wecom, fake, clock, cli_runtime, tmp_path
-):
-    ticket = hazard_with_photos(wecom, fake)
-    files_dir = runtime.settings.files_dir
-    path = tmp_path / "hazards.xlsx"
-    assert run_cli(runtime, cli_runtime, "export", "hazards", str(path)) == 0
-    cli = photo_columns(path, files_dir)
-    first, second, fix = cli[ticket]
-    assert (
-        first.startswith("hazards/")
-        and second.startswith("hazards/")
-        and fix.startswith("hazards/")
-    )
-    assert len({first, second, fix}) == 3
-    [other] = [v for t, v in cli.items() if t != ticket]
-    assert other == [None, None, None]
-    add_account(runtime.factory, OFFICER, now=clock())
-    client = app.test_client()
-    login(client, OFFICER)
-    assert "导出 Excel" in client.get("/admin/hazards").get_data(as_text=True)
-    response = client.get("/admin/hazards.xlsx")
-    assert response.status_code == 200
-    assert photo_columns(io.BytesIO(response.get_data()), files_dir) == cli

@@ -9,11 +9,11 @@ import io
 import re
 
 import pytest
+from cli_helpers import run_cli
 from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from bot.cli import build_parser
 from bot.console.testing import add_account, csrf_from, login
 from bot.db import transaction
 from bot.models import Question
@@ -39,13 +39,6 @@ def count(runtime, origin: str | None = None) -> int:
         if origin:
             stmt = stmt.where(Question.origin == origin)
         return s.scalar(stmt)
-
-
-def run_cli(runtime, cli_runtime, *argv) -> int:
-    args = build_parser().parse_args(list(argv))
-    args.settings = runtime.settings
-    cli_runtime(runtime)
-    return args.func(args)
 
 
 def test_fifty_thousand_rows_import_in_one_transaction(runtime, cli_runtime, tmp_path, capsys):
