@@ -6,7 +6,12 @@ exit 1 when drift was found and left as it is, 0 when there was none or it was r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from bot import counters_check
 from bot.content import texts
@@ -44,12 +49,12 @@ def _summary(drifts: list[Drift]) -> dict:
 def cmd_check(args) -> int:
     with open_runtime(args.settings) as rt:
         today = rt.clock().astimezone(rt.settings.tz).date()
-        with transaction(rt.factory) as session:
-            if is_postgres(session) and not args.repair:
-                # One snapshot: a writer commits its raw row and its counters together, so a
-                # check under live traffic sees both or neither.
-                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            drifts = _run(session, today, args.repair)
+        if args.repair:
+            with transaction(rt.factory) as session:
+                drifts = counters_check.repair(session, today)
+        else:
+            with read_snapshot(rt) as session:
+                drifts = counters_check.check(session, today)
     for drift in drifts[:MAX_LINES]:
         print(drift_line(drift))
     if len(drifts) > MAX_LINES:
@@ -64,10 +69,33 @@ def cmd_check(args) -> int:
     return 1
 
 
-def _run(session: Session, today, repair: bool) -> list[Drift]:
-    if repair:
-        return counters_check.repair(session, today)
-    return counters_check.check(session, today)
+@contextmanager
+def read_snapshot(rt) -> Iterator[Session]:
+    """One consistent snapshot to check in, without holding up the writers.
+
+    A writer commits its raw row and its counters together, so a snapshot sees both or
+    neither, and a check under live traffic finds no false drift. PostgreSQL: REPEATABLE READ.
+    SQLite: a deferred read transaction of its own (WAL keeps its snapshot to the end), not the
+    bot's sessions, which take the write lock at BEGIN and would stall every callback for as
+    long as the check runs.
+    """
+    if not is_postgres(rt.engine):
+        engine = create_engine(rt.engine.url, poolclass=NullPool)
+        event.listen(engine, "connect", _no_implicit_transactions)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN DEFERRED"))
+        try:
+            with Session(engine) as session, session.begin():
+                yield session
+        finally:
+            engine.dispose()
+        return
+    with transaction(rt.factory) as session:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session
+
+
+def _no_implicit_transactions(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # the "begin" listener above opens them
 
 
 def add_commands(sub) -> None:
