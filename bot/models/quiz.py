@@ -86,7 +86,8 @@ class QuizAnswer(Base):
     points: Mapped[int] = mapped_column(Integer, default=0)
     answered_at: Mapped[datetime]
     # The person's main department when they answered (as daily_checkins records it), so the
-    # per-department counters can be recomputed exactly; NULL on answers stored before 0023.
+    # per-department counters can be recomputed exactly; 0 when they had none (as the counters
+    # key it), NULL on answers stored before 0023.
     department_id: Mapped[int | None] = mapped_column(Integer)
 
 
