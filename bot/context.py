@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from bot.content import Texts, texts
-from bot.models import AuditLog, Conversation, User
+from bot.db import attach
+from bot.directory import roles_from
+from bot.models import AuditLog, Conversation, RoleAssignment, User
 from bot.outbox import enqueue
 from bot.settings import Settings
 
@@ -158,3 +160,44 @@ class Context:
         self.session.add(
             AuditLog(at=self.now, actor=self.userid, action=action, allowed=allowed, detail=detail)
         )
+
+
+# -- the sender's rows, in one statement ------------------------------------------------------
+_USERS = User.__table__
+_CONVERSATIONS = Conversation.__table__
+_ROLES = RoleAssignment.__table__
+# The user row, one row per granted role, and the conversation: every message needs all three,
+# and one Core statement costs a third of three ORM loads (built once, see bot.dispatcher).
+_SENDER = (
+    select(*_USERS.c, _ROLES.c.role, *_CONVERSATIONS.c)
+    .select_from(
+        _USERS.outerjoin(_ROLES, _ROLES.c.userid == _USERS.c.userid).outerjoin(
+            _CONVERSATIONS, _CONVERSATIONS.c.userid == _USERS.c.userid
+        )
+    )
+    .where(_USERS.c.userid == bindparam("userid"))
+)
+_N_USER = len(_USERS.c)
+
+
+def load_sender(
+    session: Session, settings: Settings, userid: str
+) -> tuple[User, frozenset[str], Conversation | None] | None:
+    """The sender's User row, roles and conversation, read fresh from the database (no
+    per-process cache, so a role granted or a member moved is seen by the very next message in
+    every process); None if the sender has no User row yet.
+
+    The rows become ordinary persistent objects of `session` (changes to them are flushed as
+    usual), without the ORM's per-load cost."""
+    rows = session.execute(_SENDER, {"userid": userid}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    user = attach(session, User, dict(zip(_USERS.c.keys(), first[:_N_USER], strict=True)))
+    granted = [row[_N_USER] for row in rows if row[_N_USER] is not None]
+    conv_values = first[_N_USER + 1 :]
+    conv = None
+    if conv_values[0] is not None:
+        values = dict(zip(_CONVERSATIONS.c.keys(), conv_values, strict=True))
+        conv = attach(session, Conversation, values)
+    return user, roles_from(settings, user, userid, granted), conv

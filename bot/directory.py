@@ -101,7 +101,15 @@ _ROLES_OF = select(RoleAssignment.role).where(RoleAssignment.userid == bindparam
 def roles_for(
     session: Session, settings: Settings, user: User | None, userid: str
 ) -> frozenset[str]:
-    roles = set(session.scalars(_ROLES_OF, {"userid": userid}))
+    return roles_from(settings, user, userid, session.scalars(_ROLES_OF, {"userid": userid}))
+
+
+def roles_from(
+    settings: Settings, user: User | None, userid: str, granted: Iterable[str]
+) -> frozenset[str]:
+    """A member's roles: those granted in role_assignments, SAFETYBOT_ADMINS, and
+    department_head for a WeCom department leader."""
+    roles = set(granted)
     if userid in settings.admins:
         roles.add("admin")
     if user is not None and user.leader_of:

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.content import texts
-from bot.context import Context
+from bot.context import Context, load_sender
 from bot.db import (
     TransientDatabaseError,
     dialect_insert,
@@ -143,7 +143,7 @@ class Bot:
         now = self.now()
         with transaction(self.factory) as s:
             inserted = s.execute(
-                _insert_inbound(s.get_bind().dialect.name),
+                _insert_inbound(s),
                 {
                     "dedup_key": msg.dedup_key,
                     "userid": msg.from_user,
@@ -160,17 +160,17 @@ class Bot:
                 )
                 reply = Reply.from_json(stored)
                 return Outcome(reply=reply, duplicate=True, passive_text=_passive_text(reply, msg))
-            user = ensure_user(s, msg.from_user, looked_up, now)
+            sender = load_sender(s, self.settings, msg.from_user)
+            if sender is None:  # a stranger: the row is created now, from user/get if any
+                user = ensure_user(s, msg.from_user, looked_up, now)
+                roles = roles_for(s, self.settings, user, msg.from_user)
+                ctx = Context(s, self.settings, now, msg.from_user, user, roles)
+            else:
+                user, roles, conv = sender
+                ctx = Context(s, self.settings, now, msg.from_user, user, roles)
+                ctx._conversation, ctx._conversation_loaded = conv, True
+            ctx.prefetched = prefetched
             self._record_activity(s, user, now)
-            ctx = Context(
-                session=s,
-                settings=self.settings,
-                now=now,
-                userid=msg.from_user,
-                user=user,
-                roles=roles_for(s, self.settings, user, msg.from_user),
-                prefetched=prefetched,
-            )
             reply = self.router.dispatch(msg, ctx)
             outcome = self._deliver(s, msg, reply, now, inserted[0])
             s.execute(
@@ -190,9 +190,8 @@ class Bot:
         if self._active_day != now.date():
             self._active_today.clear()
             self._active_day = now.date()
-        insert_ignore(
-            s,
-            DailyActivity,
+        s.execute(
+            _insert_ignore(DailyActivity, ("day", "userid", "department_id", "first_at"), s),
             {
                 "day": now.date(),
                 "userid": user.userid,
@@ -282,25 +281,30 @@ _UPDATE_REPLY = (
     .where(InboundMessage.id == bindparam("inbound_id"))
     .values(reply=bindparam("reply"))
 )
-_INSERT_INBOUND: dict[str, Any] = {}
+_BUILT: dict[tuple, Any] = {}
 
 
-def _insert_inbound(dialect: str) -> Any:
-    stmt = _INSERT_INBOUND.get(dialect)
+def _insert_ignore(model: Any, columns: tuple[str, ...], s: Session, returning: Any = None) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING [RETURNING] with bound parameters, built once per
+    dialect (see bot.db.insert_ignore for the semantics)."""
+    dialect = s.get_bind().dialect.name
+    key = (model, columns, dialect, returning)
+    stmt = _BUILT.get(key)
     if stmt is None:
         stmt = (
-            dialect_insert(dialect)(InboundMessage)
-            .values(
-                {
-                    name: bindparam(name)
-                    for name in ("dedup_key", "userid", "msg_type", "event", "received_at")
-                }
-            )
+            dialect_insert(dialect)(model)
+            .values({name: bindparam(name) for name in columns})
             .on_conflict_do_nothing()
-            .returning(InboundMessage.id)
         )
-        _INSERT_INBOUND[dialect] = stmt
+        if returning is not None:
+            stmt = stmt.returning(returning)
+        _BUILT[key] = stmt
     return stmt
+
+
+def _insert_inbound(s: Session) -> Any:
+    columns = ("dedup_key", "userid", "msg_type", "event", "received_at")
+    return _insert_ignore(InboundMessage, columns, s, InboundMessage.id)
 
 
 def _passive_text(reply: Reply | None, msg: IncomingMessage) -> str | None:

@@ -91,9 +91,9 @@ def handle_quiz(msg: IncomingMessage, ctx: Context, args: str = "") -> Reply:
     return Reply.text(intro + "\n\n" + daily_question_text(ctx, day_set, index))
 
 
-def _after_daily_answer(ctx: Context, day_set: QuizDailySet) -> str:
+def _after_daily_answer(ctx: Context, day_set: QuizDailySet, done: dict | None = None) -> str:
     """The next question, or today's summary (and the flow ends)."""
-    index = daily.next_index(ctx.session, day_set)
+    index = daily.next_index(ctx.session, day_set, done)
     if index is None:
         if ctx.conversation is not None and ctx.conversation.flow == FLOW:
             ctx.end_flow()
@@ -102,15 +102,18 @@ def _after_daily_answer(ctx: Context, day_set: QuizDailySet) -> str:
 
 
 def answer_daily_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | None:
-    day_set = ctx.session.get(QuizDailySet, ctx.conversation.data.get("set_id"))
+    day_set = daily.get_set(ctx.session, ctx.conversation.data.get("set_id"))
     if day_set is None or day_set.userid != ctx.userid or day_set.day != ctx.today:
         # Yesterday's quiz is over: start today's instead of scoring an old question.
         ctx.end_flow()
         return handle_quiz(msg, ctx)
-    index = daily.next_index(ctx.session, day_set)
+    done = daily.answered(ctx.session, day_set.id)
+    index = daily.next_index(ctx.session, day_set, done)
     if index is None:
         ctx.end_flow()
         return Reply.text(day_done_text(ctx, day_set, "quiz.day_already_done"))
+    # This question and the next one in one query (_question then finds them loaded).
+    daily.load_questions(ctx.session, day_set.question_ids[index : index + 2])
     question = _question(ctx, day_set.question_ids[index])
     shown = parse_answer(text, question.type, len(question.options))
     if shown is None:
@@ -122,7 +125,8 @@ def answer_daily_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | 
     head = feedback_text(
         ctx.t, question, outcome.correct, outcome.given_shown, outcome.answer_shown, outcome.points
     )
-    return Reply.text(head + "\n\n" + _after_daily_answer(ctx, day_set))
+    done[index] = True  # scored just now: the next question follows without another query
+    return Reply.text(head + "\n\n" + _after_daily_answer(ctx, day_set, done))
 
 
 # -- the daily quiz as cards --------------------------------------------------------------------

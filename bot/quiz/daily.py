@@ -7,11 +7,11 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot import counters
-from bot.db import insert_ignore
+from bot.db import attach, dialect_insert, insert_ignore
 from bot.models import Question, QuizAnswer, QuizDailySet, User
 from bot.quiz import scoring
 from bot.quiz.answers import permutation_for, to_shown, to_stored
@@ -29,11 +29,32 @@ def active_questions(session: Session, themes: list[str] | None = None) -> list[
     return list(session.scalars(stmt))
 
 
+# Statements of the first 答题 of each person each day (the chat path), built once.
+_ACTIVE_IDS = select(Question.id).where(Question.active.is_(True)).order_by(Question.id)
+_SEEN = select(QuizDailySet.question_ids).where(QuizDailySet.userid == bindparam("userid"))
+_SETS = QuizDailySet.__table__
+_FIND_SET = select(*_SETS.c).where(
+    _SETS.c.userid == bindparam("userid"), _SETS.c.day == bindparam("day")
+)
+_QUESTIONS = select(Question).where(Question.id.in_(bindparam("ids", expanding=True)))
+_INSERT_SET: dict[str, object] = {}
+# session.info keys: the day's sets this transaction created (no answers yet), and the questions
+# it loaded (kept alive so that session.get finds them in the identity map, not by a query).
+_FRESH = "quiz_fresh_sets"
+_LOADED = "quiz_questions"
+
+
 def active_question_ids(session: Session) -> list[str]:
     # Ids only: this runs on the first 答题 of each person each day (the chat path).
-    return list(
-        session.scalars(select(Question.id).where(Question.active.is_(True)).order_by(Question.id))
-    )
+    return list(session.scalars(_ACTIVE_IDS))
+
+
+def load_questions(session: Session, qids: list[str]) -> dict[str, Question]:
+    """The questions with these ids, in one query, held for the rest of the transaction so
+    that later `session.get(Question, id)` calls cost no statement."""
+    found = {q.id: q for q in session.scalars(_QUESTIONS, {"ids": list(qids)})}
+    session.info.setdefault(_LOADED, []).extend(found.values())
+    return found
 
 
 def choose_questions(session: Session, userid: str, day: date, count: int) -> list[str]:
@@ -43,9 +64,7 @@ def choose_questions(session: Session, userid: str, day: date, count: int) -> li
     active = set(ids)
     chosen = [qid for qid in scoring.due_reviews(session, userid, day) if qid in active][:count]
     seen: set[str] = set()
-    for (qids,) in session.execute(
-        select(QuizDailySet.question_ids).where(QuizDailySet.userid == userid)
-    ):
+    for (qids,) in session.execute(_SEEN, {"userid": userid}):
         seen.update(qids)
     fresh = [qid for qid in ids if qid not in seen and qid not in chosen]
     pool = fresh if len(fresh) >= count - len(chosen) else [q for q in ids if q not in chosen]
@@ -54,11 +73,27 @@ def choose_questions(session: Session, userid: str, day: date, count: int) -> li
     return chosen
 
 
+_GET_SET = select(*_SETS.c).where(_SETS.c.id == bindparam("id"))
+
+
+def get_set(session: Session, set_id: int | None) -> QuizDailySet | None:
+    """The set with this id (as session.get, at the cost of a Core select)."""
+    if set_id is None:
+        return None
+    known = session.identity_map.get(session.identity_key(QuizDailySet, set_id))
+    if known is not None:
+        return known
+    row = session.execute(_GET_SET, {"id": set_id}).first()
+    return None if row is None else attach(session, QuizDailySet, row._asdict())
+
+
 def find_set(session: Session, userid: str, day: date) -> QuizDailySet | None:
     """The set `userid` got on `day`, if any (never creates one)."""
-    return session.scalar(
-        select(QuizDailySet).where(QuizDailySet.userid == userid, QuizDailySet.day == day)
-    )
+    row = session.execute(_FIND_SET, {"userid": userid, "day": day}).first()
+    if row is None:
+        return None
+    known = session.identity_map.get(session.identity_key(QuizDailySet, row.id))
+    return known if known is not None else attach(session, QuizDailySet, row._asdict())
 
 
 def get_or_create_set(
@@ -72,25 +107,49 @@ def get_or_create_set(
     qids = choose_questions(session, userid, day, count)
     if not qids:
         return None
-    questions = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(qids)))}
+    questions = load_questions(session, qids)
     perms = [
         permutation_for(
             f"{userid}:{day.isoformat()}:{qid}", len(questions[qid].options), questions[qid].type
         )
         for qid in qids
     ]
-    insert_ignore(
-        session,
-        QuizDailySet,
-        {
-            "userid": userid,
-            "day": day,
-            "question_ids": qids,
-            "permutations": perms,
-            "created_at": now,
-        },
-    )
-    return find_set(session, userid, day)
+    values = {
+        "userid": userid,
+        "day": day,
+        "question_ids": qids,
+        "permutations": perms,
+        "created_at": now,
+    }
+    row = session.execute(_insert_set(session), values).first()
+    if row is None:  # another copy created it first (the unique key decided)
+        return find_set(session, userid, day)
+    _fresh_sets(session).add(row[0])
+    return attach(session, QuizDailySet, {"id": row[0], **values})
+
+
+def _fresh_sets(session: Session) -> set[int]:
+    """Ids of the sets created in this session's current transaction (none answered yet)."""
+    txn = session.get_transaction()
+    held = session.info.get(_FRESH)
+    if held is None or held[0] is not txn:
+        held = session.info[_FRESH] = (txn, set())
+    return held[1]
+
+
+def _insert_set(session: Session):
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_SET.get(dialect)
+    if stmt is None:
+        columns = ("userid", "day", "question_ids", "permutations", "created_at")
+        stmt = (
+            dialect_insert(dialect)(QuizDailySet)
+            .values({c: bindparam(c) for c in columns})
+            .on_conflict_do_nothing()
+            .returning(QuizDailySet.id)
+        )
+        _INSERT_SET[dialect] = stmt
+    return stmt
 
 
 def answered(session: Session, set_id: int) -> dict[int, QuizAnswer]:
@@ -100,8 +159,13 @@ def answered(session: Session, set_id: int) -> dict[int, QuizAnswer]:
     }
 
 
-def next_index(session: Session, daily: QuizDailySet) -> int | None:
-    done = answered(session, daily.id)
+def next_index(
+    session: Session, daily: QuizDailySet, done: dict[int, object] | None = None
+) -> int | None:
+    """The first unanswered question of the set; `done` as answered() returned it, if the
+    caller has it already (a set created in this transaction has no answers: no query)."""
+    if done is None:
+        done = {} if daily.id in _fresh_sets(session) else answered(session, daily.id)
     for i in range(len(daily.question_ids)):
         if i not in done:
             return i
@@ -155,6 +219,7 @@ def score_answer(
         returning=QuizAnswer.department_id,
     ).first()
     answer_shown = to_shown(question.answer, perm, question.type)
+    _fresh_sets(session).discard(daily.id)
     if row is None:
         return Outcome("already", question, answer_shown=answer_shown)
     counters.count_answer(session, daily.userid, row[0], daily.day, correct, points)

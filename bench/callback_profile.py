@@ -1,0 +1,159 @@
+"""Where a callback's time goes, in one process: SQL statements per message and a cProfile.
+
+    python bench/callback_profile.py [--mix cold|warm] [--requests 3000] [--database-url URL]
+                                     [--profile 25]
+
+Drives `Bot.handle` directly (no HTTP, no crypto: those cost the same as in the echo bot) with
+the same plans as bench/callback.py, counts the statements each kind of message executes (an
+SQLAlchemy `before_cursor_execute` listener) and prints the top functions by cumulative time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.callback import cold_plan, warm_plan  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mix", choices=("warm", "cold"), default="cold")
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--statements", action="store_true", help="print the SQL of one message of each kind"
+    )
+    parser.add_argument(
+        "--profile", type=int, default=25, help="functions to show (0: no cProfile, plain timings)"
+    )
+    args = parser.parse_args()
+
+    from sqlalchemy import event
+
+    from bot.db import transaction
+    from bot.directory import sync_directory
+    from bot.fake_wecom import FakeWeCom
+    from bot.fake_wecom.driver import next_msg_id
+    from bot.messages import IncomingMessage
+    from bot.migrate import upgrade
+    from bot.runtime import build_runtime
+    from bot.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="safetybot-prof-"))
+    fake = FakeWeCom(corp_id="wwbench000000001", secret="bench-secret", record_bodies=False).start()
+    fake.add_department(1, "总部")
+    for d in range(2, 22):
+        fake.add_department(d, f"部门{d}", 1)
+    n_users = args.users if args.mix == "warm" else args.requests + 300
+    users = [f"user{i:05d}" for i in range(n_users)]
+    for i, u in enumerate(users):
+        fake.add_user(u, f"员工{i}", [2 + i % 20])
+    env = {
+        "WECOM_CORP_ID": fake.state.corp_id,
+        "WECOM_AGENT_ID": str(fake.state.agent_id),
+        "WECOM_SECRET": fake.state.secret,
+        "WECOM_TOKEN": "benchtoken",
+        "WECOM_ENCODING_AES_KEY": "a" * 43,
+        "WECOM_API_BASE": fake.url,
+        "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'prof.db'}",
+        "SAFETYBOT_LOG_LEVEL": "WARNING",
+        "SAFETYBOT_FILES_DIR": str(tmp / "files"),
+    }
+    rt = build_runtime(Settings.from_env(env, dotenv=False))
+    upgrade(rt.engine)
+    with transaction(rt.factory) as s:
+        sync_directory(s, rt.client, rt.clock())
+
+    def plan(n: int, seed: int, pool: list[str]):
+        if args.mix == "warm":
+            return warm_plan(n, users, seed), 0
+        return cold_plan(n, pool, seed)
+
+    warm, used = plan(300, 1, users)
+    measured, _ = plan(args.requests, 2, users[used:])
+
+    def message(user: str, text: str) -> IncomingMessage:
+        return IncomingMessage(
+            msg_type="text",
+            from_user=user,
+            to_user=env["WECOM_CORP_ID"],
+            create_time=int(time.time()),
+            content=text,
+            msg_id=next_msg_id(),
+            agent_id=env["WECOM_AGENT_ID"],
+        )
+
+    for user, text in warm:
+        rt.bot.handle(message(user, text))
+
+    statements: Counter[str] = Counter()
+    current = [""]
+
+    shown: dict[str, list[str]] = defaultdict(list)
+
+    def count(_conn, _cursor, statement, *_a) -> None:
+        statements[current[0]] += 1
+        if args.statements and len(per_kind[current[0]]) == 1:
+            shown[current[0]].append(" ".join(statement.split())[:150])
+
+    event.listen(rt.engine, "before_cursor_execute", count)
+    per_kind: dict[str, list[float]] = defaultdict(list)
+    first_seen: set[str] = set()
+    profiler = cProfile.Profile()
+    t0, c0 = time.perf_counter(), time.process_time()
+    if args.profile:
+        profiler.enable()
+    for user, text in measured:
+        kind = text if text in ("答题", "打卡", "帮助") else "answer"
+        if kind in ("答题", "打卡"):
+            kind += " (first today)" if user not in first_seen else ""
+            first_seen.add(user)
+        current[0] = kind
+        t = time.perf_counter()
+        rt.bot.handle(message(user, text))
+        per_kind[kind].append(time.perf_counter() - t)
+    profiler.disable()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    event.remove(rt.engine, "before_cursor_execute", count)
+
+    print(f"{args.mix} mix, {len(measured)} messages, {env['DATABASE_URL'].split(':')[0]}")
+    print(
+        f"one process: {len(measured) / wall:.0f} messages/s ({wall / len(measured) * 1000:.2f} ms "
+        f"each, of which CPU {cpu / len(measured) * 1000:.2f} ms); load average "
+        f"{os.getloadavg()[0]:.2f}"
+    )
+    print(f"{'message':22} {'count':>6} {'stmts/msg':>10} {'ms/msg':>8}")
+    for kind, times in sorted(per_kind.items()):
+        print(
+            f"{kind:22} {len(times):>6} {statements[kind] / len(times):>10.1f} "
+            f"{sum(times) / len(times) * 1000:>8.2f}"
+        )
+    for kind, sqls in shown.items():
+        print(f"-- {kind}")
+        for sql in sqls:
+            print("   ", sql)
+    if args.profile:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+    rt.close()
+    fake.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
