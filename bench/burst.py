@@ -311,7 +311,9 @@ class Stack:
             self.rt.close()
 
 
-def run_rate(stack: Stack, rate: float, seconds: float, think_s: float, connections: int):
+def run_rate(
+    stack: Stack, rate: float, seconds: float, think_s: float, connections: int, label: str = ""
+):
     members = max(1, math.ceil(rate * seconds / STEPS))
     userids = stack.take_members(members)
     texts = plan_texts(stack, userids, rate)
@@ -330,7 +332,7 @@ def run_rate(stack: Stack, rate: float, seconds: float, think_s: float, connecti
     rows["safetybot"]["answers_recorded"] = stack.answers_recorded(userids)
     rows["safetybot"]["answers_expected"] = 3 * members
     for name in ("echo", "safetybot"):
-        print(f"  {rate:>5}/s {name:10} {json.dumps(rows[name])}", flush=True)
+        print(f"  {label}{rate:>5}/s {name:10} {json.dumps(rows[name])}", flush=True)
     return rows
 
 
@@ -413,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             # Warm-up (not counted): each worker builds its runtime and caches on first use.
-            run_rate(stack, min(rates), args.warmup, args.think, args.connections)
+            run_rate(stack, min(rates), args.warmup, args.think, args.connections, "warm-up ")
             for rate in rates:
                 rows[rate] = run_rate(stack, rate, args.seconds, args.think, args.connections)
         finally:
