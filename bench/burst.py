@@ -389,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=2.0, help="seconds between a member's")
     parser.add_argument("--connections", type=int, default=128, help="client connections")
     parser.add_argument("--database", default="sqlite,postgresql")
+    parser.add_argument(
+        "--all-rates", action="store_true", help="run every rate even past one over capacity"
+    )
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     rates = [float(r) if "." in r else int(r) for r in args.rates.split(",")]
@@ -418,6 +421,10 @@ def main(argv: list[str] | None = None) -> int:
             run_rate(stack, min(rates), args.warmup, args.think, args.connections, "warm-up ")
             for rate in rates:
                 rows[rate] = run_rate(stack, rate, args.seconds, args.think, args.connections)
+                bot = rows[rate]["safetybot"]
+                if bot["over_5s"] > 0.05 * bot["requests"] and not args.all_rates:
+                    print(f"{db}: over capacity at {rate}/s: higher rates not run", flush=True)
+                    break
         finally:
             stack.stop()
             if drop is not None:
