@@ -312,26 +312,35 @@ class Stack:
 
 
 def run_rate(
-    stack: Stack, rate: float, seconds: float, think_s: float, connections: int, label: str = ""
+    stack: Stack,
+    rate: float,
+    seconds: float,
+    think_s: float,
+    connections: int,
+    label: str = "",
+    servers: tuple[str, ...] = ("echo", "safetybot"),
 ):
     members = max(1, math.ceil(rate * seconds / STEPS))
     userids = stack.take_members(members)
     texts = plan_texts(stack, userids, rate)
     rows = {}
-    for name in ("echo", "safetybot"):
+    for name in servers:
         items = encrypt_load(stack, userids, texts, rate, think_s)
         time.sleep(1)  # let the previous run's tail settle
         load = loadavg()
         pid = stack.procs[name].pid
         cpu0 = process_cpu(pid)
         figures = openloop.run(stack.url(name), items, connections=connections)
-        figures["server_cores"] = round((process_cpu(pid) - cpu0) / figures["seconds"], 2)
+        used = process_cpu(pid) - cpu0
+        figures["server_cores"] = round(used / figures["seconds"], 2)
+        # The server's CPU per request: unlike latency, hardly moved by the neighbours' load.
+        figures["server_cpu_ms"] = round(used * 1000 / max(1, figures["requests"]), 1)
         figures["load_average"] = load
         rows[name] = figures
-    # The load did what it claims: every member's three answers were scored.
-    rows["safetybot"]["answers_recorded"] = stack.answers_recorded(userids)
-    rows["safetybot"]["answers_expected"] = 3 * members
-    for name in ("echo", "safetybot"):
+    if "safetybot" in rows:  # the load did what it claims: every member's answers were scored
+        rows["safetybot"]["answers_recorded"] = stack.answers_recorded(userids)
+        rows["safetybot"]["answers_expected"] = 3 * members
+    for name in servers:
         print(f"  {label}{rate:>5}/s {name:10} {json.dumps(rows[name])}", flush=True)
     return rows
 
@@ -340,7 +349,8 @@ def sustained(rows: dict[float, dict], name: str) -> float | None:
     ok = [
         rate
         for rate, r in rows.items()
-        if r[name]["p99_ms"] < SUSTAINED_P99_MS
+        if name in r
+        and r[name]["p99_ms"] < SUSTAINED_P99_MS
         and r[name]["over_5s"] == 0
         and r[name]["errors"] == 0
     ]
@@ -348,13 +358,16 @@ def sustained(rows: dict[float, dict], name: str) -> float | None:
 
 
 def print_table(db: str, rows: dict[float, dict]) -> None:
-    print(f"\n{db}: rate/s  server      p50 ms   p99 ms    max ms  >5s  errors  gen cores  load")
+    print(
+        f"\n{db}: rate/s  server      p50 ms   p99 ms    max ms  >5s  errors  cpu ms/req"
+        "  gen cores  load"
+    )
     for rate, pair in rows.items():
         for name, r in pair.items():
             print(
                 f"{'':{len(db)}}  {rate:>6}  {name:10} {r['p50_ms']:>7} {r['p99_ms']:>8} "
-                f"{r['max_ms']:>9} {r['over_5s']:>4} {r['errors']:>7} "
-                f"{r['generator_cores']:>10}  {r['load_average']}"
+                f"{r['max_ms']:>9} {r['over_5s']:>4} {r['errors']:>7} {r['server_cpu_ms']:>11}"
+                f"{r['generator_cores']:>11}  {r['load_average']}"
             )
     for name in ("echo", "safetybot"):
         best = sustained(rows, name)
@@ -419,12 +432,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             # Warm-up (not counted): each worker builds its runtime and caches on first use.
             run_rate(stack, min(rates), args.warmup, args.think, args.connections, "warm-up ")
+            servers = ("echo", "safetybot")
             for rate in rates:
-                rows[rate] = run_rate(stack, rate, args.seconds, args.think, args.connections)
-                bot = rows[rate]["safetybot"]
-                if bot["over_5s"] > 0.05 * bot["requests"] and not args.all_rates:
-                    print(f"{db}: over capacity at {rate}/s: higher rates not run", flush=True)
-                    break
+                rows[rate] = run_rate(
+                    stack, rate, args.seconds, args.think, args.connections, servers=servers
+                )
+                bot = rows[rate].get("safetybot")
+                if bot and bot["over_5s"] > 0.05 * bot["requests"] and not args.all_rates:
+                    # Higher rates would only pile up a longer backlog; the baseline goes on.
+                    print(f"{db}: safetybot over capacity at {rate}/s: echo bot only now")
+                    servers = ("echo",)
         finally:
             stack.stop()
             if drop is not None:
