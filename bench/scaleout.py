@@ -27,7 +27,7 @@ def run_callback(workers: int, requests: int, concurrency: int) -> dict:
     url, drop = pg_schema_url()
     try:
         load = loadavg()
-        out = subprocess.run(
+        run = subprocess.run(
             [
                 sys.executable,
                 str(ROOT / "bench" / "callback.py"),
@@ -40,8 +40,10 @@ def run_callback(workers: int, requests: int, concurrency: int) -> dict:
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             capture_output=True,
             text=True,
-            check=True,
-        ).stdout  # fmt: skip
+        )  # fmt: skip
+        if run.returncode != 0:
+            raise SystemExit(f"callback.py --workers {workers} failed:\n{run.stderr[-3000:]}")
+        out = run.stdout
     finally:
         drop()
     # callback.py prints "echo {json}" and "safetybot {json}" lines.
