@@ -247,7 +247,10 @@ class Stack:
         with transaction(self.rt.factory) as s:
             ensure_bank(s, now)  # the question bank, as the first 答题 would load it
             insert_members(s, self.members)
-            if not campaign.current(s).running_on(self.today):
+            period = campaign.current(s)
+            if self.today < period.start:  # an extension can only move the end
+                raise SystemExit(f"burst: today is before the campaign starts ({period.start})")
+            if not period.running_on(self.today):
                 campaign.extend(s, "bench", self.today, now, self.today)
         self.started = time.monotonic()
         self._spawn("scheduler", [sys.executable, "-m", "bot.cli", "scheduler"], self.env)
