@@ -267,10 +267,10 @@ def run_load(base: str, reqs, concurrency: int, procs: int = 2, rate: float | No
     }
 
 
-def gunicorn(app: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
+def gunicorn(app: str, port: int, env: dict, cwd: Path, workers: int = 2) -> subprocess.Popen:
     exe = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     return subprocess.Popen(
-        [exe, "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+        [exe, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
         env=env,
         cwd=cwd,
         start_new_session=True,
@@ -298,6 +298,7 @@ def main() -> int:
     parser.add_argument(
         "--open-seconds", type=float, default=8, help="length of the open-loop run at half rate"
     )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both servers)")
     args = parser.parse_args()
     mixes = ("warm", "cold") if args.mix == "both" else (args.mix,)
 
@@ -357,7 +358,7 @@ def main() -> int:
     for mix in mixes:
         for name, app in (("echo", "bench.echo_app:app"), ("safetybot", "bot.wsgi:app")):
             port = free_port()
-            proc = gunicorn(app, port, env, ROOT)
+            proc = gunicorn(app, port, env, ROOT, args.workers)
             try:
                 base = f"http://127.0.0.1:{port}"
                 wait_http(base + "/wecom/callback")
