@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from bot import counters
 from bot.content import texts
 from bot.directory import officer_ids
 from bot.messages import text_message
@@ -51,6 +52,7 @@ def record(
     )
     session.add(suggestion)
     session.flush()
+    counters.took_part(session, proposer, now.astimezone(settings.tz).date())
     officers = [u for u in officer_ids(session, settings) if u != proposer]
     if officers:
         notice = texts.get(

@@ -213,6 +213,7 @@ MISTAKES: dict[tuple[str, ...], list[list[str]]] = {
     ("export", "points"): [["{nodir}/p.xlsx"]],
     ("export", "asked"): [["{nodir}/q.xlsx"]],
     ("knowledge", "check"): [["--dir", "{nodir}"], ["--dir", "{tmp}/afile"]],
+    ("counters", "check"): [["extra"], ["--repair", "now"]],
     ("export", "learning"): [
         ["{nodir}/l.xlsx"],
         ["{tmp}/l.xlsx", "--task", HUGE],
@@ -285,6 +286,7 @@ WORKING: dict[tuple[str, ...], list[str] | None] = {
     ("export", "points"): ["{tmp}/p.xlsx"],
     ("export", "asked"): ["{tmp}/q.xlsx"],
     ("knowledge", "check"): None,
+    ("counters", "check"): ["--repair"],
 }
 
 

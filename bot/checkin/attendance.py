@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import counters
 from bot.db import insert_ignore
 from bot.directory import department_tree
 from bot.models import AuditLog, CheckinEvent, Department, EventAttendance, User
@@ -96,7 +97,10 @@ def attend(
         },
         returning=EventAttendance.id,
     ).first()
-    return session.get(EventAttendance, row[0]) if row else None
+    if row is None:
+        return None
+    counters.took_part(session, user.userid, now.date())
+    return session.get(EventAttendance, row[0])
 
 
 def attendance_of(session: Session, event_id: int, userid: str) -> EventAttendance | None:

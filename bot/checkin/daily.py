@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import content
+from bot import content, counters
 from bot.db import insert_ignore
 from bot.models import DailyCheckin, User
 
@@ -26,6 +26,8 @@ def check_in(session: Session, user: User, now: datetime) -> tuple[bool, int]:
         },
         returning=DailyCheckin.id,
     ).first()
+    if row is not None:
+        counters.count_checkin(session, user.userid, user.department_id, today)
     return row is not None, streak(session, user.userid, today)
 
 

@@ -15,6 +15,7 @@ from bot.cli import (
     checkin,
     console,
     core,
+    counters,
     drill,
     export,
     inspection,
@@ -46,6 +47,7 @@ AREAS = (
     menu,
     export,
     knowledge,
+    counters,
 )
 
 

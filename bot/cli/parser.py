@@ -50,6 +50,7 @@ READ_ONLY: dict[str, frozenset[str] | None] = {
     "safetybot contest": frozenset({"results"}),
     "safetybot learning list": None,
     "safetybot inspection export": None,
+    "safetybot counters": None,  # check; with --repair there is nothing to repair either
 }
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot.console.auth import create_account
+from bot.counters_check import repair as repair_counters
 from bot.hazard import ledger
 from bot.models import (
     CheckinEvent,
@@ -101,6 +102,7 @@ def seed_campaign(session: Session, settings: Settings, now: datetime) -> dict:
                         correct=not wrong,
                         points=0 if wrong else 10,
                         answered_at=now - timedelta(days=offset),
+                        department_id=people[userid],
                     )
                 )
     # Pledges: current staff text signed by four people.
@@ -221,4 +223,7 @@ def seed_campaign(session: Session, settings: Settings, now: datetime) -> dict:
             )
         )
     session.flush()
+    # The rows above were added directly, not through the writers that keep the counters:
+    # bring the counters up to them, as `safetybot counters check --repair` would.
+    repair_counters(session, today)
     return {"hazards": [h.ticket for h in hazards], "event_id": event.id, "today": today}

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import counters
 from bot.content import texts
 from bot.directory import department_heads, officer_ids
 from bot.hazard import notices, points, queries, states
@@ -97,6 +98,7 @@ def create_report(
     )
     session.add(hazard)
     session.flush()
+    counters.took_part(session, reporter, local_date(settings, now))
     for values in photos:
         add_photo(session, hazard, "report", values)
     states.record(

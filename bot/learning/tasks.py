@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import counters
 from bot.content import texts
 from bot.directory import active_members
 from bot.learning import cards
@@ -209,6 +210,8 @@ def confirm(
         .values(**values)
     )
     session.refresh(assignment)
+    if result.rowcount and "completed_at" in values:
+        counters.took_part(session, assignment.userid, now.date())
     if assignment.completed_at is not None:
         cancel_reminders(session, assignment.userid, task.id)
     return bool(result.rowcount)
@@ -240,6 +243,7 @@ def record_answer(
     if len(answers) == len(task.questions):
         assignment.completed_at = now
         session.flush()
+        counters.took_part(session, assignment.userid, now.date())
         cancel_reminders(session, assignment.userid, task.id)
     session.flush()
     return correct

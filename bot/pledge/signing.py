@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import counters
 from bot.db import insert_ignore, upsert_insert
 from bot.models import (
     Department,
@@ -112,6 +113,7 @@ def sign(
     signature = find_signature(session, user.userid, text.hash)
     assert signature is not None
     if row is not None:
+        counters.took_part(session, user.userid, now.date())
         cancel_reminders(session, user.userid)
     return SignResult(signature, row is not None)
 

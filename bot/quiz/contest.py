@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import counters
 from bot.db import insert_ignore
 from bot.directory import department_tree
 from bot.models import Contest, ContestAnswer, ContestAttempt, Department, Question, User
@@ -301,6 +302,7 @@ def answer(
     answer_shown = to_shown(question.answer, perm, question.type)
     if row is None:
         return ContestOutcome("already", question, answer_shown=answer_shown)
+    counters.took_part(session, attempt.userid, now.date())
     if next_index(session, attempt) is None:
         finish_attempt(session, attempt, now)
     else:

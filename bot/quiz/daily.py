@@ -7,11 +7,12 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import counters
 from bot.db import insert_ignore
-from bot.models import Question, QuizAnswer, QuizDailySet
+from bot.models import Question, QuizAnswer, QuizDailySet, User
 from bot.quiz import scoring
 from bot.quiz.answers import permutation_for, to_shown, to_stored
 from bot.quiz.bank import ensure_bank
@@ -117,6 +118,13 @@ class Outcome:
     points: int = 0
 
 
+def _department_now(userid: str):
+    return func.coalesce(
+        select(User.department_id).where(User.userid == userid).scalar_subquery(),
+        counters.NO_DEPARTMENT,
+    )
+
+
 def score_answer(
     session: Session, daily: QuizDailySet, index: int, shown: str, now: datetime
 ) -> Outcome:
@@ -140,12 +148,16 @@ def score_answer(
             "correct": correct,
             "points": points,
             "answered_at": now,
+            # The person's main department now, read in the same statement; 0 for none, so
+            # NULL keeps meaning "stored before 0023" (bot.counters_check falls back then).
+            "department_id": _department_now(daily.userid),
         },
-        returning=QuizAnswer.id,
+        returning=QuizAnswer.department_id,
     ).first()
     answer_shown = to_shown(question.answer, perm, question.type)
     if row is None:
         return Outcome("already", question, answer_shown=answer_shown)
+    counters.count_answer(session, daily.userid, row[0], daily.day, correct, points)
     scoring.record_result(session, daily.userid, qid, correct, daily.day, now)
     return Outcome("scored", question, correct, shown, answer_shown, points)
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import counters
 from bot.content import texts
 from bot.db import insert_ignore
 from bot.messages import text_message
@@ -91,6 +92,7 @@ def _new(
     )
     session.add(entry)
     session.flush()
+    counters.took_part(session, userid, now.date())
     return entry
 
 

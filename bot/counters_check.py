@@ -1,0 +1,255 @@
+"""The proof of the running totals: recompute them from the raw rows, report drift, repair.
+
+What each counter must equal (the same definitions the writers in bot.counters follow):
+
+- person_totals.points / answers / correct: the sums over the person's quiz_answers;
+- person_totals.took_part_on: set (not NULL) exactly for bot.participation's participants.
+  Only presence is compared: the exact first day is informational (a repair writes the earliest
+  quiz or check-in day, else today). No code path deletes a raw row of participation, so a
+  person never stops having taken part;
+- department_day_counts, per (department, day): the quiz answers, right answers and points by
+  the department stored on the answer (answers stored before 0023 have none: the person's
+  current main department stands in), and the daily check-ins by theirs; 0 = no department.
+
+A row whose counters are all zero (and took_part_on NULL) means the same as no row.
+Everything is grouped in SQL and compared in Python dicts: at 100,000 members × 30 days that
+is a few hundred thousand rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import case, delete, func, literal_column, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from bot.counters import NO_DEPARTMENT
+from bot.db import dialect_insert, is_postgres
+from bot.models import DailyCheckin, DepartmentDayCounts, PersonTotals, QuizAnswer, User
+from bot.participation import participants
+
+PERSON_FIELDS = ("points", "answers", "correct", "took_part")
+DAY_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
+_ZERO_DAY = (0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    points: int = 0
+    answers: int = 0
+    correct: int = 0
+    took_part_on: date | None = None
+
+    def values(self) -> tuple:
+        return (self.points, self.answers, self.correct, self.took_part_on is not None)
+
+    def is_empty(self) -> bool:
+        return self.values() == (0, 0, 0, False)
+
+
+@dataclass
+class Expected:
+    people: dict[str, PersonRow]
+    days: dict[tuple[int, date], tuple[int, int, int, int]]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One counter that differs from its raw rows: `key` is (userid,) for a person,
+    (department_id, day) for a department's day."""
+
+    table: str  # "person_totals" | "department_day_counts"
+    key: tuple
+    field: str
+    expected: int | bool
+    actual: int | bool
+
+
+def recompute(session: Session, today: date | None = None) -> Expected:
+    """What both tables must hold, from the raw rows."""
+    today = today or date.today()
+    quiz = {
+        userid: (int(points or 0), int(n), int(right or 0), first)
+        for userid, points, n, right, first in session.execute(
+            select(
+                QuizAnswer.userid,
+                func.sum(QuizAnswer.points),
+                func.count(),
+                func.sum(case((QuizAnswer.correct, 1), else_=0)),
+                func.min(QuizAnswer.day),
+            ).group_by(QuizAnswer.userid)
+        )
+    }
+    first_checkin = dict(
+        session.execute(
+            select(DailyCheckin.userid, func.min(DailyCheckin.day)).group_by(DailyCheckin.userid)
+        ).all()
+    )
+    people: dict[str, PersonRow] = {}
+    for userid in participants(session):
+        points, n, right, first_quiz = quiz.get(userid, (0, 0, 0, None))
+        days = [d for d in (first_quiz, first_checkin.get(userid)) if d is not None]
+        people[userid] = PersonRow(points, n, right, min(days) if days else today)
+
+    # Literal 0s, not bound parameters: PostgreSQL must see the grouped expression and the
+    # selected one as the same text.
+    zero = literal_column(str(NO_DEPARTMENT))
+    department = func.coalesce(QuizAnswer.department_id, User.department_id, zero)
+    days: dict[tuple[int, date], list[int]] = {}
+    for dept, day, n, right, points in session.execute(
+        select(
+            department,
+            QuizAnswer.day,
+            func.count(),
+            func.sum(case((QuizAnswer.correct, 1), else_=0)),
+            func.sum(QuizAnswer.points),
+        )
+        .select_from(QuizAnswer)
+        .outerjoin(User, User.userid == QuizAnswer.userid)
+        .group_by(department, QuizAnswer.day)
+    ):
+        days[(int(dept), day)] = [int(n), int(right or 0), int(points or 0), 0]
+    checkin_department = func.coalesce(DailyCheckin.department_id, zero)
+    for dept, day, n in session.execute(
+        select(checkin_department, DailyCheckin.day, func.count()).group_by(
+            checkin_department, DailyCheckin.day
+        )
+    ):
+        days.setdefault((int(dept), day), [0, 0, 0, 0])[3] = int(n)
+    return Expected(people, {key: tuple(v) for key, v in days.items()})
+
+
+def _recorded(session: Session) -> tuple[dict[str, PersonRow], dict[tuple[int, date], tuple]]:
+    people = {
+        userid: PersonRow(points, answers, correct, first)
+        for userid, points, answers, correct, first in session.execute(
+            select(
+                PersonTotals.userid,
+                PersonTotals.points,
+                PersonTotals.answers,
+                PersonTotals.correct,
+                PersonTotals.took_part_on,
+            )
+        )
+    }
+    d = DepartmentDayCounts
+    days = {
+        (dept, day): (qa, qc, qp, ci)
+        for dept, day, qa, qc, qp, ci in session.execute(
+            select(
+                d.department_id, d.day, d.quiz_answers, d.quiz_correct, d.quiz_points, d.checkins
+            )
+        )
+    }
+    return people, days
+
+
+def _compare(expected: Expected, people: dict, days: dict) -> list[Drift]:
+    drifts: list[Drift] = []
+    for userid in sorted(expected.people.keys() | people.keys()):
+        want = expected.people.get(userid, PersonRow()).values()
+        have = people.get(userid, PersonRow()).values()
+        drifts += [
+            Drift("person_totals", (userid,), field, w, h)
+            for field, w, h in zip(PERSON_FIELDS, want, have, strict=True)
+            if w != h
+        ]
+    for key in sorted(expected.days.keys() | days.keys()):
+        want = expected.days.get(key, _ZERO_DAY)
+        have = days.get(key, _ZERO_DAY)
+        drifts += [
+            Drift("department_day_counts", key, field, w, h)
+            for field, w, h in zip(DAY_FIELDS, want, have, strict=True)
+            if w != h
+        ]
+    return drifts
+
+
+def check(session: Session, today: date | None = None) -> list[Drift]:
+    """Every counter that differs from its raw rows (empty: the tables are right).
+
+    Read in one snapshot (the caller's transaction; on PostgreSQL open it REPEATABLE READ to
+    check under live traffic: writers commit a raw row and its counters together)."""
+    expected = recompute(session, today)
+    return _compare(expected, *_recorded(session))
+
+
+def repair(session: Session, today: date | None = None) -> list[Drift]:
+    """Rewrite the drifted rows to their recomputed values; returns what was wrong.
+
+    On PostgreSQL the counter tables are locked first (writers wait, then add their increment
+    to the repaired value), so a concurrent answer is neither lost nor counted twice; SQLite's
+    write lock (BEGIN IMMEDIATE) already serialises the writers."""
+    if is_postgres(session):
+        session.execute(text("LOCK TABLE person_totals, department_day_counts IN EXCLUSIVE MODE"))
+    expected = recompute(session, today)
+    people, days = _recorded(session)
+    drifts = _compare(expected, people, days)
+    _rewrite_people(session, {d.key[0] for d in drifts if d.table == "person_totals"}, expected)
+    _rewrite_days(session, {d.key for d in drifts if d.table == "department_day_counts"}, expected)
+    # An existing first day stays: it is when the person really first took part.
+    return drifts
+
+
+def _rewrite_people(session: Session, userids: set[str], expected: Expected) -> None:
+    if not userids:
+        return
+    t = PersonTotals.__table__
+    recorded = dict(
+        session.execute(
+            select(t.c.userid, t.c.took_part_on).where(t.c.userid.in_(sorted(userids)))
+        ).all()
+    )
+    rows, gone = [], []
+    for userid in sorted(userids):
+        want = expected.people.get(userid)
+        if want is None:
+            gone.append(userid)
+            continue
+        rows.append(
+            {
+                "userid": userid,
+                "points": want.points,
+                "answers": want.answers,
+                "correct": want.correct,
+                "took_part_on": recorded.get(userid) or want.took_part_on,
+            }
+        )
+    for start in range(0, len(gone), 1000):
+        session.execute(delete(t).where(t.c.userid.in_(gone[start : start + 1000])))
+    if rows:
+        stmt = dialect_insert(session.get_bind().dialect.name)(t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.userid],
+            set_={c: stmt.excluded[c] for c in ("points", "answers", "correct", "took_part_on")},
+        )
+        for start in range(0, len(rows), 1000):
+            session.execute(stmt, rows[start : start + 1000])
+
+
+def _rewrite_days(session: Session, keys: set[tuple], expected: Expected) -> None:
+    if not keys:
+        return
+    t = DepartmentDayCounts.__table__
+    rows, gone = [], []
+    for key in sorted(keys):
+        want = expected.days.get(key)
+        if want is None:
+            gone.append(key)
+            continue
+        rows.append(
+            {"department_id": key[0], "day": key[1], **dict(zip(DAY_FIELDS, want, strict=True))}
+        )
+    for start in range(0, len(gone), 500):
+        session.execute(
+            delete(t).where(tuple_(t.c.department_id, t.c.day).in_(gone[start : start + 500]))
+        )
+    if rows:
+        stmt = dialect_insert(session.get_bind().dialect.name)(t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.department_id, t.c.day],
+            set_={c: stmt.excluded[c] for c in DAY_FIELDS},
+        )
+        for start in range(0, len(rows), 1000):
+            session.execute(stmt, rows[start : start + 1000])
