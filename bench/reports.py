@@ -779,70 +779,23 @@ def row_counts(engine) -> dict[str, int]:
 
 def fill_counters(engine) -> bool:
     """person_totals and department_day_counts as the writers would have kept them: the
-    generator writes raw rows, so the counters are rebuilt from them by bot.counters (the one
-    definition `safetybot counters check --repair` uses). Skipped when they are already there."""
-    from sqlalchemy import func, select, text
+    generator writes raw rows, so the counters are rebuilt from them by bot.counters_check
+    (the one definition `safetybot counters check --repair` uses). Skipped when they are
+    already there."""
+    from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    try:
-        from bot import counters
-    except ImportError:  # bot.counters is another branch's work; until it lands
-        counters = None
+    from bot.counters_check import repair
     from bot.models import PersonTotals
 
     with Session(engine) as s:
         if s.scalar(select(func.count()).select_from(PersonTotals)):
             return False
     started = time.perf_counter()
-    repair = getattr(counters, "repair", None)
     with Session(engine) as s, s.begin():
-        if repair is not None:
-            repair(s)
-        else:
-            for sql in counters_sql(engine.dialect.name == "postgresql"):
-                s.execute(text(sql))
+        repair(s, date(YEAR, 6, 30))
     print(f"  counters rebuilt in {time.perf_counter() - started:.1f} s", flush=True)
     return True
-
-
-def counters_sql(pg: bool) -> list[str]:
-    """Fallback until bot.counters.repair exists: the counters from the tables the generator
-    fills (quiz answers, check-ins, events, pledges, hazards, suggestions)."""
-
-    def day(col: str) -> str:
-        return (
-            f"CAST(({col} + interval '8 hours') AS date)" if pg else f"date({col}, '+480 minutes')"
-        )
-
-    firsts = " UNION ALL ".join(
-        [
-            "SELECT userid, MIN(day) AS d FROM quiz_answers GROUP BY userid",
-            "SELECT userid, MIN(day) FROM daily_checkins GROUP BY userid",
-            f"SELECT userid, MIN({day('checked_at')}) FROM event_attendance GROUP BY userid",
-            f"SELECT userid, MIN({day('signed_at')}) FROM pledge_signatures GROUP BY userid",
-            f"SELECT reporter, MIN({day('reported_at')}) FROM hazard_reports GROUP BY reporter",
-            f"SELECT proposer, MIN({day('created_at')}) FROM suggestions GROUP BY proposer",
-        ]
-    )
-    correct = "SUM(CASE WHEN correct THEN 1 ELSE 0 END)"
-    return [
-        f"""INSERT INTO person_totals (userid, points, answers, correct, took_part_on)
-        SELECT f.userid, COALESCE(q.p, 0), COALESCE(q.n, 0), COALESCE(q.c, 0), MIN(f.d)
-        FROM ({firsts}) AS f
-        LEFT JOIN (SELECT userid, SUM(points) AS p, COUNT(*) AS n, {correct} AS c
-                   FROM quiz_answers GROUP BY userid) AS q ON q.userid = f.userid
-        GROUP BY f.userid, q.p, q.n, q.c""",
-        f"""INSERT INTO department_day_counts
-            (department_id, day, quiz_answers, quiz_correct, quiz_points, checkins)
-        SELECT dept, day, SUM(n), SUM(c), SUM(p), SUM(k) FROM (
-            SELECT COALESCE(department_id, 0) AS dept, day, COUNT(*) AS n, {correct} AS c,
-                   SUM(points) AS p, 0 AS k
-            FROM quiz_answers GROUP BY COALESCE(department_id, 0), day
-            UNION ALL
-            SELECT COALESCE(department_id, 0), day, 0, 0, 0, COUNT(*)
-            FROM daily_checkins GROUP BY COALESCE(department_id, 0), day) AS x
-        GROUP BY dept, day""",
-    ]
 
 
 # -- one database -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ so 排行's 「共 N 人参与」, the rank line of 积分 and the participation
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, select, union
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -43,6 +43,13 @@ def _sources() -> list[Select]:
         select(LearningAssignment.userid).where(LearningAssignment.completed_at.is_not(None)),
         select(Submission.userid),
     ]
+
+
+def participants_from_rows(session: Session) -> set[str]:
+    """Everyone who has taken part, from the raw rows (a union over every kind): what the
+    counters are checked and repaired against (bot.counters_check); readers use
+    participants()."""
+    return set(session.scalars(union(*_sources())))
 
 
 def participants(session: Session) -> set[str]:

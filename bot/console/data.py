@@ -90,6 +90,17 @@ def members(session: Session, scope: Scope) -> list[User]:
     )
 
 
+def member_counts(session: Session, scope: Scope) -> dict[int | None, int]:
+    """Active members per main department, counted in SQL."""
+    return dict(
+        session.execute(
+            select(User.department_id, func.count())
+            .where(User.status == 1, scope.filter(User.department_id))
+            .group_by(User.department_id)
+        ).all()
+    )
+
+
 # -- per day ------------------------------------------------------------------------------------
 def participation_by_day(
     session: Session, scope: Scope, now: datetime, tz, days: int = 30
