@@ -49,14 +49,6 @@ def build_board(session: Session, extra: Sources) -> Board:
     return Board(table, frozenset(participants(session)))
 
 
-def board_snapshot(
-    session: Session, now: datetime, cache_seconds: int, extra: Callable[[], Sources] = NO_EXTRA
-) -> Board:
-    return snapshot(
-        session, "quiz.board", now, cache_seconds, lambda: build_board(session, extra())
-    )
-
-
 def extra_totals(extra: Sources) -> dict[str, int]:
     """userid -> points from the extra sources together (people with none left out)."""
     totals: dict[str, int] = {}
