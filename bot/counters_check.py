@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from bot.counters import NO_DEPARTMENT
 from bot.db import dialect_insert, is_postgres
 from bot.models import DailyCheckin, DepartmentDayCounts, PersonTotals, QuizAnswer, User
-from bot.participation import participants
+from bot.participation import participants_from_rows
 
 PERSON_FIELDS = ("points", "answers", "correct", "took_part")
 DAY_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
@@ -87,7 +87,7 @@ def recompute(session: Session, today: date | None = None) -> Expected:
         ).all()
     )
     people: dict[str, PersonRow] = {}
-    for userid in participants(session):
+    for userid in participants_from_rows(session):
         points, n, right, first_quiz = quiz.get(userid, (0, 0, 0, None))
         days = [d for d in (first_quiz, first_checkin.get(userid)) if d is not None]
         people[userid] = PersonRow(points, n, right, min(days) if days else today)

@@ -10,7 +10,7 @@ so 排行's 「共 N 人参与」, the rank line of 积分 and the participation
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, select, union
+from sqlalchemy import Select, exists, func, select, union
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -20,6 +20,7 @@ from bot.models import (
     EventAttendance,
     HazardReport,
     LearningAssignment,
+    PersonTotals,
     PledgeSignature,
     QuizAnswer,
     Submission,
@@ -28,7 +29,7 @@ from bot.models import (
 
 
 def _sources() -> list[Select]:
-    """One `SELECT userid` per kind of taking part."""
+    """One `SELECT userid` per kind of taking part (what the counters are recomputed from)."""
     return [
         select(QuizAnswer.userid.label("userid")),
         select(ContestAttempt.userid).where(
@@ -44,31 +45,36 @@ def _sources() -> list[Select]:
     ]
 
 
-def participants(session: Session) -> set[str]:
-    """Everyone who has taken part (a set of userids)."""
+def participants_from_rows(session: Session) -> set[str]:
+    """Everyone who has taken part, from the raw rows (a union over every kind): what the
+    counters are checked and repaired against (bot.counters_check); readers use
+    participants()."""
     return set(session.scalars(union(*_sources())))
 
 
+def participants(session: Session) -> set[str]:
+    """Everyone who has taken part (a set of userids), from person_totals.took_part_on (kept
+    by every writer above in its own transaction; bot.counters recomputes it from the rows
+    `_sources` names). Members who left stay counted, as their rows do."""
+    return set(
+        session.scalars(select(PersonTotals.userid).where(PersonTotals.took_part_on.is_not(None)))
+    )
+
+
 def participant_count(session: Session) -> int:
-    return len(participants(session))
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(PersonTotals)
+            .where(PersonTotals.took_part_on.is_not(None))
+        )
+        or 0
+    )
 
 
 def has_taken_part(session: Session, userid: str) -> bool:
-    """One person, on the chat path: an indexed EXISTS per kind, stopping at the first hit."""
-    checks = [
-        select(QuizAnswer.id).where(QuizAnswer.userid == userid),
-        select(ContestAttempt.id).where(
-            ContestAttempt.userid == userid,
-            exists().where(ContestAnswer.attempt_id == ContestAttempt.id),
-        ),
-        select(DailyCheckin.id).where(DailyCheckin.userid == userid),
-        select(EventAttendance.id).where(EventAttendance.userid == userid),
-        select(PledgeSignature.id).where(PledgeSignature.userid == userid),
-        select(HazardReport.id).where(HazardReport.reporter == userid),
-        select(Suggestion.id).where(Suggestion.proposer == userid),
-        select(LearningAssignment.id).where(
-            LearningAssignment.userid == userid, LearningAssignment.completed_at.is_not(None)
-        ),
-        select(Submission.id).where(Submission.userid == userid),
-    ]
-    return any(session.scalar(select(exists(q))) for q in checks)
+    """One person, on the chat path: a primary-key lookup in person_totals."""
+    return (
+        session.scalar(select(PersonTotals.took_part_on).where(PersonTotals.userid == userid))
+        is not None
+    )

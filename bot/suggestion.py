@@ -17,7 +17,7 @@ from bot import counters
 from bot.content import texts
 from bot.directory import officer_ids
 from bot.messages import text_message
-from bot.models import Suggestion, SuggestionReply, User
+from bot.models import Department, Suggestion, SuggestionReply, User
 from bot.outbox import enqueue
 from bot.people import Names, department_name
 from bot.settings import Settings
@@ -195,20 +195,38 @@ def recent(session: Session, *where: Any, limit: int | None = 200) -> list[Sugge
 
 def summary_rows(session: Session, tz: tzinfo, *where: Any) -> list[dict[str, Any]]:
     """The 建议 sheet of the campaign summary, oldest first; times local and naive."""
-    people = {u: n or u for u, n in session.execute(select(User.userid, User.name))}
+    rows = list(
+        session.scalars(
+            select(Suggestion)
+            .options(selectinload(Suggestion.replies))
+            .where(*where)
+            .order_by(Suggestion.id)
+        )
+    )
+    # The proposers' names and the departments' in one query each, not the whole directory
+    # (100,000 members) nor one query per suggestion.
+    people = {
+        u: n or u
+        for u, n in session.execute(
+            select(User.userid, User.name).where(
+                User.userid.in_(select(Suggestion.proposer).where(*where))
+            )
+        )
+    }
+    departments = dict(session.execute(select(Department.id, Department.name)).all())
     out = []
-    for s in session.scalars(
-        select(Suggestion)
-        .options(selectinload(Suggestion.replies))
-        .where(*where)
-        .order_by(Suggestion.id)
-    ):
+    for s in rows:
         out.append(
             {
                 "ticket": s.ticket,
                 "created_at": s.created_at.astimezone(tz).replace(tzinfo=None),
                 "proposer": people.get(s.proposer, s.proposer),
-                "department": department_name(session, s.department_id) or "-",
+                "department": (
+                    ""
+                    if s.department_id is None
+                    else departments.get(s.department_id, str(s.department_id))
+                )
+                or "-",
                 "content": s.content,
                 "replies": "\n".join(r.content for r in s.replies),
                 "replied": bool(s.replies),

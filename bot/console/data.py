@@ -19,15 +19,16 @@ from bot.models import (
     DailyActivity,
     DailyCheckin,
     Department,
+    DepartmentDayCounts,
     EventAttendance,
     HazardReport,
+    PersonTotals,
     PledgeSignature,
     Question,
     QuizAnswer,
     Suggestion,
     User,
 )
-from bot.participation import participants
 from bot.pledge.completion import completion_counts
 from bot.quiz.bank import theme_titles
 
@@ -86,6 +87,17 @@ def members(session: Session, scope: Scope) -> list[User]:
             .where(User.status == 1, scope.filter(User.department_id))
             .order_by(User.userid)
         )
+    )
+
+
+def member_counts(session: Session, scope: Scope) -> dict[int | None, int]:
+    """Active members per main department, counted in SQL."""
+    return dict(
+        session.execute(
+            select(User.department_id, func.count())
+            .where(User.status == 1, scope.filter(User.department_id))
+            .group_by(User.department_id)
+        ).all()
     )
 
 
@@ -239,14 +251,51 @@ def hazards(
 
 
 # -- per department ----------------------------------------------------------------------------
-def per_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
-    """One row per department: members, participants, quiz, pledges, check-ins, hazards."""
-    people = session.execute(
-        select(User.userid, User.department_id).where(
-            User.status == 1, scope.filter(User.department_id)
-        )
+def _members_and_participants(session: Session, scope: Scope):
+    """(main department, active members, of them who took part) in one pass over the members
+    with one primary-key probe each into person_totals (bot.participation's definition)."""
+    return session.execute(
+        select(User.department_id, func.count(), func.count(PersonTotals.took_part_on))
+        .outerjoin(PersonTotals, PersonTotals.userid == User.userid)
+        .where(User.status == 1, scope.filter(User.department_id))
+        .group_by(User.department_id)
     ).all()
-    dept_of = {u.userid: u.department_id for u in people}
+
+
+def _day_counts(session: Session, scope: Scope):
+    """(department or None, quiz answers, correct, check-ins) summed over days from
+    department_day_counts (department 0 there stands for none)."""
+    dept = DepartmentDayCounts.department_id
+    where = True if scope.departments is None else dept.in_(sorted(scope.departments) or [-1])
+    rows = session.execute(
+        select(
+            dept,
+            func.sum(DepartmentDayCounts.quiz_answers),
+            func.sum(DepartmentDayCounts.quiz_correct),
+            func.sum(DepartmentDayCounts.checkins),
+        )
+        .where(where)
+        .group_by(dept)
+    )
+    return [(d or None, int(n or 0), int(c or 0), int(k or 0)) for d, n, c, k in rows]
+
+
+def per_department(
+    session: Session, scope: Scope, pledges: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """One row per department: members, participants, quiz, pledges, check-ins, hazards.
+
+    Read from the counters (bot.models.counters), so it reads thousands of rows, not millions:
+    members and participants from active members joined to person_totals.took_part_on (who
+    took part: bot.participation's definition, the same as 排行 and 积分); quiz answers,
+    correct answers and check-ins from department_day_counts summed over the days.
+
+    Quiz answers are attributed to the department the person belonged to when they answered
+    (as check-ins always were), and they stay with it when the person moves or leaves; before
+    the counters they were summed over the current members of each department. Pass `pledges`
+    (pledge_by_department's rows) when you already have them: they cost a pass over every
+    member.
+    """
     names = department_names(session)
     rows: dict[int | None, dict[str, Any]] = {}
 
@@ -269,31 +318,19 @@ def per_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
             },
         )
 
-    for u in people:
-        row(u.department_id)["members"] += 1
-    # Members who took part in the campaign (bot.participation: answered, checked in, signed,
-    # reported, suggested, learned), the same definition as 排行 and 积分; a message alone
-    # (帮助) does not count.
-    taken_part = participants(session)
-    for u in people:
-        if u.userid in taken_part:
-            row(u.department_id)["participants"] += 1
-    correct = func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0))
-    for userid, n, right in session.execute(
-        select(QuizAnswer.userid, func.count(), correct).group_by(QuizAnswer.userid)
-    ):
-        if userid in dept_of:
-            r = row(dept_of[userid])
-            r["quiz_answers"] += int(n)
-            r["quiz_correct"] += int(right or 0)
-    for p in pledge_by_department(session, scope):
+    for dept, n, joined in _members_and_participants(session, scope):
+        r = row(dept)
+        r["members"] += int(n)
+        r["participants"] += int(joined or 0)
+    for dept, n, right, checkins in _day_counts(session, scope):
+        if not (n or right or checkins):
+            continue
+        r = row(dept)
+        r["quiz_answers"] += n
+        r["quiz_correct"] += right
+        r["checkins"] += checkins
+    for p in pledge_by_department(session, scope) if pledges is None else pledges:
         row(p["department_id"])["pledges_signed"] = p["signed"]
-    for dept, n in session.execute(
-        select(DailyCheckin.department_id, func.count())
-        .where(scope.filter(DailyCheckin.department_id))
-        .group_by(DailyCheckin.department_id)
-    ):
-        row(dept)["checkins"] += int(n)
     for dept, n in session.execute(
         select(EventAttendance.department_id, func.count())
         .where(scope.filter(EventAttendance.department_id))
@@ -322,13 +359,19 @@ def per_department(session: Session, scope: Scope) -> list[dict[str, Any]]:
     return out
 
 
-def overview(session: Session, scope: Scope, today: date) -> dict[str, Any]:
-    dept_rows = per_department(session, scope)
-    counts = hazard_counts(session, scope)
+def overview(
+    session: Session,
+    scope: Scope,
+    today: date,
+    dept_rows: list[dict[str, Any]] | None = None,
+    counts: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """The totals of per_department (pass its rows, and hazard_counts, when you have them)."""
+    dept_rows = per_department(session, scope) if dept_rows is None else dept_rows
+    counts = hazard_counts(session, scope) if counts is None else counts
     total = lambda key: sum(r[key] for r in dept_rows)  # noqa: E731
     members_n = total("members")
     answers = total("quiz_answers")
-    open_hazards = [h for h in hazards(session, scope, today) if is_overdue(h, today)]
     return {
         "members": members_n,
         "participants": total("participants"),
@@ -342,7 +385,21 @@ def overview(session: Session, scope: Scope, today: date) -> dict[str, Any]:
         "attendance": total("attendance"),
         "hazards": sum(counts.values()),
         "hazards_closed": counts.get("closed", 0),
-        "hazards_overdue": len(open_hazards),
+        "hazards_overdue": overdue_count(session, scope, today),
         "suggestions": total("suggestions"),
         "hazard_counts": counts,
     }
+
+
+def overdue_count(session: Session, scope: Scope, today: date) -> int:
+    """Hazards past their deadline (bot.hazard.queries.days_overdue), in scope: only the
+    open ones with a deadline can be, so only those are loaded."""
+    rows = session.scalars(
+        select(HazardReport).where(
+            scope.filter(HazardReport.department_id),
+            HazardReport.status.in_(states.UNFIXED_STATUSES),
+            HazardReport.deadline.is_not(None),
+            HazardReport.deadline < today,
+        )
+    )
+    return sum(1 for h in rows if is_overdue(h, today))

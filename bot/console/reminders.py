@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,11 +38,17 @@ EVERY = timedelta(hours=1)
 class Pending:
     department_id: int | None
     name: str
-    people: list[User] = field(default_factory=list)
+    people: list[Any] = field(default_factory=list)
 
 
-def pending_people(session: Session, page: str, scope: Scope, day: date) -> list[User]:
-    """Active members in scope who have not done the page's task (today, for quiz and 打卡)."""
+# What the lists show and the reminder needs: rows, not ORM objects (tens of thousands of
+# people can be pending in a large organisation).
+PERSON = (User.userid, User.name, User.department_id)
+
+
+def pending_people(session: Session, page: str, scope: Scope, day: date) -> list[Any]:
+    """Active members in scope who have not done the page's task (today, for quiz and 打卡),
+    as rows with userid, name and department_id."""
     in_scope = scope.filter(User.department_id)
     if page.startswith(LEARNING):
         task_id = int(page[len(LEARNING) :])
@@ -54,11 +61,11 @@ def pending_people(session: Session, page: str, scope: Scope, day: date) -> list
             )
         )
     if page == "pledge":
-        return unsigned_members(session, in_scope)
+        return unsigned_members(session, in_scope, columns=PERSON)
     done = answered_on(day) if page == "quiz" else checked_in_on(day)
     return list(
-        session.scalars(
-            select(User)
+        session.execute(
+            select(*PERSON)
             .where(User.status == 1, in_scope, User.userid.not_in(done))
             .order_by(User.department_id, User.userid)
         )

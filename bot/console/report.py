@@ -91,14 +91,18 @@ def build_summary(
             }
         )
     suggestions = suggestion.summary_rows(session, tz, scope.filter(Suggestion.department_id))
+    # Each figure once: the overview is the departments' totals, and pledge completion (a
+    # pass over every member) serves both the pledge table and the departments.
+    pledges = data.pledge_by_department(session, scope)
+    departments = data.per_department(session, scope, pledges)
     summary = {
         "generated_at": local(now),
         "org_name": settings.org_name,
         "year": campaign.current(session).year,
-        "overview": data.overview(session, scope, today),
-        "departments": data.per_department(session, scope),
+        "overview": data.overview(session, scope, today, departments),
+        "departments": departments,
         "quiz": data.quiz_by_theme(session, scope),
-        "pledges": data.pledge_by_department(session, scope),
+        "pledges": pledges,
         "checkins": data.fill_days(data.checkins_by_day(session, scope)),
         "participation": data.fill_days(
             data.participation_by_day(session, scope, now, tz, days=366)

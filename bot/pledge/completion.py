@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -49,16 +51,15 @@ def _signed_clause():
     )
 
 
-def unsigned_members(session: Session, *where) -> list[User]:
+def unsigned_members(session: Session, *where, columns=None) -> list[Any]:
     """Active members matching `where` who have not signed the current text that applies to
-    them, by department then userid."""
-    return list(
-        session.scalars(
-            select(User)
-            .where(User.status == 1, ~_signed_clause(), *where)
-            .order_by(User.department_id, User.userid)
-        )
+    them, by department then userid: User objects, or rows of `columns`."""
+    stmt = (
+        select(*(columns or (User,)))
+        .where(User.status == 1, ~_signed_clause(), *where)
+        .order_by(User.department_id, User.userid)
     )
+    return list(session.execute(stmt) if columns else session.scalars(stmt))
 
 
 def completion_by_department(session: Session) -> dict[str, dict[str, int]]:

@@ -4,9 +4,11 @@ Points come from several sources: the daily quiz (bot.quiz.scoring) and whatever
 passes in `extra` (verified hazards …: features do not import each other, so the chat handler
 collects those from their features). Participation is bot.participation's one definition.
 
-The ranking reads every answer and every member; at campaign scale that costs about a second,
-so both are served from a snapshot at most `cache_seconds` old (0: always fresh). One person's
-own points are always fresh.
+Both read the counters (person_totals): a person's rank is a count over an index range plus a
+correction for the few people with points from the extra sources, and 排行's top ten come from
+the top of that index; only the department table passes over the members (grouped in SQL). So
+neither needs a snapshot; 排行's text may still be reused for `cache_seconds` (0: always
+fresh). The full board (build_board: everyone, most points first) is for the exports.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.participation import has_taken_part, participants
+from bot.models import PersonTotals, User
+from bot.participation import has_taken_part, participant_count, participants
 from bot.quiz import daily, scoring
 from bot.settings import Settings
 from bot.snapshot import snapshot
@@ -45,21 +49,80 @@ def build_board(session: Session, extra: Sources) -> Board:
     return Board(table, frozenset(participants(session)))
 
 
-def board_snapshot(
-    session: Session, now: datetime, cache_seconds: int, extra: Callable[[], Sources] = NO_EXTRA
-) -> Board:
-    return snapshot(
-        session, "quiz.board", now, cache_seconds, lambda: build_board(session, extra())
+def extra_totals(extra: Sources) -> dict[str, int]:
+    """userid -> points from the extra sources together (people with none left out)."""
+    totals: dict[str, int] = {}
+    for per_user in extra.values():
+        for userid, points in per_user.items():
+            totals[userid] = totals.get(userid, 0) + int(points)
+    return {u: p for u, p in totals.items() if p}
+
+
+def _chunks(items: list[str], size: int = 5000):
+    # Bounded IN lists (PostgreSQL takes at most 65,535 parameters per statement).
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _quiz_points_of(session: Session, userids: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in _chunks(userids):
+        out.update(
+            session.execute(
+                select(PersonTotals.userid, PersonTotals.points).where(
+                    PersonTotals.userid.in_(part)
+                )
+            ).all()
+        )
+    return out
+
+
+def people_above(session: Session, points: int, extra: Mapping[str, int], userid: str) -> int:
+    """How many people other than `userid` have more than `points` in all (quiz + extra).
+
+    Extra points are never negative, so everyone whose quiz points alone are higher counts (a
+    count over ix_person_totals_points); of the rest, only people with extra points can get
+    above, and only from the band of quiz points within their extra of `points`."""
+    if any(p < 0 for p in extra.values()):  # not a rule today; then count the whole board
+        board = build_board(session, {"extra": extra})
+        return sum(1 for u, p in board.table if p > points and u != userid)
+    above = (
+        session.scalar(
+            select(func.count())
+            .select_from(PersonTotals)
+            .where(PersonTotals.points > points, PersonTotals.userid != userid)
+        )
+        or 0
     )
+    gain = {u: e for u, e in extra.items() if u != userid}
+    if not gain:
+        return above
+    band = dict(
+        session.execute(
+            select(PersonTotals.userid, PersonTotals.points).where(
+                PersonTotals.points > points - max(gain.values()), PersonTotals.points <= points
+            )
+        ).all()
+    )
+    for u, e in gain.items():
+        if u in band:
+            above += band[u] + e > points
+    # Extra points above `points` on their own: counted unless the person is in the band
+    # (done above) or already above on quiz points alone.
+    alone = [u for u, e in gain.items() if e > points and u not in band]
+    quiz = _quiz_points_of(session, alone)
+    above += sum(1 for u in alone if quiz.get(u, 0) <= points)
+    return above
 
 
-def rank_line(t: Texts, session: Session, board: Board, userid: str, points: int) -> str:
+def rank_line(
+    t: Texts, session: Session, userid: str, points: int, extra: Mapping[str, int]
+) -> str:
     """「排名：第 N 名（共 M 人参与）」, or that this person has not taken part yet."""
-    if userid not in board.participants and not has_taken_part(session, userid):
+    if not has_taken_part(session, userid):
         return t("quiz.rank_not_yet")
-    rank = 1 + sum(1 for u, p in board.table if p > points and u != userid)
-    ranked = len(board.participants | {userid})
-    return t("quiz.rank_line", rank=rank, ranked=max(ranked, rank))
+    rank = 1 + people_above(session, points, extra, userid)
+    return t("quiz.rank_line", rank=rank, ranked=max(participant_count(session), rank))
 
 
 def source_lines(t: Texts, quiz_points: int, mine: Mapping[str, int]) -> str:
@@ -84,12 +147,11 @@ def points_text(
 ) -> str:
     """积分: my points per source (always fresh), my rank, my streak, today's quiz, the rules.
 
-    `mine` is this person's points from the extra sources; `extra` computes everyone's (it is
-    only called when the snapshot of the board is refreshed)."""
+    `mine` is this person's points from the extra sources; `extra` computes everyone's (a
+    few small tables: the people with points besides the quiz)."""
     mine = dict(mine or {})
     quiz_points = scoring.total_points(session, userid)
     points = quiz_points + sum(mine.values())
-    board = board_snapshot(session, now, settings.ranking_cache_seconds, extra)
     day_set = daily.find_set(session, userid, today)
     if day_set is None:
         today_text = t("quiz.today_none")
@@ -109,7 +171,7 @@ def points_text(
         points=points,
         sources=source_lines(t, quiz_points, mine),
         streak=scoring.streak(session, userid, today),
-        rank_line=rank_line(t, session, board, userid, points),
+        rank_line=rank_line(t, session, userid, points, extra_totals(extra())),
         today=today_text,
     )
     return text + "\n\n" + scoring.rules_text(settings.quiz_per_day)
@@ -128,16 +190,63 @@ def ranking_snapshot(
     )
 
 
+def top_totals(session: Session, extra: Mapping[str, int], limit: int = 10):
+    """The first `limit` of the board, [(userid, points)] most first (ties by userid).
+
+    Extra points are never negative, so the limit-th highest quiz points bound the board's
+    limit-th: only people within the largest extra of it, and people with extra points, can
+    be in the top."""
+    kth = session.scalar(
+        select(PersonTotals.points)
+        .where(scoring.ANSWERED)
+        .order_by(PersonTotals.points.desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+    stmt = select(PersonTotals.userid, PersonTotals.points).where(scoring.ANSWERED)
+    if kth is not None:
+        stmt = stmt.where(PersonTotals.points >= kth - max([0, *extra.values()]))
+    totals = {u: int(p) for u, p in session.execute(stmt)}
+    for u, e in extra.items():
+        totals[u] = totals.get(u, 0) + e
+    table = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    return [(u, p) for u, p in table if p > 0][:limit]
+
+
+def department_rows(session: Session, extra: Mapping[str, int]) -> list[dict]:
+    """scoring.department_table's rows (every person's quiz and extra points, participation)
+    from one grouped pass over the members joined to person_totals."""
+    extra_by_dept: dict[int, int] = {}
+    for part in _chunks(sorted(extra)):
+        for u, dept in session.execute(
+            select(User.userid, User.department_id).where(
+                User.userid.in_(part), User.status == 1, User.department_id.is_not(None)
+            )
+        ):
+            extra_by_dept[dept] = extra_by_dept.get(dept, 0) + extra[u]
+    names = scoring.department_names(session)
+    rows = []
+    for dept, (members, points, joined) in scoring.department_totals(session).items():
+        rows.append(
+            {
+                "department_id": dept,
+                "name": names.get(dept, str(dept)),
+                "members": members,
+                "average": (points + extra_by_dept.get(dept, 0)) / members,
+                "participation": joined / members,
+            }
+        )
+    return rows
+
+
 def ranking_text(session: Session, t: Texts, extra: Sources | None = None) -> str:
-    # One pass over the answers serves both tables (it is the expensive part at scale).
-    board = build_board(session, extra or {})
-    table = [(u, p) for u, p in board.table if p > 0 or u in board.participants]
-    people = scoring.top_people(session, 10, table)
+    bonus = extra_totals(extra or {})
+    people = scoring.top_people(session, 10, top_totals(session, bonus))
     if not people:
         return t("quiz.ranking_none")
     lines = [
         t("quiz.ranking_title"),
-        t("quiz.ranking_participants", count=len(board.participants)),
+        t("quiz.ranking_participants", count=participant_count(session)),
         t("quiz.ranking_people"),
     ]
     rank, previous = 0, None
@@ -145,7 +254,7 @@ def ranking_text(session: Session, t: Texts, extra: Sources | None = None) -> st
         rank = rank if points == previous else i
         previous = points
         lines.append(t("quiz.ranking_person", rank=rank, name=name, points=points))
-    depts = scoring.department_table(session, table, board.participants)
+    depts = department_rows(session, bonus)
     if depts:
         lines += ["", t("quiz.ranking_dept_avg")]
         by_avg = sorted(depts, key=lambda d: (-d["average"], d["department_id"]))[:10]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.content import texts
 from bot.db import upsert_insert
-from bot.models import Department, QuizAnswer, QuizReview, User
+from bot.models import Department, PersonTotals, QuizAnswer, QuizReview, User
 
 # -- the rules ------------------------------------------------------------------------------
 POINTS_PER_CORRECT = 10  # a correct answer in the daily quiz
@@ -35,13 +35,11 @@ def rules_text(per_day: int) -> str:
 
 
 # -- per person -----------------------------------------------------------------------------
+# Points, answers and correct answers per person are person_totals (bot.models.counters), kept
+# by the answer's own transaction: one row per person instead of a sum over every answer.
 def total_points(session: Session, userid: str) -> int:
-    return (
-        session.scalar(
-            select(func.coalesce(func.sum(QuizAnswer.points), 0)).where(QuizAnswer.userid == userid)
-        )
-        or 0
-    )
+    """The daily quiz's points of one person (a primary-key lookup)."""
+    return session.scalar(select(PersonTotals.points).where(PersonTotals.userid == userid)) or 0
 
 
 def answer_days(session: Session, userid: str) -> list[date]:
@@ -67,12 +65,15 @@ def streak(session: Session, userid: str, today: date) -> int:
     return count
 
 
+ANSWERED = PersonTotals.answers > 0
+
+
 def points_table(session: Session) -> list[tuple[str, int]]:
     """(userid, points) of everyone who answered, most points first."""
     rows = session.execute(
-        select(QuizAnswer.userid, func.sum(QuizAnswer.points).label("p"))
-        .group_by(QuizAnswer.userid)
-        .order_by(func.sum(QuizAnswer.points).desc(), QuizAnswer.userid)
+        select(PersonTotals.userid, PersonTotals.points)
+        .where(ANSWERED)
+        .order_by(PersonTotals.points.desc(), PersonTotals.userid)
     )
     return [(u, int(p or 0)) for u, p in rows]
 
@@ -85,21 +86,14 @@ def rank_in(table: list[tuple[str, int]], userid: str, mine: int) -> tuple[int, 
 
 
 def rank_of(session: Session, userid: str) -> tuple[int, int]:
-    """(rank, people ranked): rank = 1 + people with more points (ties share a rank).
-
-    Counted in SQL over the per-person sums (one scan of ix_quiz_answers_scores) rather than
-    by fetching the whole table: 积分 runs on the chat path.
-    """
+    """(rank, people ranked): rank = 1 + people with more points (ties share a rank), among
+    the people who answered. Two counts over person_totals (the first a range of
+    ix_person_totals_points)."""
     mine = total_points(session, userid)
-    per_person = (
-        select(func.sum(QuizAnswer.points).label("p")).group_by(QuizAnswer.userid).subquery()
+    higher = session.scalar(
+        select(func.count()).select_from(PersonTotals).where(PersonTotals.points > mine, ANSWERED)
     )
-    ranked, higher = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((func.coalesce(per_person.c.p, 0) > mine, 1), else_=0)), 0),
-        ).select_from(per_person)
-    ).one()
+    ranked = session.scalar(select(func.count()).select_from(PersonTotals).where(ANSWERED))
     return 1 + int(higher or 0), max(int(ranked or 0), 1)
 
 
@@ -107,7 +101,17 @@ def top_people(
     session: Session, limit: int = 10, table: list[tuple[str, int]] | None = None
 ) -> list[tuple[str, str, int]]:
     """The first `limit` of the points table (pass `table` when you already have it)."""
-    table = (points_table(session) if table is None else table)[:limit]
+    if table is None:
+        table = [
+            (u, int(p))
+            for u, p in session.execute(
+                select(PersonTotals.userid, PersonTotals.points)
+                .where(ANSWERED)
+                .order_by(PersonTotals.points.desc(), PersonTotals.userid)
+                .limit(limit)
+            )
+        ]
+    table = table[:limit]
     names = dict(
         session.execute(
             select(User.userid, User.name).where(User.userid.in_([u for u, _ in table] or [""]))
@@ -148,6 +152,24 @@ def department_table(
             }
         )
     return rows
+
+
+def department_totals(session: Session) -> dict[int, tuple[int, int, int]]:
+    """department -> (active members, their quiz points, of them who took part), for
+    department_table's figures without fetching every member: one grouped pass over the
+    members joined to person_totals."""
+    rows = session.execute(
+        select(
+            User.department_id,
+            func.count(),
+            func.coalesce(func.sum(PersonTotals.points), 0),
+            func.count(PersonTotals.took_part_on),
+        )
+        .outerjoin(PersonTotals, PersonTotals.userid == User.userid)
+        .where(User.status == 1, User.department_id.is_not(None))
+        .group_by(User.department_id)
+    )
+    return {d: (int(n), int(p or 0), int(j or 0)) for d, n, p, j in rows}
 
 
 # -- the review schedule ------------------------------------------------------------------------
@@ -219,3 +241,7 @@ def wrong_book(session: Session, userid: str) -> list[str]:
             .order_by(QuizReview.due_on, QuizReview.question_id)
         )
     )
+
+
+def department_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Department.id, Department.name)).all())

@@ -28,9 +28,11 @@ def dashboard():
     counts = data.hazard_counts(s, sc)
     t = today()
     ledger = data.hazards(s, sc, t, limit=10)
+    # Pledge completion is one pass over every member: computed once for both uses.
+    rows = data.per_department(s, sc, pledges)
     return render_template(
         "console/dashboard.html",
-        overview=data.overview(s, sc, t),
+        overview=data.overview(s, sc, t, rows, counts),
         inspections=inspection_stats.summary(s, now()),
         charts=dashboard_charts(participation, checkins, pledges, quiz, counts),
         ledger=ledger,

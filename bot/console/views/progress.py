@@ -3,8 +3,6 @@ pages. A department head sees and reminds only their own departments; officers s
 
 from __future__ import annotations
 
-from collections import Counter
-
 from flask import abort, flash, g, redirect, render_template, url_for
 
 from bot.console import data, reminders
@@ -21,17 +19,14 @@ PAGE_ENDPOINTS = {
 MAX_ID = 2**31 - 1
 
 
-def _rows(page: str) -> list[dict]:
+def _rows(page: str, pending: list[reminders.Pending]) -> list[dict]:
     """Per department in scope: members, how many have done it (today for 答题 and 打卡)."""
-    pending = {
-        p.department_id: len(p.people)
-        for p in reminders.pending_by_department(g.db, page, scope(), today())
-    }
-    members = Counter(u.department_id for u in data.members(g.db, scope()))
+    waiting = {p.department_id: len(p.people) for p in pending}
+    members = data.member_counts(g.db, scope())
     rows = []
     for dept_id, name in data.departments_in(g.db, scope()):
-        if members[dept_id]:
-            done = members[dept_id] - pending.get(dept_id, 0)
+        if members.get(dept_id):
+            done = members[dept_id] - waiting.get(dept_id, 0)
             rows.append(
                 {
                     "name": name,
@@ -44,10 +39,12 @@ def _rows(page: str) -> list[dict]:
 
 
 def _page(page: str, template: str):
+    # Who is pending is the expensive part (every member in scope): computed once.
+    pending = reminders.pending_by_department(g.db, page, scope(), today())
     return render_template(
         template,
-        rows=_rows(page),
-        pending=reminders.pending_by_department(g.db, page, scope(), today()),
+        rows=_rows(page, pending),
+        pending=pending,
         page=page,
         day=today(),
     )
