@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.content import Texts, texts
@@ -40,6 +41,9 @@ class Context:
     raw_args: str = ""
     _conversation: Conversation | None = field(default=None, repr=False)
     _conversation_loaded: bool = field(default=False, repr=False)
+    # The conversation's columns as the database holds them (None: no row), to write only
+    # what changed; see save_conversation.
+    _conversation_stored: dict[str, Any] | None = field(default=None, repr=False)
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -62,9 +66,34 @@ class Context:
     @property
     def conversation(self) -> Conversation | None:
         if not self._conversation_loaded:
-            self._conversation = self.session.get(Conversation, self.userid)
-            self._conversation_loaded = True
+            row = self.session.execute(_CONVERSATION, {"userid": self.userid}).first()
+            self.use_conversation(None if row is None else row._asdict())
         return self._conversation
+
+    def use_conversation(self, values: dict[str, Any] | None) -> None:
+        """Take the conversation row read by the caller (None: the person has none)."""
+        self._conversation = None if values is None else Conversation(**values)
+        self._conversation_stored = None if values is None else copy.deepcopy(values)
+        self._conversation_loaded = True
+
+    def save_conversation(self) -> None:
+        """Write the conversation's changes with one Core statement (the router calls this
+        after every message, in the message's transaction).
+
+        The conversation is a plain object outside the session: the ORM's unit-of-work flush
+        of one small row cost more than the rest of an answer's statements together. Only
+        what changed is written; a row deleted by end_flow is already gone."""
+        conv = self._conversation
+        if not self._conversation_loaded or conv is None:
+            return
+        values = {name: getattr(conv, name) for name in _CONV_COLUMNS}
+        if self._conversation_stored is None:
+            self.session.execute(_CONVERSATIONS.insert(), values)
+        elif values != self._conversation_stored:
+            self.session.execute(_UPDATE_CONVERSATION, {"key": self.userid, **values})
+        else:
+            return
+        self._conversation_stored = copy.deepcopy(values)
 
     def start_flow(
         self,
@@ -79,8 +108,7 @@ class Context:
         conv = self.conversation
         data = dict(data or {})
         if conv is None:
-            conv = Conversation(userid=self.userid)
-            self.session.add(conv)
+            conv = Conversation(userid=self.userid)  # inserted by save_conversation
         elif self.paused and conv.flow != flow:
             data[STASH] = {"flow": conv.flow, "step": conv.step, "data": dict(conv.data or {})}
         conv.flow, conv.step, conv.data = flow, step, data
@@ -106,8 +134,9 @@ class Context:
             conv.data = {**stashed["data"], PAUSED: True}
             conv.updated_at, conv.expires_at = self.now, self.now + PAUSE_KEEP
             return
-        self.session.execute(delete(Conversation).where(Conversation.userid == self.userid))
+        self.session.execute(_DELETE_CONVERSATION, {"userid": self.userid})
         self._conversation, self._conversation_loaded = None, True
+        self._conversation_stored = None
 
     # A conversation another command interrupted (or that timed out) is paused, not dropped:
     # its data stays in the database until 「继续」 resumes it (see bot.router).
@@ -178,12 +207,20 @@ _SENDER = (
     .where(_USERS.c.userid == bindparam("userid"))
 )
 _N_USER = len(_USERS.c)
+_CONV_COLUMNS = tuple(_CONVERSATIONS.c.keys())
+_CONVERSATION = select(*_CONVERSATIONS.c).where(_CONVERSATIONS.c.userid == bindparam("userid"))
+_UPDATE_CONVERSATION = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.userid == bindparam("key"))
+    .values({name: bindparam(name) for name in _CONV_COLUMNS if name != "userid"})
+)
+_DELETE_CONVERSATION = delete(_CONVERSATIONS).where(_CONVERSATIONS.c.userid == bindparam("userid"))
 
 
 def load_sender(
     session: Session, settings: Settings, userid: str
-) -> tuple[User, frozenset[str], Conversation | None] | None:
-    """The sender's User row, roles and conversation, read fresh from the database (no
+) -> tuple[User, frozenset[str], dict[str, Any] | None] | None:
+    """The sender's User row, roles and conversation row (for Context.use_conversation), read fresh from the database (no
     per-process cache, so a role granted or a member moved is seen by the very next message in
     every process); None if the sender has no User row yet.
 
@@ -195,9 +232,6 @@ def load_sender(
     first = rows[0]
     user = attach(session, User, dict(zip(_USERS.c.keys(), first[:_N_USER], strict=True)))
     granted = [row[_N_USER] for row in rows if row[_N_USER] is not None]
-    conv_values = first[_N_USER + 1 :]
-    conv = None
-    if conv_values[0] is not None:
-        values = dict(zip(_CONVERSATIONS.c.keys(), conv_values, strict=True))
-        conv = attach(session, Conversation, values)
-    return user, roles_from(settings, user, userid, granted), conv
+    row = first[_N_USER + 1 :]
+    conv_values = None if row[0] is None else dict(zip(_CONV_COLUMNS, row, strict=True))
+    return user, roles_from(settings, user, userid, granted), conv_values

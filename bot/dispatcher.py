@@ -19,6 +19,8 @@ from bot.content import texts
 from bot.context import Context, load_sender
 from bot.db import (
     TransientDatabaseError,
+    core_column,
+    core_table,
     dialect_insert,
     insert_ignore,
     is_transient,
@@ -168,7 +170,7 @@ class Bot:
             else:
                 user, roles, conv = sender
                 ctx = Context(s, self.settings, now, msg.from_user, user, roles)
-                ctx._conversation, ctx._conversation_loaded = conv, True
+                ctx.use_conversation(conv)
             ctx.prefetched = prefetched
             self._record_activity(s, user, now)
             reply = self.router.dispatch(msg, ctx)
@@ -276,9 +278,10 @@ class Bot:
 
 # Statements on every message's path, built once: constructing a statement and computing its
 # cache key costs more than executing it on SQLite.
+_INBOUND = InboundMessage.__table__
 _UPDATE_REPLY = (
-    update(InboundMessage)
-    .where(InboundMessage.id == bindparam("inbound_id"))
+    update(_INBOUND)
+    .where(_INBOUND.c.id == bindparam("inbound_id"))
     .values(reply=bindparam("reply"))
 )
 _BUILT: dict[tuple, Any] = {}
@@ -292,12 +295,12 @@ def _insert_ignore(model: Any, columns: tuple[str, ...], s: Session, returning: 
     stmt = _BUILT.get(key)
     if stmt is None:
         stmt = (
-            dialect_insert(dialect)(model)
+            dialect_insert(dialect)(core_table(model))
             .values({name: bindparam(name) for name in columns})
             .on_conflict_do_nothing()
         )
         if returning is not None:
-            stmt = stmt.returning(returning)
+            stmt = stmt.returning(core_column(returning))
         _BUILT[key] = stmt
     return stmt
 

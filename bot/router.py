@@ -226,7 +226,14 @@ class Router:
         """Conversations first, by the interrupt rules: a command that may interrupt a flow
         pauses it (kept for 「继续」), an `always` command answers and leaves it running, a
         flow that timed out is paused with what was typed after it offered to it. Whenever a
-        message leaves a conversation paused that was not, the answer says so."""
+        message leaves a conversation paused that was not, the answer says so.
+
+        The conversation's changes are written at the end, in the message's transaction."""
+        reply = self._dispatch(msg, ctx)
+        ctx.save_conversation()
+        return reply
+
+    def _dispatch(self, msg: IncomingMessage, ctx: Context) -> Reply | None:
         if msg.is_event:
             return self._dispatch_event(msg, ctx)
         conv = ctx.conversation

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -134,6 +135,42 @@ def test_conversation_state_survives_and_times_out(runtime, clock):
     )
     assert run("继续")[0]["text"]["content"] == "got hello"
     assert run("hello")[0]["text"]["content"] == "fallback"
+
+
+def test_conversation_changes_made_by_a_handler_are_kept(runtime, clock):
+    """The conversation is written with Core after each message (no ORM flush): a handler that
+    only moves the deadline, or changes its data in place, is remembered like a new step."""
+    router = Router()
+
+    def start(m, c, a):
+        c.start_flow("count", "going", {"n": 0})
+        return Reply.text("started")
+
+    def flow(m, c):
+        if m.content == "完":
+            c.end_flow()
+            return Reply.text("stopped")
+        conv = c.conversation
+        conv.data["n"] += 1  # in place, not a new dict
+        conv.expires_at = c.now + timedelta(hours=5)  # more time, as drills and inspections give
+        return Reply.text(f"n={conv.data['n']}")
+
+    router.command("开始")(start)
+    router.flow("count")(flow)
+    router.set_fallback(lambda m, c: Reply.text("fallback"))
+
+    def run(text):
+        with transaction(runtime.factory) as s:
+            ctx = Context(session=s, settings=runtime.settings, now=clock(), userid="liuyang")
+            return router.dispatch(_msg(text), ctx).messages[0]["text"]["content"]
+
+    assert run("开始") == "started"
+    assert run("一") == "n=1"
+    # Past the usual timeout, inside the five hours the handler gave: still counting.
+    clock.advance(minutes=runtime.settings.conversation_timeout_minutes + 10)
+    assert run("二") == "n=2"
+    assert run("完") == "stopped"
+    assert run("三") == "fallback"
 
 
 # -- scheduler ------------------------------------------------------------------------------

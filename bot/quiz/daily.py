@@ -30,13 +30,19 @@ def active_questions(session: Session, themes: list[str] | None = None) -> list[
 
 
 # Statements of the first 答题 of each person each day (the chat path), built once.
-_ACTIVE_IDS = select(Question.id).where(Question.active.is_(True)).order_by(Question.id)
-_SEEN = select(QuizDailySet.question_ids).where(QuizDailySet.userid == bindparam("userid"))
+# On Table columns, not mapped attributes: an ORM select costs several times a Core one, and
+# the rows become ORM objects through bot.db.attach where handlers need them.
+_Q = Question.__table__
 _SETS = QuizDailySet.__table__
+_USERS = User.__table__
+_ANSWERS = QuizAnswer.__table__
+_ACTIVE_IDS = select(_Q.c.id).where(_Q.c.active.is_(True)).order_by(_Q.c.id)
+_SEEN = select(_SETS.c.question_ids).where(_SETS.c.userid == bindparam("userid"))
 _FIND_SET = select(*_SETS.c).where(
     _SETS.c.userid == bindparam("userid"), _SETS.c.day == bindparam("day")
 )
-_QUESTIONS = select(Question).where(Question.id.in_(bindparam("ids", expanding=True)))
+_QUESTIONS = select(*_Q.c).where(_Q.c.id.in_(bindparam("ids", expanding=True)))
+_ANSWERED = select(*_ANSWERS.c).where(_ANSWERS.c.set_id == bindparam("set_id"))
 _INSERT_SET: dict[str, object] = {}
 # session.info keys: the day's sets this transaction created (no answers yet), and the questions
 # it loaded (kept alive so that session.get finds them in the identity map, not by a query).
@@ -52,7 +58,17 @@ def active_question_ids(session: Session) -> list[str]:
 def load_questions(session: Session, qids: list[str]) -> dict[str, Question]:
     """The questions with these ids, in one query, held for the rest of the transaction so
     that later `session.get(Question, id)` calls cost no statement."""
-    found = {q.id: q for q in session.scalars(_QUESTIONS, {"ids": list(qids)})}
+    found: dict[str, Question] = {}
+    missing = []
+    for qid in qids:
+        known = session.identity_map.get(session.identity_key(Question, qid))
+        if known is not None:
+            found[qid] = known
+        else:
+            missing.append(qid)
+    if missing:
+        for row in session.execute(_QUESTIONS, {"ids": missing}):
+            found[row.id] = attach(session, Question, row._asdict())
     session.info.setdefault(_LOADED, []).extend(found.values())
     return found
 
@@ -143,20 +159,23 @@ def _insert_set(session: Session):
     if stmt is None:
         columns = ("userid", "day", "question_ids", "permutations", "created_at")
         stmt = (
-            dialect_insert(dialect)(QuizDailySet)
+            dialect_insert(dialect)(_SETS)
             .values({c: bindparam(c) for c in columns})
             .on_conflict_do_nothing()
-            .returning(QuizDailySet.id)
+            .returning(_SETS.c.id)
         )
         _INSERT_SET[dialect] = stmt
     return stmt
 
 
 def answered(session: Session, set_id: int) -> dict[int, QuizAnswer]:
-    return {
-        a.question_index: a
-        for a in session.scalars(select(QuizAnswer).where(QuizAnswer.set_id == set_id))
-    }
+    out: dict[int, QuizAnswer] = {}
+    for row in session.execute(_ANSWERED, {"set_id": set_id}):
+        known = session.identity_map.get(session.identity_key(QuizAnswer, row.id))
+        out[row.question_index] = (
+            known if known is not None else attach(session, QuizAnswer, row._asdict())
+        )
+    return out
 
 
 def next_index(
@@ -184,7 +203,8 @@ class Outcome:
 
 def _department_now(userid: str):
     return func.coalesce(
-        select(User.department_id).where(User.userid == userid).scalar_subquery(),
+        # Table columns: an ORM attribute would send the whole insert down the ORM's path.
+        select(_USERS.c.department_id).where(_USERS.c.userid == userid).scalar_subquery(),
         counters.NO_DEPARTMENT,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.content import texts
@@ -222,14 +222,17 @@ def record_result(
         record_wrong(session, userid, question_id, day, now)
 
 
+_REVIEWS = QuizReview.__table__
+# Built once, on Table columns: this runs on every person's first 答题 of the day.
+_DUE = (
+    select(_REVIEWS.c.question_id)
+    .where(_REVIEWS.c.userid == bindparam("userid"), _REVIEWS.c.due_on <= bindparam("day"))
+    .order_by(_REVIEWS.c.due_on, _REVIEWS.c.question_id)
+)
+
+
 def due_reviews(session: Session, userid: str, day: date) -> list[str]:
-    return list(
-        session.scalars(
-            select(QuizReview.question_id)
-            .where(QuizReview.userid == userid, QuizReview.due_on <= day)
-            .order_by(QuizReview.due_on, QuizReview.question_id)
-        )
-    )
+    return list(session.scalars(_DUE, {"userid": userid, "day": day}))
 
 
 def wrong_book(session: Session, userid: str) -> list[str]:
