@@ -210,7 +210,7 @@ def top_totals(session: Session, extra: Mapping[str, int], limit: int = 10):
     for u, e in extra.items():
         totals[u] = totals.get(u, 0) + e
     table = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
-    return [(u, p) for u, p in table if p > 0][:limit]
+    return table[:limit]
 
 
 def department_rows(session: Session, extra: Mapping[str, int]) -> list[dict]:
