@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import PledgeSignature, RoleAssignment, User
@@ -19,13 +19,15 @@ def completion_counts(session: Session, *where) -> list[tuple[int | None, int, i
     department, and the signatures of a current text joined to their signer, kept when the
     text is the one that applies to the signer (a member signs a text at most once, so each
     signed member counts once). Probing pledge_signatures once per member (EXISTS) took
-    0.6-0.8 s at 100,000 members; the signatures of current texts are fewer and each costs
-    one primary-key lookup of its member. A key with no current text counts as unsigned.
+    0.5 s of CPU at 100,000 members, this 0.25 s: the signatures of current texts are fewer
+    and each costs one primary-key lookup of its member. A key with no current text counts
+    as unsigned.
     """
+    # `department_id + 0`: a table scan instead of a walk of ix_users_department_id with a
+    # random read per member (see bot.console.data._members_and_participants).
+    dept = (User.department_id + literal_column("0")).label("dept")
     members = session.execute(
-        select(User.department_id, func.count())
-        .where(User.status == 1, *where)
-        .group_by(User.department_id)
+        select(dept, func.count()).where(User.status == 1, *where).group_by(dept)
     ).all()
     hashes = [t.hash for t in current_texts().values()]
     signed = dict(
