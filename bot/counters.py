@@ -7,7 +7,7 @@ the database adds under its row lock (PostgreSQL) or its write lock (SQLite), so
 writers never lose an increment and there is no read-then-write race.
 
 Lock order, to keep PostgreSQL free of deadlocks between these writers: the person's row first,
-then the department-day row.
+then the department-day row, then the department-question row (question_counts).
 
 The statements are built once per dialect (they run on the chat hot path, where building an
 insert construct costs more than executing it). `bot.counters_check` recomputes both tables
@@ -22,13 +22,14 @@ from sqlalchemy import Date, Integer, String, bindparam, case, or_
 from sqlalchemy.orm import Session
 
 from bot.db import dialect_insert
-from bot.models import DepartmentDayCounts, PersonTotals
+from bot.models import DepartmentDayCounts, PersonTotals, QuestionCounts
 
 # The department key for "no department" (a NULL would let the primary key admit duplicates).
 NO_DEPARTMENT = 0
 
 _PERSON = PersonTotals.__table__
 _DEPARTMENT_DAY = DepartmentDayCounts.__table__
+_QUESTION = QuestionCounts.__table__
 _STATEMENTS: dict[str, tuple] = {}
 
 
@@ -76,7 +77,19 @@ def _build(dialect: str) -> tuple:
             for name in ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
         },
     )
-    return person, department
+    q = _QUESTION
+    question = insert(q).values(
+        department_id=bindparam("department_id", type_=Integer()),
+        question_id=bindparam("question_id", type_=String()),
+        answers=bindparam("answers", type_=Integer()),
+        correct=bindparam("correct", type_=Integer()),
+    )
+    new = question.excluded
+    question = question.on_conflict_do_update(
+        index_elements=[q.c.department_id, q.c.question_id],
+        set_={"answers": q.c.answers + new.answers, "correct": q.c.correct + new.correct},
+    )
+    return person, department, question
 
 
 def _statements(session: Session) -> tuple:
@@ -90,7 +103,7 @@ def _statements(session: Session) -> tuple:
 def _add_person(
     session: Session, userid: str, day: date, points: int = 0, answers: int = 0, correct: int = 0
 ) -> None:
-    person, _ = _statements(session)
+    person, _, _ = _statements(session)
     session.execute(
         person,
         {"userid": userid, "points": points, "answers": answers, "correct": correct, "day": day},
@@ -107,7 +120,7 @@ def _add_department_day(
     quiz_points: int = 0,
     checkins: int = 0,
 ) -> None:
-    _, department = _statements(session)
+    _, department, _ = _statements(session)
     session.execute(
         department,
         {
@@ -128,12 +141,24 @@ def count_answer(
     day: date,
     correct: bool,
     points: int,
+    question_id: str,
 ) -> None:
-    """A daily-quiz answer was stored: the person's totals and their department's day."""
+    """A daily-quiz answer was stored: the person's totals, their department's day and their
+    department's count for that question."""
     right = 1 if correct else 0
     _add_person(session, userid, day, points=points, answers=1, correct=right)
     _add_department_day(
         session, department_id, day, quiz_answers=1, quiz_correct=right, quiz_points=points
+    )
+    _, _, question = _statements(session)
+    session.execute(
+        question,
+        {
+            "department_id": NO_DEPARTMENT if department_id is None else department_id,
+            "question_id": question_id,
+            "answers": 1,
+            "correct": right,
+        },
     )
 
 

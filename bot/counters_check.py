@@ -9,7 +9,9 @@ What each counter must equal (the same definitions the writers in bot.counters f
   person never stops having taken part;
 - department_day_counts, per (department, day): the quiz answers, right answers and points by
   the department stored on the answer (answers stored before 0023 have none: the person's
-  current main department stands in), and the daily check-ins by theirs; 0 = no department.
+  current main department stands in), and the daily check-ins by theirs; 0 = no department;
+- question_counts, per (department, question): the answers and right answers to that daily
+  question, the department chosen as for department_day_counts.
 
 A row whose counters are all zero (and took_part_on NULL) means the same as no row.
 Everything is grouped in SQL and compared in Python dicts: at 100,000 members × 30 days that
@@ -26,12 +28,21 @@ from sqlalchemy.orm import Session
 
 from bot.counters import NO_DEPARTMENT
 from bot.db import dialect_insert, is_postgres
-from bot.models import DailyCheckin, DepartmentDayCounts, PersonTotals, QuizAnswer, User
+from bot.models import (
+    DailyCheckin,
+    DepartmentDayCounts,
+    PersonTotals,
+    QuestionCounts,
+    QuizAnswer,
+    User,
+)
 from bot.participation import participants_from_rows
 
 PERSON_FIELDS = ("points", "answers", "correct", "took_part")
 DAY_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
+QUESTION_FIELDS = ("answers", "correct")
 _ZERO_DAY = (0, 0, 0, 0)
+_ZERO_QUESTION = (0, 0)
 
 
 @dataclass(frozen=True)
@@ -52,14 +63,16 @@ class PersonRow:
 class Expected:
     people: dict[str, PersonRow]
     days: dict[tuple[int, date], tuple[int, int, int, int]]
+    questions: dict[tuple[int, str], tuple[int, int]]
 
 
 @dataclass(frozen=True)
 class Drift:
     """One counter that differs from its raw rows: `key` is (userid,) for a person,
-    (department_id, day) for a department's day."""
+    (department_id, day) for a department's day, (department_id, question_id) for a
+    department's question."""
 
-    table: str  # "person_totals" | "department_day_counts"
+    table: str  # "person_totals" | "department_day_counts" | "question_counts"
     key: tuple
     field: str
     expected: int | bool
@@ -118,10 +131,21 @@ def recompute(session: Session, today: date | None = None) -> Expected:
         )
     ):
         days.setdefault((int(dept), day), [0, 0, 0, 0])[3] = int(n)
-    return Expected(people, {key: tuple(v) for key, v in days.items()})
+    questions = {
+        (int(dept), qid): (int(n), int(right or 0))
+        for dept, qid, n, right in session.execute(
+            select(
+                department,
+                QuizAnswer.question_id,
+                func.count(),
+                func.sum(case((QuizAnswer.correct, 1), else_=0)),
+            ).group_by(department, QuizAnswer.question_id)
+        )
+    }
+    return Expected(people, {key: tuple(v) for key, v in days.items()}, questions)
 
 
-def _recorded(session: Session) -> tuple[dict[str, PersonRow], dict[tuple[int, date], tuple]]:
+def _recorded(session: Session) -> tuple[dict, dict, dict]:
     people = {
         userid: PersonRow(points, answers, correct, first)
         for userid, points, answers, correct, first in session.execute(
@@ -143,10 +167,17 @@ def _recorded(session: Session) -> tuple[dict[str, PersonRow], dict[tuple[int, d
             )
         )
     }
-    return people, days
+    q = QuestionCounts
+    questions = {
+        (dept, qid): (n, c)
+        for dept, qid, n, c in session.execute(
+            select(q.department_id, q.question_id, q.answers, q.correct)
+        )
+    }
+    return people, days, questions
 
 
-def _compare(expected: Expected, people: dict, days: dict) -> list[Drift]:
+def _compare(expected: Expected, people: dict, days: dict, questions: dict) -> list[Drift]:
     drifts: list[Drift] = []
     for userid in sorted(expected.people.keys() | people.keys()):
         want = expected.people.get(userid, PersonRow()).values()
@@ -162,6 +193,14 @@ def _compare(expected: Expected, people: dict, days: dict) -> list[Drift]:
         drifts += [
             Drift("department_day_counts", key, field, w, h)
             for field, w, h in zip(DAY_FIELDS, want, have, strict=True)
+            if w != h
+        ]
+    for key in sorted(expected.questions.keys() | questions.keys()):
+        want = expected.questions.get(key, _ZERO_QUESTION)
+        have = questions.get(key, _ZERO_QUESTION)
+        drifts += [
+            Drift("question_counts", key, field, w, h)
+            for field, w, h in zip(QUESTION_FIELDS, want, have, strict=True)
             if w != h
         ]
     return drifts
@@ -183,12 +222,16 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
     to the repaired value), so a concurrent answer is neither lost nor counted twice; SQLite's
     write lock (BEGIN IMMEDIATE) already serialises the writers."""
     if is_postgres(session):
-        session.execute(text("LOCK TABLE person_totals, department_day_counts IN EXCLUSIVE MODE"))
+        session.execute(
+            text(
+                "LOCK TABLE person_totals, department_day_counts, question_counts IN EXCLUSIVE MODE"
+            )
+        )
     expected = recompute(session, today)
-    people, days = _recorded(session)
-    drifts = _compare(expected, people, days)
+    drifts = _compare(expected, *_recorded(session))
     _rewrite_people(session, {d.key[0] for d in drifts if d.table == "person_totals"}, expected)
     _rewrite_days(session, {d.key for d in drifts if d.table == "department_day_counts"}, expected)
+    _rewrite_questions(session, {d.key for d in drifts if d.table == "question_counts"}, expected)
     # An existing first day stays: it is when the person really first took part.
     return drifts
 
@@ -251,6 +294,39 @@ def _rewrite_days(session: Session, keys: set[tuple], expected: Expected) -> Non
         stmt = stmt.on_conflict_do_update(
             index_elements=[t.c.department_id, t.c.day],
             set_={c: stmt.excluded[c] for c in DAY_FIELDS},
+        )
+        for start in range(0, len(rows), 1000):
+            session.execute(stmt, rows[start : start + 1000])
+
+
+def _rewrite_questions(session: Session, keys: set[tuple], expected: Expected) -> None:
+    if not keys:
+        return
+    t = QuestionCounts.__table__
+    rows, gone = [], []
+    for key in sorted(keys):
+        want = expected.questions.get(key)
+        if want is None:
+            gone.append(key)
+            continue
+        rows.append(
+            {
+                "department_id": key[0],
+                "question_id": key[1],
+                **dict(zip(QUESTION_FIELDS, want, strict=True)),
+            }
+        )
+    for start in range(0, len(gone), 500):
+        session.execute(
+            delete(t).where(
+                tuple_(t.c.department_id, t.c.question_id).in_(gone[start : start + 500])
+            )
+        )
+    if rows:
+        stmt = dialect_insert(session.get_bind().dialect.name)(t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.department_id, t.c.question_id],
+            set_={c: stmt.excluded[c] for c in QUESTION_FIELDS},
         )
         for start in range(0, len(rows), 1000):
             session.execute(stmt, rows[start : start + 1000])

@@ -60,6 +60,44 @@ def department_names(session: Session, department_ids: set[int]) -> list[str]:
     )
 
 
+class _People:
+    """userid -> (name or userid, main department), read as asked: a page shows a few dozen
+    people, and loading a 100,000-member directory for them took most of a second. Past
+    EAGER_AFTER lookups (an export naming thousands) the whole directory is read at once."""
+
+    EAGER_AFTER = 200
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._known: dict[str, tuple[str, int | None] | None] = {}
+        self._complete = False
+
+    def _load(self, userid: str) -> tuple[str, int | None] | None:
+        if self._complete or userid in self._known:
+            return self._known.get(userid)
+        if len(self._known) >= self.EAGER_AFTER:
+            self._known = {
+                u: (n or u, d)
+                for u, n, d in self._session.execute(
+                    select(User.userid, User.name, User.department_id)
+                )
+            }
+            self._complete = True
+            return self._known.get(userid)
+        row = self._session.execute(
+            select(User.name, User.department_id).where(User.userid == userid)
+        ).first()
+        self._known[userid] = None if row is None else (row[0] or userid, row[1])
+        return self._known[userid]
+
+    def __contains__(self, userid: object) -> bool:
+        return isinstance(userid, str) and self._load(userid) is not None
+
+    def get(self, userid: str, default=None):
+        found = self._load(userid)
+        return default if found is None else found
+
+
 class Names:
     """People and departments as a person reads them: 姓名（部门）, never a userid when the
     directory has a name. Loaded once (one query each) for a page or an export."""
@@ -68,10 +106,7 @@ class Names:
         self.departments: dict[int, str] = dict(
             session.execute(select(Department.id, Department.name)).all()
         )
-        self.people: dict[str, tuple[str, int | None]] = {
-            u: (n or u, d)
-            for u, n, d in session.execute(select(User.userid, User.name, User.department_id))
-        }
+        self.people = _People(session)
 
     def known(self, userid: str) -> bool:
         return userid in self.people

@@ -29,6 +29,7 @@ from bot.models import (
     DepartmentDayCounts,
     PersonTotals,
     Question,
+    QuestionCounts,
     QuizAnswer,
     QuizDailySet,
 )
@@ -56,6 +57,27 @@ def department_days(runtime) -> dict[tuple, tuple]:
             (r.department_id, r.day): (r.quiz_answers, r.quiz_correct, r.quiz_points, r.checkins)
             for r in s.scalars(select(DepartmentDayCounts))
         }
+
+
+def question_totals(runtime) -> dict[int, tuple]:
+    """department -> (answers, right) summed over its question_counts rows, and checks each
+    row against the answers to that question from that department."""
+    out: dict[int, tuple] = {}
+    with runtime.factory() as s:
+        for r in s.scalars(select(QuestionCounts)):
+            answers = [
+                a.correct
+                for a in s.scalars(
+                    select(QuizAnswer).where(
+                        QuizAnswer.question_id == r.question_id,
+                        QuizAnswer.department_id == r.department_id,
+                    )
+                )
+            ]
+            assert (r.answers, r.correct) == (len(answers), sum(answers)), r.question_id
+            n, c = out.get(r.department_id, (0, 0))
+            out[r.department_id] = (n + r.answers, c + r.correct)
+    return out
 
 
 def run_check(runtime, cli_runtime, capsys, *extra) -> tuple[int, str]:
@@ -190,6 +212,8 @@ def test_a_campaign_through_chat_leaves_exact_counters_and_no_drift(
         (6, DAY1): (0, 0, 0, 1),
         (3, DAY2): (3, 2, 20, 1),
     }
+    # Per department and question: every answer once, the retried ones too.
+    assert question_totals(runtime) == {3: (9, 7), 4: (3, 1)}
     with runtime.factory() as s:
         # The answer carries the department it was counted for; the contest answer exists.
         assert set(s.scalars(select(QuizAnswer.department_id))) == {3, 4}
@@ -262,7 +286,9 @@ def test_concurrent_writers_on_one_counter_row_add_exactly(runtime):
             barrier.wait()
             for i in range(25):
                 with transaction(runtime.factory) as s:
-                    counters.count_answer(s, "liuyang", 3, DAY1, i % 2 == 0, 10 * (i % 2 == 0))
+                    counters.count_answer(
+                        s, "liuyang", 3, DAY1, i % 2 == 0, 10 * (i % 2 == 0), "q1"
+                    )
                     counters.count_checkin(s, f"p{n}", None, DAY1)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -297,6 +323,8 @@ def test_a_tampered_counter_is_reported_and_repaired(wecom, runtime, cli_runtime
         )
         # Someone counted who never did anything.
         s.add(PersonTotals(userid="zhoujie", points=0, answers=0, correct=0, took_part_on=DAY1))
+        # A question answered from a department that never answered it.
+        s.add(QuestionCounts(department_id=5, question_id="nosuch", answers=2, correct=1))
 
     code, out = run_check(runtime, cli_runtime, capsys)
     assert code == 1
@@ -306,12 +334,15 @@ def test_a_tampered_counter_is_reported_and_repaired(wecom, runtime, cli_runtime
         "个人累计「wuxia」已参与：应为 是，记录为 否",
         "个人累计「zhoujie」已参与：应为 否，记录为 是",
         "部门 6 · 2026-06-05 打卡数：应为 1，记录为 0",
-        "共 4 处不一致（3 人、1 个部门日），可加修复选项按原始记录重算",
+        "部门 5 · 题目 nosuch 答题数：应为 0，记录为 2",
+        "部门 5 · 题目 nosuch 答对数：应为 0，记录为 1",
+        "共 6 处不一致（3 人、1 个部门日），可加修复选项按原始记录重算",
     ]
 
     code, out = run_check(runtime, cli_runtime, capsys, "--repair")
     assert code == 0
-    assert out.strip().splitlines()[-1] == "已按原始记录修复 4 处不一致（3 人、1 个部门日）"
+    assert out.strip().splitlines()[-1] == "已按原始记录修复 6 处不一致（3 人、1 个部门日）"
+    assert question_totals(runtime) == {3: (3, 2)}
     assert people(runtime)["liuyang"] == (20, 3, 2, True)
     assert "zhoujie" not in people(runtime) and people(runtime)["wuxia"][3] is True
     assert department_days(runtime)[(6, DAY1)] == (0, 0, 0, 1)
@@ -354,5 +385,12 @@ def test_migration_0023_fills_the_counters_from_rows_stored_before_it(
         (4, DAY1): (2, 0, 0, 0),
         (6, DAY1): (0, 0, 0, 1),
     }
+    # 0024 (run by the same upgrade) counts the answers per department and question.
+    with runtime.factory() as s:
+        totals: dict[int, tuple] = {}
+        for r in s.scalars(select(QuestionCounts)):
+            n, c = totals.get(r.department_id, (0, 0))
+            totals[r.department_id] = (n + r.answers, c + r.correct)
+    assert totals == {3: (3, 2), 4: (2, 0)}
     code, out = run_check(runtime, cli_runtime, capsys)
     assert (code, out.strip()) == (0, "计数与原始记录一致")

@@ -36,6 +36,11 @@ def drift_line(drift: Drift) -> str:
     }
     if drift.table == "person_totals":
         return texts.get("counters.check.person", userid=drift.key[0], **values)
+    if drift.table == "question_counts":
+        department, question = drift.key
+        return texts.get(
+            "counters.check.department_question", department=department, question=question, **values
+        )
     department, day = drift.key
     return texts.get("counters.check.department_day", department=department, day=day, **values)
 

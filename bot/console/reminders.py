@@ -40,6 +40,11 @@ class Pending:
     name: str
     people: list[Any] = field(default_factory=list)
 
+    def names(self) -> str:
+        """The people as the list shows them, 「、」 between (joined here: a Jinja loop over
+        15,000 people took most of a second)."""
+        return "、".join(u.name or u.userid for u in self.people)
+
 
 # What the lists show and the reminder needs: rows, not ORM objects (tens of thousands of
 # people can be pending in a large organisation).

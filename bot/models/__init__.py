@@ -27,7 +27,7 @@ from bot.models.core import (
     RoleAssignment,
     User,
 )
-from bot.models.counters import DepartmentDayCounts, PersonTotals
+from bot.models.counters import DepartmentDayCounts, PersonTotals, QuestionCounts
 from bot.models.drills import (
     Drill,
     DrillAnswer,
@@ -84,6 +84,7 @@ from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipie
 __all__ = [
     "DepartmentDayCounts",
     "PersonTotals",
+    "QuestionCounts",
     "Drill",
     "DrillAnswer",
     "DrillEvaluation",

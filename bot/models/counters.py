@@ -52,3 +52,20 @@ class DepartmentDayCounts(Base):
     quiz_correct: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     quiz_points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     checkins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class QuestionCounts(Base):
+    """Per department and daily-quiz question: answers and correct answers (the console's
+    accuracy per theme, for everyone or a branch, without scanning every answer).
+
+    The department is the one stored on the answer (the person's when they answered), 0 for
+    none, as in department_day_counts. Keyed by department too, so concurrent answers to the
+    same question from different departments do not queue on one row.
+    """
+
+    __tablename__ = "question_counts"
+
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    correct: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import PledgeSignature, RoleAssignment, User
@@ -15,22 +15,40 @@ from bot.pledge.texts import TEXT_KEYS, current_texts
 def completion_counts(session: Session, *where) -> list[tuple[int | None, int, int]]:
     """(main department, active members, signed) for active members matching `where`.
 
-    The rule of text_key_for, in SQL: one pass over the members with one index probe each
-    into pledge_signatures (userid, text_hash), instead of loading every member and every
-    signature into Python (about 1-3 s for 100,000 members). A key with no current text
-    counts as unsigned.
+    The rule of text_key_for, in SQL, as two grouped passes: the active members per
+    department, and the signatures of a current text joined to their signer, kept when the
+    text is the one that applies to the signer (a member signs a text at most once, so each
+    signed member counts once). Probing pledge_signatures once per member (EXISTS) took
+    0.5 s of CPU at 100,000 members, this 0.25 s: the signatures of current texts are fewer
+    and each costs one primary-key lookup of its member. A key with no current text counts
+    as unsigned.
     """
-    signed = _signed_clause()
-    rows = session.execute(
-        select(User.department_id, func.count(), func.sum(case((signed, 1), else_=0)))
-        .where(User.status == 1, *where)
-        .group_by(User.department_id)
+    # `department_id + 0`: a table scan instead of a walk of ix_users_department_id with a
+    # random read per member (see bot.console.data._members_and_participants).
+    dept = (User.department_id + literal_column("0")).label("dept")
+    members = session.execute(
+        select(dept, func.count()).where(User.status == 1, *where).group_by(dept)
+    ).all()
+    hashes = [t.hash for t in current_texts().values()]
+    signed = dict(
+        session.execute(
+            select(User.department_id, func.count())
+            .select_from(PledgeSignature)
+            .join(User, User.userid == PledgeSignature.userid)
+            .where(
+                PledgeSignature.text_hash.in_(hashes or [""]),
+                PledgeSignature.text_hash == _applies(),
+                User.status == 1,
+                *where,
+            )
+            .group_by(User.department_id)
+        ).all()
     )
-    return [(dept, int(n), int(k or 0)) for dept, n, k in rows]
+    return [(dept, int(n), int(signed.get(dept, 0))) for dept, n in members]
 
 
-def _signed_clause():
-    """EXISTS: the member (User row) signed the current text that applies to them."""
+def _applies():
+    """SQL for the hash of the current text that applies to the member (User row)."""
     texts = current_texts()
     roles = {
         role: User.userid.in_(select(RoleAssignment.userid).where(RoleAssignment.role == role))
@@ -39,14 +57,18 @@ def _signed_clause():
     # leader_of is a JSON list; json_array_length exists on SQLite and PostgreSQL alike.
     is_head = or_(roles["department_head"], func.json_array_length(User.leader_of) > 0)
     current = {k: texts[k].hash if k in texts else None for k in TEXT_KEYS}
-    applies = case(
+    return case(
         (roles["leader"], current["leader"]),
         (is_head, current["department_head"]),
         else_=current["staff"],
     )
+
+
+def _signed_clause():
+    """EXISTS: the member (User row) signed the current text that applies to them."""
     return (
         select(PledgeSignature.id)
-        .where(PledgeSignature.userid == User.userid, PledgeSignature.text_hash == applies)
+        .where(PledgeSignature.userid == User.userid, PledgeSignature.text_hash == _applies())
         .exists()
     )
 

@@ -242,7 +242,7 @@ def score_answer(
     _fresh_sets(session).discard(daily.id)
     if row is None:
         return Outcome("already", question, answer_shown=answer_shown)
-    counters.count_answer(session, daily.userid, row[0], daily.day, correct, points)
+    counters.count_answer(session, daily.userid, row[0], daily.day, correct, points, qid)
     scoring.record_result(session, daily.userid, qid, correct, daily.day, now)
     return Outcome("scored", question, correct, shown, answer_shown, points)
 

@@ -89,14 +89,14 @@ def filter_args(f: LedgerFilter) -> dict[str, str]:
 def hazards():
     f = ledger_filter()
     t = today()
-    rows = data.hazards(g.db, scope(), t, where=f.clauses(services().settings.tz))
-    pages = max(1, -(-len(rows) // PAGE))
+    ids = data.hazard_ids(g.db, scope(), t, where=f.clauses(services().settings.tz))
+    pages = max(1, -(-len(ids) // PAGE))
     page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     args = filter_args(f)
     return render_template(
         "console/hazards.html",
-        rows=rows[(page - 1) * PAGE : page * PAGE],
-        total=len(rows),
+        rows=data.hazards_by_id(g.db, ids[(page - 1) * PAGE : page * PAGE]),
+        total=len(ids),
         page=page,
         pages=pages,
         filter=f,
