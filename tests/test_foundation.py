@@ -356,12 +356,14 @@ def test_serve_runs_a_production_server_with_healthz(tmp_path, fake, settings):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # Start-up migrates and imports the app: seconds alone, far more on a loaded CI box.
+        res, deadline = None, time.monotonic() + 90
+        while res is None and time.monotonic() < deadline and proc.poll() is None:
             try:
                 res = requests.get(base + "/healthz", timeout=1)
-                break
             except requests.RequestException:
                 time.sleep(0.2)
+        assert res is not None, "the server did not answer /healthz within 90 s"
         assert res.status_code == 200 and res.json()["database"] == "ok"
         crypto = CallbackCrypto(settings.token, settings.encoding_aes_key, settings.corp_id)
         driver = CallbackDriver(crypto, http_post(base), agent_id=settings.agent_id)
