@@ -230,8 +230,22 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
     expected = recompute(session, today)
     drifts = _compare(expected, *_recorded(session))
     _rewrite_people(session, {d.key[0] for d in drifts if d.table == "person_totals"}, expected)
-    _rewrite_days(session, {d.key for d in drifts if d.table == "department_day_counts"}, expected)
-    _rewrite_questions(session, {d.key for d in drifts if d.table == "question_counts"}, expected)
+    _rewrite_keyed(
+        session,
+        DepartmentDayCounts.__table__,
+        ("department_id", "day"),
+        DAY_FIELDS,
+        {d.key for d in drifts if d.table == "department_day_counts"},
+        expected.days,
+    )
+    _rewrite_keyed(
+        session,
+        QuestionCounts.__table__,
+        ("department_id", "question_id"),
+        QUESTION_FIELDS,
+        {d.key for d in drifts if d.table == "question_counts"},
+        expected.questions,
+    )
     # An existing first day stays: it is when the person really first took part.
     return drifts
 
@@ -272,61 +286,28 @@ def _rewrite_people(session: Session, userids: set[str], expected: Expected) -> 
             session.execute(stmt, rows[start : start + 1000])
 
 
-def _rewrite_days(session: Session, keys: set[tuple], expected: Expected) -> None:
+def _rewrite_keyed(
+    session: Session, table, key_columns: tuple[str, str], fields, keys: set[tuple], wanted: dict
+) -> None:
+    """Rows of a counter table keyed by two columns set to `wanted` (missing: deleted)."""
     if not keys:
         return
-    t = DepartmentDayCounts.__table__
     rows, gone = [], []
     for key in sorted(keys):
-        want = expected.days.get(key)
+        want = wanted.get(key)
         if want is None:
             gone.append(key)
             continue
         rows.append(
-            {"department_id": key[0], "day": key[1], **dict(zip(DAY_FIELDS, want, strict=True))}
+            {**dict(zip(key_columns, key, strict=True)), **dict(zip(fields, want, strict=True))}
         )
+    key_cols = [table.c[name] for name in key_columns]
     for start in range(0, len(gone), 500):
-        session.execute(
-            delete(t).where(tuple_(t.c.department_id, t.c.day).in_(gone[start : start + 500]))
-        )
+        session.execute(delete(table).where(tuple_(*key_cols).in_(gone[start : start + 500])))
     if rows:
-        stmt = dialect_insert(session.get_bind().dialect.name)(t)
+        stmt = dialect_insert(session.get_bind().dialect.name)(table)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.department_id, t.c.day],
-            set_={c: stmt.excluded[c] for c in DAY_FIELDS},
-        )
-        for start in range(0, len(rows), 1000):
-            session.execute(stmt, rows[start : start + 1000])
-
-
-def _rewrite_questions(session: Session, keys: set[tuple], expected: Expected) -> None:
-    if not keys:
-        return
-    t = QuestionCounts.__table__
-    rows, gone = [], []
-    for key in sorted(keys):
-        want = expected.questions.get(key)
-        if want is None:
-            gone.append(key)
-            continue
-        rows.append(
-            {
-                "department_id": key[0],
-                "question_id": key[1],
-                **dict(zip(QUESTION_FIELDS, want, strict=True)),
-            }
-        )
-    for start in range(0, len(gone), 500):
-        session.execute(
-            delete(t).where(
-                tuple_(t.c.department_id, t.c.question_id).in_(gone[start : start + 500])
-            )
-        )
-    if rows:
-        stmt = dialect_insert(session.get_bind().dialect.name)(t)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.department_id, t.c.question_id],
-            set_={c: stmt.excluded[c] for c in QUESTION_FIELDS},
+            index_elements=key_cols, set_={c: stmt.excluded[c] for c in fields}
         )
         for start in range(0, len(rows), 1000):
             session.execute(stmt, rows[start : start + 1000])
