@@ -136,50 +136,11 @@ def build_requests(env: dict, plan: list[tuple[str, str]]) -> list[tuple[str, by
 
 
 def _client(args):
-    base, reqs, concurrency, queue = args
-    import threading
-
-    import requests
-
-    latencies, errors = [], 0
-    lock = threading.Lock()
-    it = iter(reqs)
-
-    def worker():
-        nonlocal errors
-        session = requests.Session()
-        while True:
-            with lock:
-                item = next(it, None)
-            if item is None:
-                return
-            path, body = item
-            t0 = time.perf_counter()
-            try:
-                res = session.post(
-                    base + path, data=body, timeout=10, headers={"Content-Type": "text/xml"}
-                )
-                ok = res.status_code == 200
-            except requests.RequestException:
-                ok = False
-            dt = time.perf_counter() - t0
-            with lock:
-                latencies.append(dt)
-                if not ok:
-                    errors += 1
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    queue.put((latencies, errors))
-
-
-def _open_client(args):
-    """Open loop: request i is due at start + i/rate (this shard's share of the schedule);
-    a free thread sends it at that time, and its latency counts from then, so a server that
-    falls behind shows it as queueing delay instead of silently slowing the load down."""
+    """Send `reqs` from `threads_n` connections. Closed loop (`interval` None): each thread
+    sends its next request when the last is answered. Open loop: request i is due at
+    start + i * interval (this shard's share of the schedule); a free thread sends it at that
+    time and its latency counts from then, so a server that falls behind shows it as queueing
+    delay instead of silently slowing the load down."""
     base, reqs, threads_n, queue, start, interval = args
     import threading
 
@@ -198,10 +159,15 @@ def _open_client(args):
             if item is None:
                 return
             i, (path, body) = item
-            due = start + i * interval
-            delay = due - time.time()
-            if delay > 0:
-                time.sleep(delay)
+            if interval is None:
+                due = time.perf_counter()
+            else:
+                due_wall = start + i * interval
+                delay = due_wall - time.time()
+                if delay > 0:
+                    time.sleep(delay)
+                # Latency from the scheduled time (a late start is the server's queueing).
+                due = time.perf_counter() + min(0.0, delay)
             try:
                 res = session.post(
                     base + path, data=body, timeout=10, headers={"Content-Type": "text/xml"}
@@ -209,7 +175,7 @@ def _open_client(args):
                 ok = res.status_code == 200
             except requests.RequestException:
                 ok = False
-            dt = time.time() - due
+            dt = time.perf_counter() - due
             with lock:
                 latencies.append(dt)
                 if not ok:
@@ -230,7 +196,7 @@ def run_load(base: str, reqs, concurrency: int, procs: int = 2, rate: float | No
     shards = [reqs[i::procs] for i in range(procs)]
     if rate is None:
         workers = [
-            ctx.Process(target=_client, args=((base, shard, concurrency // procs, queue),))
+            ctx.Process(target=_client, args=((base, shard, concurrency // procs, queue, 0, None),))
             for shard in shards
         ]
     else:
@@ -238,7 +204,7 @@ def run_load(base: str, reqs, concurrency: int, procs: int = 2, rate: float | No
         # Shard k sends the global requests k, k+procs, …: offset k/rate, spacing procs/rate.
         workers = [
             ctx.Process(
-                target=_open_client,
+                target=_client,
                 args=((base, shard, 32, queue, start + k / rate, procs / rate),),
             )
             for k, shard in enumerate(shards)
