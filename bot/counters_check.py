@@ -254,13 +254,17 @@ def _rewrite_people(session: Session, userids: set[str], expected: Expected) -> 
     if not userids:
         return
     t = PersonTotals.__table__
-    recorded = dict(
-        session.execute(
-            select(t.c.userid, t.c.took_part_on).where(t.c.userid.in_(sorted(userids)))
-        ).all()
-    )
+    ordered = sorted(userids)
+    recorded: dict[str, date | None] = {}
+    # In bounded lists: PostgreSQL takes at most 65,535 parameters per statement, and a repair
+    # after a bad import or restore can cover every member.
+    for start in range(0, len(ordered), 1000):
+        part = ordered[start : start + 1000]
+        recorded.update(
+            session.execute(select(t.c.userid, t.c.took_part_on).where(t.c.userid.in_(part))).all()
+        )
     rows, gone = [], []
-    for userid in sorted(userids):
+    for userid in ordered:
         want = expected.people.get(userid)
         if want is None:
             gone.append(userid)

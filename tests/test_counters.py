@@ -355,6 +355,26 @@ def test_a_tampered_counter_is_reported_and_repaired(wecom, runtime, cli_runtime
     assert run_check(runtime, cli_runtime, capsys)[0] == 0
 
 
+def test_a_repair_covering_every_member_is_not_one_oversized_statement(
+    runtime, cli_runtime, capsys
+):
+    """70,000 people counted who never did anything (a bad restore, say): more than one
+    PostgreSQL statement can carry as parameters. The repair removes them all."""
+    from sqlalchemy import func, insert
+
+    rows = [
+        {"userid": f"ghost{i:05d}", "points": 0, "answers": 0, "correct": 0, "took_part_on": DAY1}
+        for i in range(70_000)
+    ]
+    with transaction(runtime.factory) as s:
+        s.execute(insert(PersonTotals.__table__), rows)
+    code, out = run_check(runtime, cli_runtime, capsys, "--repair")
+    assert code == 0, out[-500:]
+    assert out.strip().splitlines()[-1] == "已按原始记录修复 70000 处不一致（70000 人、0 个部门日）"
+    with runtime.factory() as s:
+        assert s.scalar(select(func.count()).select_from(PersonTotals)) == 0
+
+
 # -- (d) the migration fills the counters from older rows -----------------------------------------
 def test_migration_0023_fills_the_counters_from_rows_stored_before_it(
     wecom, runtime, cli_runtime, capsys
