@@ -27,7 +27,7 @@ from sqlalchemy import case, delete, func, literal_column, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from bot.counters import NO_DEPARTMENT
-from bot.db import dialect_insert, is_postgres
+from bot.db import chunks, dialect_insert, is_postgres
 from bot.models import (
     DailyCheckin,
     DepartmentDayCounts,
@@ -258,8 +258,7 @@ def _rewrite_people(session: Session, userids: set[str], expected: Expected) -> 
     recorded: dict[str, date | None] = {}
     # In bounded lists: PostgreSQL takes at most 65,535 parameters per statement, and a repair
     # after a bad import or restore can cover every member.
-    for start in range(0, len(ordered), 1000):
-        part = ordered[start : start + 1000]
+    for part in chunks(ordered, 1000):
         recorded.update(
             session.execute(select(t.c.userid, t.c.took_part_on).where(t.c.userid.in_(part))).all()
         )

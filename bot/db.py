@@ -286,3 +286,10 @@ def attach(session: Session, model: Any, values: dict[str, Any]) -> Any:
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
+
+
+def chunks(items: list, size: int = 5000) -> Iterator[list]:
+    """`items` in slices of at most `size`: for IN lists and bulk inserts that can cover a
+    whole organisation (PostgreSQL takes at most 65,535 parameters per statement)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

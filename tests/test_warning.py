@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.db import transaction
 from bot.fake_wecom.seed import USERS
@@ -329,3 +329,41 @@ def test_stats_formats_nested_figures_as_short_lines():
         "  · 仓储物流部：已签 1 / 应签 2",
         "活动签到人数：暂无",
     ]
+
+
+def test_escalation_with_most_of_a_large_organisation_pending(runtime, fake, clock, wecom):
+    """A red warning nobody acknowledges, with 70,000 more recipients than one PostgreSQL
+    statement takes as parameters: the follow-up job still tells the head, once, how many."""
+    from sqlalchemy import insert
+
+    from bot.models import User, WarningRecipient
+    from bot.warnings.acks import run_followups
+
+    _send(wecom, "预警 暴雨 红色")
+    runtime.sender.drain()
+    wid = _warning_id(runtime)
+    extra = [f"staff{i:05d}" for i in range(70_000)]
+    with transaction(runtime.factory) as s:
+        s.execute(
+            insert(User.__table__),
+            [
+                {"userid": u, "name": f"员工{i}", "department_id": 3, "department_ids": [3]}
+                for i, u in enumerate(extra)
+            ],
+        )
+        s.execute(
+            insert(WarningRecipient.__table__),
+            [{"warning_id": wid, "userid": u, "department_id": 3} for u in extra],
+        )
+        # The reminder went out earlier (not the point here, and 70,000 sends are slow).
+        s.execute(update(RiskWarning).where(RiskWarning.id == wid).values(reminded_at=clock()))
+    clock.advance(minutes=61)  # past the escalation (60 min)
+    with transaction(runtime.factory) as s:
+        summary = run_followups(s, runtime.settings, clock())
+    assert summary.startswith("reminded 0, escalated to "), summary
+    fake.reset()
+    runtime.sender.drain()
+    text = "".join(_texts(fake, "liqiang"))  # one message, split at WeCom's length limit
+    # Dept 3's members other than the head himself: the seeded two and the 70,000.
+    assert text.startswith("【预警确认情况】") and text.count("【预警确认情况】") == 1
+    assert "还有 70002 人没有点「收到」" in text and "刘洋（生产一车间）" in text

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.content import texts
-from bot.db import insert_ignore
+from bot.db import chunks, insert_ignore
 from bot.directory import department_heads
 from bot.localtime import stamp
 from bot.messages import text_message
@@ -131,9 +131,12 @@ def acked_at(session: Session, warning_id: int, userid: str) -> datetime | None:
 
 def people_names(session: Session, userids: Iterable[str]) -> dict[str, str | None]:
     """Display names of the given members, by userid."""
-    return dict(
-        session.execute(select(User.userid, User.name).where(User.userid.in_(list(userids)))).all()
-    )
+    names: dict[str, str | None] = {}
+    for part in chunks(list(userids)):
+        names.update(
+            session.execute(select(User.userid, User.name).where(User.userid.in_(part))).all()
+        )
+    return names
 
 
 def unacknowledged(session: Session, warning_id: int) -> list[tuple[str, int | None]]:
@@ -209,17 +212,16 @@ def _escalate(session: Session, warning: RiskWarning, now: datetime, tz) -> int:
     if not pending:
         return 0
     depts = dict(session.execute(select(Department.id, Department.parent_id)).all())
-    names = dict(
-        session.execute(
-            select(User.userid, User.name).where(User.userid.in_([u for u, _ in pending]))
-        ).all()
-    )
+    # A warning to everyone can leave most of the organisation pending: names in bounded
+    # lists, each department's heads looked up once, not once per person.
+    names = people_names(session, [u for u, _ in pending])
     dept_names = dict(session.execute(select(Department.id, Department.name)).all())
+    heads_of: dict[int, list[str]] = {}
     by_head: dict[str, list[str]] = defaultdict(list)
     for userid, dept_id in pending:
         # A head who has not clicked 收到 is not on their own list: the list goes to the
         # heads above them instead.
-        heads = _heads_up_the_tree(session, dept_id, depts, skip=userid)
+        heads = _heads_up_the_tree(session, dept_id, depts, heads_of, skip=userid)
         for head in heads:
             label = names.get(userid) or userid
             if dept_id in dept_names:
@@ -257,14 +259,20 @@ def _what(warning: RiskWarning) -> str:
 
 
 def _heads_up_the_tree(
-    session: Session, dept_id: int | None, parents: dict[int, int | None], skip: str = ""
+    session: Session,
+    dept_id: int | None,
+    parents: dict[int, int | None],
+    heads_of: dict[int, list[str]],
+    skip: str = "",
 ) -> list[str]:
     """The heads of the member's department, else of the nearest parent that has one (never
-    `skip`, the member themself)."""
+    `skip`, the member themself). `heads_of` remembers each department's heads."""
     seen: set[int] = set()
     while dept_id is not None and dept_id not in seen:
         seen.add(dept_id)
-        heads = [h for h in department_heads(session, dept_id) if h != skip]
+        if dept_id not in heads_of:
+            heads_of[dept_id] = department_heads(session, dept_id)
+        heads = [h for h in heads_of[dept_id] if h != skip]
         if heads:
             return heads
         dept_id = parents.get(dept_id)
