@@ -222,7 +222,7 @@ def check(session: Session, today: date | None = None) -> list[Drift]:
     Read in one snapshot (the caller's transaction; on PostgreSQL open it REPEATABLE READ to
     check under live traffic: writers commit a raw row and its counters together)."""
     expected = recompute(session, today)
-    return _compare(expected, *_recorded(session)) + _compare_totals(session)
+    return _compare(expected, *_recorded(session)) + totals_drift(session)
 
 
 # -- department_totals -----------------------------------------------------------------------
@@ -238,9 +238,7 @@ def expected_totals(session: Session) -> dict[int, tuple[int, int, int]]:
     """department -> (members, points, participants) from users and person_totals."""
     out: dict[int, list[int]] = {}
     key = member_key()
-    for dept, n in session.execute(
-        select(key, func.count()).where(User.status == 1).group_by(key)
-    ):
+    for dept, n in session.execute(select(key, func.count()).where(User.status == 1).group_by(key)):
         out.setdefault(int(dept), [0, 0, 0])[0] = int(n)
     person_key = func.coalesce(key, literal_column(str(ELSEWHERE)))
     took_part = case((PersonTotals.took_part_on.is_not(None), 1), else_=0)
@@ -267,7 +265,8 @@ def recorded_totals(session: Session) -> dict[int, tuple[int, int, int]]:
     }
 
 
-def _compare_totals(session: Session) -> list[Drift]:
+def totals_drift(session: Session) -> list[Drift]:
+    """department_totals' drift from users and person_totals as they are (check() includes it)."""
     want_all, have_all = expected_totals(session), recorded_totals(session)
     drifts: list[Drift] = []
     for dept in sorted(want_all.keys() | have_all.keys()):
@@ -335,7 +334,7 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
     )
     # department_totals last: the triggers have carried the person rows' repair over to it,
     # so it is compared again now, and what is still off is rewritten.
-    totals = _compare_totals(session)
+    totals = totals_drift(session)
     _rewrite_totals(session, totals)
     # An existing first day stays: it is when the person really first took part.
     return drifts + totals

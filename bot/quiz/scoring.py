@@ -9,8 +9,8 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.content import texts
-from bot.db import upsert_insert
 from bot.counters import NO_DEPARTMENT
+from bot.db import upsert_insert
 from bot.models import Department, DepartmentTotals, PersonTotals, QuizAnswer, QuizReview, User
 
 # -- the rules ------------------------------------------------------------------------------
@@ -161,9 +161,7 @@ def department_totals(session: Session) -> dict[int, tuple[int, int, int]]:
     department, kept by triggers on person_totals and users), not a pass over the members."""
     t = DepartmentTotals
     rows = session.execute(
-        select(
-            t.department_id, func.sum(t.members), func.sum(t.points), func.sum(t.participants)
-        )
+        select(t.department_id, func.sum(t.members), func.sum(t.points), func.sum(t.participants))
         .where(t.department_id > NO_DEPARTMENT)
         .group_by(t.department_id)
     )

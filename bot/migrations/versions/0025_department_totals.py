@@ -14,13 +14,16 @@ Triggers keep it, so every writer of person_totals or users is covered in its ow
   takes their membership, points and participation from the old department to the new one,
   in the rows with source 1.
 
-PostgreSQL, concurrency (READ COMMITTED): a users change locks the person's row (FOR UPDATE)
-before reading their points, and an answer's trigger runs after its own update of that row
-and reads users afterwards, so whichever of the two comes second sees the other's result (no
-increment counted in the old department after the person moved). An answer never waits for a
-users row. The two sources keep the sync (many members, one long transaction, holding its
-department rows to the end) off the rows answers add to: an answer holding its person row
-never waits for a row the sync holds, so the two cannot deadlock. SQLite serialises writers.
+PostgreSQL, concurrency (READ COMMITTED): the two triggers take a transaction-level advisory
+lock on the person (class ADVISORY, hashtext(userid)): shared for an answer's trigger before
+it looks the department up in users, exclusive for a users change before it reads the
+person's points. Whichever comes second waits for the other's commit and then sees its result,
+so no increment is counted in the old department after the person moved, even for a person
+whose person_totals row does not exist yet (a row lock could not serialise that first
+insert). The users trigger takes no row lock on person_totals, so an answer holding its person
+row never waits for a sync and a sync never waits for a row an answer holds: no deadlock. The
+two sources keep the sync (many members, one long transaction, holding its department rows to
+the end) off the rows answers add to. SQLite serialises writers.
 
 Self-contained SQL (tables named here, not the models).
 """
@@ -33,6 +36,8 @@ branch_labels = None
 depends_on = None
 
 # The department a users row counts for (the same expression in the backfill and triggers).
+# The advisory lock class of the person locks (the other key is hashtext(userid)).
+ADVISORY = 25
 _KEY = "CASE WHEN {u}.status = 1 THEN COALESCE({u}.department_id, 0) ELSE -1 END"
 _MEMBER = "CASE WHEN {u}.status = 1 THEN 1 ELSE 0 END"
 
@@ -227,8 +232,9 @@ def _postgres_triggers() -> None:
                 v_points := v_points - OLD.points;
                 v_took_part := v_took_part - {_took_part("OLD")};
             END IF;
-            -- After this row's update (its lock is held): a directory change of this person
-            -- either committed before (seen here) or waits for this transaction.
+            -- A directory change of this person either committed before (seen below) or
+            -- waits for this transaction to end.
+            PERFORM pg_advisory_xact_lock_shared({ADVISORY}, hashtext(v_userid));
             SELECT {_KEY.format(u="u")} INTO v_department FROM users u
             WHERE u.userid = v_userid;
             {person_add}
@@ -261,10 +267,12 @@ def _postgres_triggers() -> None:
             IF v_old = v_new THEN
                 RETURN NULL;
             END IF;
-            -- Locked, so an answer of this person in flight commits first (and its own
-            -- trigger counted it in the old department) or waits and counts in the new one.
+            -- An answer of this person in flight commits first (its trigger counted it in
+            -- the old department, and its points are read below) or waits for this
+            -- transaction and counts in the new department.
+            PERFORM pg_advisory_xact_lock({ADVISORY}, hashtext(v_userid));
             SELECT p.points, {_took_part("p")} INTO v_points, v_took_part
-            FROM person_totals p WHERE p.userid = v_userid FOR UPDATE;
+            FROM person_totals p WHERE p.userid = v_userid;
             v_points := COALESCE(v_points, 0);
             v_took_part := COALESCE(v_took_part, 0);
             IF v_old_member <> 0 OR v_points <> 0 OR v_took_part <> 0 THEN
