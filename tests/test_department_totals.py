@@ -19,6 +19,7 @@ from sqlalchemy import select, text, update
 from test_counters import answer_quiz, run_check
 
 from bot import counters
+from bot.console import data
 from bot.counters_check import check, recorded_totals, totals_drift
 from bot.db import is_postgres, transaction
 from bot.directory import sync_directory
@@ -122,6 +123,18 @@ def test_ranking_and_points_follow_answers_and_directory_moves(
     }
     with runtime.factory() as s:
         assert participant_count(s) == len(participants(s)) == 5
+        # The console's department rows read the same counter: the same members and
+        # participants as 排行's lines. (Its overall 参与人数 counts active members only: 4,
+        # without 赵磊, who left; 排行's 「共 5 人参与」 keeps everyone who ever took part.)
+        rows = data.per_department(s, data.ALL)
+        assert {r["department_id"]: (r["members"], r["participants"]) for r in rows} == {
+            2: (2, 0),
+            3: (2, 1),
+            4: (2, 0),
+            5: (3, 1),
+            6: (3, 2),
+        }
+        assert data.overview(s, data.ALL, clock().date(), rows)["participants"] == 4
     code, out = run_check(runtime, cli_runtime, capsys)
     assert (code, out.strip()) == (0, "计数与原始记录一致")
 
