@@ -294,3 +294,32 @@ def test_triggers_are_there_at_head(runtime):
         assert set(rows.scalars()) >= TRIGGERS
     with runtime.factory() as s:
         assert s.scalar(select(DepartmentTotals.department_id).limit(1)) is not None
+
+
+def test_a_reorganisation_moving_thousands_of_members_in_one_transaction(runtime):
+    """8,000 members moved by one statement (a sync after a reorganisation): one row lock per
+    person, nothing in PostgreSQL's shared lock table (an advisory lock per person would run
+    out of max_locks_per_transaction there)."""
+    n = 8000
+    with transaction(runtime.factory) as s:
+        s.execute(
+            User.__table__.insert(),
+            [
+                {"userid": f"m{i:05d}", "name": "", "department_id": 3, "department_ids": [3]}
+                for i in range(n)
+            ],
+        )
+        s.execute(
+            PersonTotals.__table__.insert(),
+            [
+                {"userid": f"m{i:05d}", "points": 10, "took_part_on": DAY1}
+                for i in range(0, n, 2)  # half of them took part, 10 points each
+            ],
+        )
+    assert totals(runtime)[3] == (3 + n, 10 * n // 2, n // 2)
+    with transaction(runtime.factory) as s:
+        s.execute(update(User).where(User.userid.like("m%")).values(department_id=4))
+    assert totals(runtime)[3] == (3, 0, 0)
+    assert totals(runtime)[4] == (3 + n, 10 * n // 2, n // 2)
+    with runtime.factory() as s:
+        assert totals_drift(s) == []

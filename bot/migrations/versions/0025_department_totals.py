@@ -14,16 +14,22 @@ Triggers keep it, so every writer of person_totals or users is covered in its ow
   takes their membership, points and participation from the old department to the new one,
   in the rows with source 1.
 
-PostgreSQL, concurrency (READ COMMITTED): the two triggers take a transaction-level advisory
-lock on the person (class ADVISORY, hashtext(userid)): shared for an answer's trigger before
-it looks the department up in users, exclusive for a users change before it reads the
-person's points. Whichever comes second waits for the other's commit and then sees its result,
-so no increment is counted in the old department after the person moved, even for a person
-whose person_totals row does not exist yet (a row lock could not serialise that first
-insert). The users trigger takes no row lock on person_totals, so an answer holding its person
-row never waits for a sync and a sync never waits for a row an answer holds: no deadlock. The
-two sources keep the sync (many members, one long transaction, holding its department rows to
-the end) off the rows answers add to. SQLite serialises writers.
+PostgreSQL, concurrency (READ COMMITTED): the person's person_totals row is where an answer
+and a directory change of the same person meet. An answer's trigger runs after its own update
+of that row (the row lock held) and reads users afterwards (a fresh snapshot per statement); a
+users change first makes sure the row exists (an empty row means the same as none) and locks
+it (FOR UPDATE) before reading the points it moves. Whichever comes second waits for the
+other's commit and sees its result, so nothing is counted in the old department after the
+person moved — also when the answer is the person's first and inserts the row. Row locks, not
+advisory locks: a sync moving or adding tens of thousands of members would exhaust the shared
+lock table (max_locks_per_transaction). A new users row needs no lock: nobody writes a
+person's totals before their users row exists (the chat path inserts it first, in the same
+transaction, and a sync inserting the same member waits for that insert).
+
+No deadlock: an answer never waits for a users row (it only reads them) nor for a source-1
+row; a sync waits for person rows that answers hold briefly. The two sources keep the sync
+(many members in one long transaction, holding its department rows to the end) off the rows
+answers add to. SQLite serialises writers.
 
 Self-contained SQL (tables named here, not the models).
 """
@@ -36,8 +42,6 @@ branch_labels = None
 depends_on = None
 
 # The department a users row counts for (the same expression in the backfill and triggers).
-# The advisory lock class of the person locks (the other key is hashtext(userid)).
-ADVISORY = 25
 _KEY = "CASE WHEN {u}.status = 1 THEN COALESCE({u}.department_id, 0) ELSE -1 END"
 _MEMBER = "CASE WHEN {u}.status = 1 THEN 1 ELSE 0 END"
 
@@ -232,9 +236,8 @@ def _postgres_triggers() -> None:
                 v_points := v_points - OLD.points;
                 v_took_part := v_took_part - {_took_part("OLD")};
             END IF;
-            -- A directory change of this person either committed before (seen below) or
-            -- waits for this transaction to end.
-            PERFORM pg_advisory_xact_lock_shared({ADVISORY}, hashtext(v_userid));
+            -- This row is locked: a directory change of this person committed before (and
+            -- is seen here) or waits for this transaction.
             SELECT {_KEY.format(u="u")} INTO v_department FROM users u
             WHERE u.userid = v_userid;
             {person_add}
@@ -267,10 +270,14 @@ def _postgres_triggers() -> None:
             IF v_old = v_new THEN
                 RETURN NULL;
             END IF;
-            -- An answer of this person in flight commits first (its trigger counted it in
-            -- the old department, and its points are read below) or waits for this
-            -- transaction and counts in the new department.
-            PERFORM pg_advisory_xact_lock({ADVISORY}, hashtext(v_userid));
+            IF TG_OP <> 'INSERT' THEN
+                -- An answer of this person in flight commits first (its trigger counted it
+                -- in the old department; its points are read below) or waits for this
+                -- transaction and counts in the new department. The empty row gives a first
+                -- answer a row to wait on.
+                INSERT INTO person_totals (userid) VALUES (v_userid) ON CONFLICT DO NOTHING;
+                PERFORM 1 FROM person_totals p WHERE p.userid = v_userid FOR UPDATE;
+            END IF;
             SELECT p.points, {_took_part("p")} INTO v_points, v_took_part
             FROM person_totals p WHERE p.userid = v_userid;
             v_points := COALESCE(v_points, 0);
