@@ -323,3 +323,42 @@ def test_a_reorganisation_moving_thousands_of_members_in_one_transaction(runtime
     assert totals(runtime)[4] == (3 + n, 10 * n // 2, n // 2)
     with runtime.factory() as s:
         assert totals_drift(s) == []
+
+
+def test_chat_answers_during_directory_syncs_that_move_their_senders(
+    wecom, runtime, fake, clock, cli_runtime, capsys
+):
+    """Through the whole stack: four members answer their quiz through chat while syncs
+    (another connection, the ORM's flush) move them between 生产一车间 and 生产二车间."""
+    movers = ["liuyang", "chenjing", "zhaolei", "huangli"]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(movers) + 1)
+
+    def member(userid: str) -> None:
+        try:
+            start.wait()
+            answer_quiz(wecom, runtime, userid, "RRR")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def syncs() -> None:
+        try:
+            start.wait()
+            for n in range(6):
+                for i, userid in enumerate(movers):
+                    fake.add_user(userid, userid, [3 + (n + i) % 2])
+                sync(runtime, clock)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=member, args=(u,)) for u in movers]
+    threads.append(threading.Thread(target=syncs))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    # After the last sync (n = 5): liuyang and zhaolei in 4, chenjing and huangli in 3.
+    assert totals(runtime)[3] == (3, 60, 2) and totals(runtime)[4] == (3, 60, 2)
+    code, out = run_check(runtime, cli_runtime, capsys)
+    assert (code, out.strip()) == (0, "计数与原始记录一致")
