@@ -4,9 +4,10 @@ Points come from several sources: the daily quiz (bot.quiz.scoring) and whatever
 passes in `extra` (verified hazards …: features do not import each other, so the chat handler
 collects those from their features). Participation is bot.participation's one definition.
 
-Both read the counters (person_totals): a person's rank is a count over an index range plus a
-correction for the few people with points from the extra sources, and 排行's top ten come from
-the top of that index; only the department table passes over the members (grouped in SQL). So
+Both read the counters: a person's rank is a count over person_totals' points index plus a
+correction for the few people with points from the extra sources, 排行's top ten come from the
+top of that index, its department tables and everyone's 「共 N 人参与」 from department_totals
+(a few hundred rows, kept by triggers as answers come in and the directory changes). So
 neither needs a snapshot; 排行's text may still be reused for `cache_seconds` (0: always
 fresh). The full board (build_board: everyone, most points first) is for the exports.
 """
@@ -215,7 +216,8 @@ def top_totals(session: Session, extra: Mapping[str, int], limit: int = 10):
 
 def department_rows(session: Session, extra: Mapping[str, int]) -> list[dict]:
     """scoring.department_table's rows (every person's quiz and extra points, participation)
-    from one grouped pass over the members joined to person_totals."""
+    from department_totals, plus the extra points of their members (a lookup of the few
+    people with extra points)."""
     extra_by_dept: dict[int, int] = {}
     for part in _chunks(sorted(extra)):
         for u, dept in session.execute(
