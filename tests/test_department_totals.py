@@ -362,3 +362,36 @@ def test_chat_answers_during_directory_syncs_that_move_their_senders(
     assert totals(runtime)[3] == (3, 60, 2) and totals(runtime)[4] == (3, 60, 2)
     code, out = run_check(runtime, cli_runtime, capsys)
     assert (code, out.strip()) == (0, "计数与原始记录一致")
+
+
+# -- 积分's rank with points from other sources ---------------------------------------------------
+def test_people_above_counts_like_the_whole_board(runtime):
+    """ranking.people_above (a count over the points index, then either the band of quiz points
+    within the largest extra or a lookup of each person with extra points, whichever is fewer
+    rows) agrees with counting the whole board, for members high and low, with few and with
+    many people holding extra points."""
+    import random
+
+    from bot.quiz.ranking import people_above
+
+    rng = random.Random(7)
+    people = {f"p{i:03d}": 10 * rng.randrange(0, 40) for i in range(300)}
+    with transaction(runtime.factory) as s:
+        s.execute(
+            PersonTotals.__table__.insert(),
+            [
+                {"userid": u, "points": p, "answers": 1, "took_part_on": DAY1}
+                for u, p in people.items()
+            ],
+        )
+    few = {u: 20 * rng.randrange(1, 4) for u in rng.sample(sorted(people), 5)} | {"nobody": 500}
+    many = {u: 5 * rng.randrange(1, 30) for u in rng.sample(sorted(people), 250)}
+    with runtime.factory() as s:
+        for extra in (few, many):
+            for me in rng.sample(sorted(people), 40):
+                mine = people[me] + extra.get(me, 0)
+                board = {
+                    u: people.get(u, 0) + extra.get(u, 0) for u in people.keys() | extra.keys()
+                }
+                want = sum(1 for u, p in board.items() if p > mine and u != me)
+                assert people_above(s, mine, extra, me) == want, (me, mine)

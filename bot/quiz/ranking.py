@@ -83,7 +83,10 @@ def people_above(session: Session, points: int, extra: Mapping[str, int], userid
 
     Extra points are never negative, so everyone whose quiz points alone are higher counts (a
     count over ix_person_totals_points); of the rest, only people with extra points can get
-    above, and only from the band of quiz points within their extra of `points`."""
+    above: those whose quiz points are at most `points` but within their extra of it. Their
+    quiz points come from whichever is fewer rows: the band of quiz points within the largest
+    extra below `points` (counted first, over the same index), or a primary-key lookup of each
+    person with extra points."""
     if any(p < 0 for p in extra.values()):  # not a rule today; then count the whole board
         board = build_board(session, {"extra": extra})
         return sum(1 for u, p in board.table if p > points and u != userid)
@@ -98,12 +101,15 @@ def people_above(session: Session, points: int, extra: Mapping[str, int], userid
     gain = {u: e for u, e in extra.items() if u != userid}
     if not gain:
         return above
+    in_band = (PersonTotals.points > points - max(gain.values()), PersonTotals.points <= points)
+    band_size = session.scalar(select(func.count()).select_from(PersonTotals).where(*in_band))
+    if (band_size or 0) > len(gain):
+        quiz = _quiz_points_of(session, sorted(gain))
+        return above + sum(
+            1 for u, e in gain.items() if quiz.get(u, 0) <= points < quiz.get(u, 0) + e
+        )
     band = dict(
-        session.execute(
-            select(PersonTotals.userid, PersonTotals.points).where(
-                PersonTotals.points > points - max(gain.values()), PersonTotals.points <= points
-            )
-        ).all()
+        session.execute(select(PersonTotals.userid, PersonTotals.points).where(*in_band)).all()
     )
     for u, e in gain.items():
         if u in band:
