@@ -79,9 +79,11 @@ def test_ranking_and_points_follow_answers_and_directory_moves(
         "4. 安全环保部  0%（0/2 人）",
         "5. 综合办公室  0%（0/2 人）",
     ]
-    assert "排名：第 2 名（共 4 人参与）" in wecom.text("chenjing", "积分").text
+    mine = wecom.text("chenjing", "积分").text
+    assert "排名：第 2 名（共 4 人参与）" in mine and "已答完，答对 2/3 题" in mine
     assert "排名：第 4 名（共 4 人参与）" in wecom.text("sunyu", "积分").text
-    assert "您还没有参与活动" in wecom.text("wuxia", "积分").text
+    mine = wecom.text("wuxia", "积分").text
+    assert "您还没有参与活动" in mine and "还没答题" in mine
 
     # The directory changes: 刘洋 moves to 仓储物流部 with his 30 points, 赵磊 leaves (his
     # points and participation stay counted, in no department), 新人 joins 综合办公室.
@@ -137,6 +139,8 @@ def test_ranking_and_points_follow_answers_and_directory_moves(
         assert data.overview(s, data.ALL, clock().date(), rows)["participants"] == 4
     code, out = run_check(runtime, cli_runtime, capsys)
     assert (code, out.strip()) == (0, "计数与原始记录一致")
+    answer_quiz(wecom, runtime, "yangmin", "R")  # one of three
+    assert "已答 1/3 题" in wecom.text("yangmin", "积分").text
 
 
 # -- every writer of users and person_totals -----------------------------------------------

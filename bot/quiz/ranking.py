@@ -163,8 +163,9 @@ def points_text(
     if day_set is None:
         today_text = t("quiz.today_none")
     else:
-        correct, total, _ = daily.day_summary(session, day_set)
-        done = len(daily.answered(session, day_set.id))
+        answers = daily.answered(session, day_set.id)  # once: day_summary would read it again
+        correct = sum(1 for a in answers.values() if a.correct)
+        total, done = len(day_set.question_ids), len(answers)
         today_text = (
             t("quiz.today_done", correct=correct, total=total)
             if done >= total
