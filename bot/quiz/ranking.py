@@ -21,6 +21,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.db import among
 from bot.models import PersonTotals, User
 from bot.participation import has_taken_part, participant_count, participants
 from bot.quiz import daily, scoring
@@ -59,23 +60,16 @@ def extra_totals(extra: Sources) -> dict[str, int]:
     return {u: p for u, p in totals.items() if p}
 
 
-def _chunks(items: list[str], size: int = 5000):
-    # Bounded IN lists (PostgreSQL takes at most 65,535 parameters per statement).
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _quiz_points_of(session: Session, userids: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for part in _chunks(userids):
-        out.update(
-            session.execute(
-                select(PersonTotals.userid, PersonTotals.points).where(
-                    PersonTotals.userid.in_(part)
-                )
-            ).all()
-        )
-    return out
+    if not userids:
+        return {}
+    return dict(
+        session.execute(
+            select(PersonTotals.userid, PersonTotals.points).where(
+                among(session, PersonTotals.userid, userids)
+            )
+        ).all()
+    )
 
 
 def people_above(session: Session, points: int, extra: Mapping[str, int], userid: str) -> int:
@@ -226,10 +220,12 @@ def department_rows(session: Session, extra: Mapping[str, int]) -> list[dict]:
     from department_totals, plus the extra points of their members (a lookup of the few
     people with extra points)."""
     extra_by_dept: dict[int, int] = {}
-    for part in _chunks(sorted(extra)):
+    if extra:
         for u, dept in session.execute(
             select(User.userid, User.department_id).where(
-                User.userid.in_(part), User.status == 1, User.department_id.is_not(None)
+                among(session, User.userid, extra),
+                User.status == 1,
+                User.department_id.is_not(None),
             )
         ):
             extra_by_dept[dept] = extra_by_dept.get(dept, 0) + extra[u]
