@@ -196,8 +196,10 @@ _PG_ADD = """
 
 
 def _postgres_triggers() -> None:
+    # One statement (the department looked up inside it): each statement of a PL/pgSQL
+    # function costs a call into the executor, and this runs on every right answer.
     person_add = _PG_ADD.format(
-        department="COALESCE(v_department, -1)",
+        department=f"COALESCE((SELECT {_KEY.format(u='u')} FROM users u WHERE u.userid = v_userid), -1)",
         source=0,
         members=0,
         points="v_points",
@@ -222,7 +224,6 @@ def _postgres_triggers() -> None:
         CREATE FUNCTION department_totals_person() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
             v_userid text;
-            v_department integer;
             v_points integer := 0;
             v_took_part integer := 0;
         BEGIN
@@ -237,9 +238,7 @@ def _postgres_triggers() -> None:
                 v_took_part := v_took_part - {_took_part("OLD")};
             END IF;
             -- This row is locked: a directory change of this person committed before (and
-            -- is seen here) or waits for this transaction.
-            SELECT {_KEY.format(u="u")} INTO v_department FROM users u
-            WHERE u.userid = v_userid;
+            -- is seen by the lookup in users) or waits for this transaction.
             {person_add}
             RETURN NULL;
         END $$
