@@ -6,8 +6,13 @@ Each call is one or two `INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x
 the database adds under its row lock (PostgreSQL) or its write lock (SQLite), so concurrent
 writers never lose an increment and there is no read-then-write race.
 
-Lock order, to keep PostgreSQL free of deadlocks between these writers: the person's row first,
-then the department-day row, then the department-question row (question_counts).
+Lock order, to keep PostgreSQL free of deadlocks between these writers: the person's row first
+(and, by its trigger, their department's department_totals row), then the department-day row,
+then the department-question row (question_counts).
+
+department_totals (per current department: members, quiz points, participants) has no code
+here: triggers on person_totals and users (migration 0025) keep it whenever either changes,
+whoever writes them. bot.counters_check proves it like the others.
 
 The statements are built once per dialect (they run on the chat hot path, where building an
 insert construct costs more than executing it). `bot.counters_check` recomputes both tables
@@ -26,6 +31,10 @@ from bot.models import DepartmentDayCounts, PersonTotals, QuestionCounts
 
 # The department key for "no department" (a NULL would let the primary key admit duplicates).
 NO_DEPARTMENT = 0
+# department_totals' row for people who are not active members (left, disabled, not activated,
+# never synced): their points and participation stay counted somewhere, so the participants of
+# every row add up to bot.participation's count.
+ELSEWHERE = -1
 
 _PERSON = PersonTotals.__table__
 _DEPARTMENT_DAY = DepartmentDayCounts.__table__

@@ -11,7 +11,13 @@ What each counter must equal (the same definitions the writers in bot.counters f
   the department stored on the answer (answers stored before 0023 have none: the person's
   current main department stands in), and the daily check-ins by theirs; 0 = no department;
 - question_counts, per (department, question): the answers and right answers to that daily
-  question, the department chosen as for department_day_counts.
+  question, the department chosen as for department_day_counts;
+- department_totals, per department (its two rows added): the active members whose main
+  department it is (0: active members without one), and the points and participation in
+  person_totals of the people it holds (-1, ELSEWHERE: everyone not an active member). It
+  summarises person_totals and users, so it is checked against those two, read in the same
+  snapshot (person_totals being checked against the raw rows above); its triggers carry a
+  repair of person_totals over to it.
 
 A row whose counters are all zero (and took_part_on NULL) means the same as no row.
 Everything is grouped in SQL and compared in Python dicts: at 100,000 members × 30 days that
@@ -23,14 +29,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, delete, func, literal_column, select, text, tuple_
+from sqlalchemy import case, delete, func, insert, literal_column, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from bot.counters import NO_DEPARTMENT
+from bot.counters import ELSEWHERE, NO_DEPARTMENT
 from bot.db import chunks, dialect_insert, is_postgres
 from bot.models import (
     DailyCheckin,
     DepartmentDayCounts,
+    DepartmentTotals,
     PersonTotals,
     QuestionCounts,
     QuizAnswer,
@@ -41,8 +48,10 @@ from bot.participation import participants_from_rows
 PERSON_FIELDS = ("points", "answers", "correct", "took_part")
 DAY_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
 QUESTION_FIELDS = ("answers", "correct")
+TOTAL_FIELDS = ("members", "points", "participants")
 _ZERO_DAY = (0, 0, 0, 0)
 _ZERO_QUESTION = (0, 0)
+_ZERO_TOTAL = (0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,10 @@ class Expected:
 class Drift:
     """One counter that differs from its raw rows: `key` is (userid,) for a person,
     (department_id, day) for a department's day, (department_id, question_id) for a
-    department's question."""
+    department's question, (department_id,) for a department's totals."""
 
-    table: str  # "person_totals" | "department_day_counts" | "question_counts"
+    # "person_totals" | "department_day_counts" | "question_counts" | "department_totals"
+    table: str
     key: tuple
     field: str
     expected: int | bool
@@ -212,7 +222,80 @@ def check(session: Session, today: date | None = None) -> list[Drift]:
     Read in one snapshot (the caller's transaction; on PostgreSQL open it REPEATABLE READ to
     check under live traffic: writers commit a raw row and its counters together)."""
     expected = recompute(session, today)
-    return _compare(expected, *_recorded(session))
+    return _compare(expected, *_recorded(session)) + totals_drift(session)
+
+
+# -- department_totals -----------------------------------------------------------------------
+def member_key():
+    """The department_totals row a users row counts in (the triggers' expression)."""
+    return case(
+        (User.status == 1, func.coalesce(User.department_id, literal_column(str(NO_DEPARTMENT)))),
+        else_=literal_column(str(ELSEWHERE)),
+    )
+
+
+def expected_totals(session: Session) -> dict[int, tuple[int, int, int]]:
+    """department -> (members, points, participants) from users and person_totals."""
+    out: dict[int, list[int]] = {}
+    key = member_key()
+    for dept, n in session.execute(select(key, func.count()).where(User.status == 1).group_by(key)):
+        out.setdefault(int(dept), [0, 0, 0])[0] = int(n)
+    person_key = func.coalesce(key, literal_column(str(ELSEWHERE)))
+    took_part = case((PersonTotals.took_part_on.is_not(None), 1), else_=0)
+    for dept, points, joined in session.execute(
+        select(person_key, func.sum(PersonTotals.points), func.sum(took_part))
+        .outerjoin(User, User.userid == PersonTotals.userid)
+        .group_by(person_key)
+    ):
+        row = out.setdefault(int(dept), [0, 0, 0])
+        row[1], row[2] = int(points or 0), int(joined or 0)
+    return {d: tuple(v) for d, v in out.items()}
+
+
+def recorded_totals(session: Session) -> dict[int, tuple[int, int, int]]:
+    """department -> (members, points, participants) as recorded (its two rows added)."""
+    t = DepartmentTotals
+    return {
+        int(d): (int(n), int(p), int(j))
+        for d, n, p, j in session.execute(
+            select(
+                t.department_id, func.sum(t.members), func.sum(t.points), func.sum(t.participants)
+            ).group_by(t.department_id)
+        )
+    }
+
+
+def totals_drift(session: Session) -> list[Drift]:
+    """department_totals' drift from users and person_totals as they are (check() includes it)."""
+    want_all, have_all = expected_totals(session), recorded_totals(session)
+    drifts: list[Drift] = []
+    for dept in sorted(want_all.keys() | have_all.keys()):
+        want = want_all.get(dept, _ZERO_TOTAL)
+        have = have_all.get(dept, _ZERO_TOTAL)
+        drifts += [
+            Drift("department_totals", (dept,), field, w, h)
+            for field, w, h in zip(TOTAL_FIELDS, want, have, strict=True)
+            if w != h
+        ]
+    return drifts
+
+
+def _rewrite_totals(session: Session, drifts: list[Drift]) -> None:
+    """The drifted departments' totals set to their recomputed values (in the row of source
+    0; the row of source 1 removed)."""
+    depts = sorted({d.key[0] for d in drifts})
+    if not depts:
+        return
+    wanted = expected_totals(session)
+    t = DepartmentTotals.__table__
+    session.execute(delete(t).where(t.c.department_id.in_(depts)))
+    rows = [
+        {"department_id": d, "source": 0, **dict(zip(TOTAL_FIELDS, wanted[d], strict=True))}
+        for d in depts
+        if d in wanted
+    ]
+    if rows:
+        session.execute(insert(t), rows)
 
 
 def repair(session: Session, today: date | None = None) -> list[Drift]:
@@ -223,8 +306,11 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
     write lock (BEGIN IMMEDIATE) already serialises the writers."""
     if is_postgres(session):
         session.execute(
+            # users first: a directory sync holding users rows takes person_totals rows
+            # (department_totals' trigger) before it commits.
             text(
-                "LOCK TABLE person_totals, department_day_counts, question_counts IN EXCLUSIVE MODE"
+                "LOCK TABLE users, person_totals, department_totals, department_day_counts,"
+                " question_counts IN EXCLUSIVE MODE"
             )
         )
     expected = recompute(session, today)
@@ -246,8 +332,12 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
         {d.key for d in drifts if d.table == "question_counts"},
         expected.questions,
     )
+    # department_totals last: the triggers have carried the person rows' repair over to it,
+    # so it is compared again now, and what is still off is rewritten.
+    totals = totals_drift(session)
+    _rewrite_totals(session, totals)
     # An existing first day stays: it is when the person really first took part.
-    return drifts
+    return drifts + totals
 
 
 def _rewrite_people(session: Session, userids: set[str], expected: Expected) -> None:

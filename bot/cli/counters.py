@@ -36,6 +36,8 @@ def drift_line(drift: Drift) -> str:
     }
     if drift.table == "person_totals":
         return texts.get("counters.check.person", userid=drift.key[0], **values)
+    if drift.table == "department_totals":
+        return texts.get("counters.check.department_total", department=drift.key[0], **values)
     if drift.table == "question_counts":
         department, question = drift.key
         return texts.get(

@@ -27,7 +27,12 @@ from bot.models.core import (
     RoleAssignment,
     User,
 )
-from bot.models.counters import DepartmentDayCounts, PersonTotals, QuestionCounts
+from bot.models.counters import (
+    DepartmentDayCounts,
+    DepartmentTotals,
+    PersonTotals,
+    QuestionCounts,
+)
 from bot.models.drills import (
     Drill,
     DrillAnswer,
@@ -83,6 +88,7 @@ from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipie
 
 __all__ = [
     "DepartmentDayCounts",
+    "DepartmentTotals",
     "PersonTotals",
     "QuestionCounts",
     "Drill",

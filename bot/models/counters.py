@@ -69,3 +69,31 @@ class QuestionCounts(Base):
     question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     correct: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class DepartmentTotals(Base):
+    """Per department: its active members, their daily-quiz points (person_totals.points) and
+    how many of them took part (bot.participation) — 排行's department tables and the console's
+    members and participants, without passing over every member.
+
+    The definition is the current directory's: a person counts for the main department they
+    are in now (moving moves their points and participation with them). `department_id` 0
+    holds the active members without a main department, ELSEWHERE (-1) everyone else with a
+    person_totals row (members who left, disabled or not activated, people never synced), so
+    that the participants of every row add up to bot.participation's count.
+
+    Kept by database triggers (migration 0025), not by Python: every write to person_totals
+    (answers, check-ins, any first participation, `counters check --repair`) and every write
+    to users (directory sync, a stranger's first message, a test's insert) adjusts it in the
+    same statement. `source` splits each department into two rows so the two kinds of writer
+    never queue on one row: 0 is changed by person_totals' trigger (the chat path), 1 by
+    users' (the directory, one long transaction over many members). Readers sum the two.
+    """
+
+    __tablename__ = "department_totals"
+
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    members: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    participants: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

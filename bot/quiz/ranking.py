@@ -4,9 +4,10 @@ Points come from several sources: the daily quiz (bot.quiz.scoring) and whatever
 passes in `extra` (verified hazards …: features do not import each other, so the chat handler
 collects those from their features). Participation is bot.participation's one definition.
 
-Both read the counters (person_totals): a person's rank is a count over an index range plus a
-correction for the few people with points from the extra sources, and 排行's top ten come from
-the top of that index; only the department table passes over the members (grouped in SQL). So
+Both read the counters: a person's rank is a count over person_totals' points index plus a
+correction for the few people with points from the extra sources, 排行's top ten come from the
+top of that index, its department tables and everyone's 「共 N 人参与」 from department_totals
+(a few hundred rows, kept by triggers as answers come in and the directory changes). So
 neither needs a snapshot; 排行's text may still be reused for `cache_seconds` (0: always
 fresh). The full board (build_board: everyone, most points first) is for the exports.
 """
@@ -20,6 +21,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.db import among
 from bot.models import PersonTotals, User
 from bot.participation import has_taken_part, participant_count, participants
 from bot.quiz import daily, scoring
@@ -58,23 +60,16 @@ def extra_totals(extra: Sources) -> dict[str, int]:
     return {u: p for u, p in totals.items() if p}
 
 
-def _chunks(items: list[str], size: int = 5000):
-    # Bounded IN lists (PostgreSQL takes at most 65,535 parameters per statement).
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _quiz_points_of(session: Session, userids: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for part in _chunks(userids):
-        out.update(
-            session.execute(
-                select(PersonTotals.userid, PersonTotals.points).where(
-                    PersonTotals.userid.in_(part)
-                )
-            ).all()
-        )
-    return out
+    if not userids:
+        return {}
+    return dict(
+        session.execute(
+            select(PersonTotals.userid, PersonTotals.points).where(
+                among(session, PersonTotals.userid, userids)
+            )
+        ).all()
+    )
 
 
 def people_above(session: Session, points: int, extra: Mapping[str, int], userid: str) -> int:
@@ -82,7 +77,10 @@ def people_above(session: Session, points: int, extra: Mapping[str, int], userid
 
     Extra points are never negative, so everyone whose quiz points alone are higher counts (a
     count over ix_person_totals_points); of the rest, only people with extra points can get
-    above, and only from the band of quiz points within their extra of `points`."""
+    above: those whose quiz points are at most `points` but within their extra of it. Their
+    quiz points come from whichever is fewer rows: the band of quiz points within the largest
+    extra below `points` (counted first, over the same index), or a primary-key lookup of each
+    person with extra points."""
     if any(p < 0 for p in extra.values()):  # not a rule today; then count the whole board
         board = build_board(session, {"extra": extra})
         return sum(1 for u, p in board.table if p > points and u != userid)
@@ -97,12 +95,15 @@ def people_above(session: Session, points: int, extra: Mapping[str, int], userid
     gain = {u: e for u, e in extra.items() if u != userid}
     if not gain:
         return above
+    in_band = (PersonTotals.points > points - max(gain.values()), PersonTotals.points <= points)
+    band_size = session.scalar(select(func.count()).select_from(PersonTotals).where(*in_band))
+    if (band_size or 0) > len(gain):
+        quiz = _quiz_points_of(session, sorted(gain))
+        return above + sum(
+            1 for u, e in gain.items() if quiz.get(u, 0) <= points < quiz.get(u, 0) + e
+        )
     band = dict(
-        session.execute(
-            select(PersonTotals.userid, PersonTotals.points).where(
-                PersonTotals.points > points - max(gain.values()), PersonTotals.points <= points
-            )
-        ).all()
+        session.execute(select(PersonTotals.userid, PersonTotals.points).where(*in_band)).all()
     )
     for u, e in gain.items():
         if u in band:
@@ -156,8 +157,9 @@ def points_text(
     if day_set is None:
         today_text = t("quiz.today_none")
     else:
-        correct, total, _ = daily.day_summary(session, day_set)
-        done = len(daily.answered(session, day_set.id))
+        answers = daily.answered(session, day_set.id)  # once: day_summary would read it again
+        correct = sum(1 for a in answers.values() if a.correct)
+        total, done = len(day_set.question_ids), len(answers)
         today_text = (
             t("quiz.today_done", correct=correct, total=total)
             if done >= total
@@ -215,12 +217,15 @@ def top_totals(session: Session, extra: Mapping[str, int], limit: int = 10):
 
 def department_rows(session: Session, extra: Mapping[str, int]) -> list[dict]:
     """scoring.department_table's rows (every person's quiz and extra points, participation)
-    from one grouped pass over the members joined to person_totals."""
+    from department_totals, plus the extra points of their members (a lookup of the few
+    people with extra points)."""
     extra_by_dept: dict[int, int] = {}
-    for part in _chunks(sorted(extra)):
+    if extra:
         for u, dept in session.execute(
             select(User.userid, User.department_id).where(
-                User.userid.in_(part), User.status == 1, User.department_id.is_not(None)
+                among(session, User.userid, extra),
+                User.status == 1,
+                User.department_id.is_not(None),
             )
         ):
             extra_by_dept[dept] = extra_by_dept.get(dept, 0) + extra[u]
