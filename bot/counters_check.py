@@ -11,7 +11,9 @@ What each counter must equal (the same definitions the writers in bot.counters f
   the department stored on the answer (answers stored before 0023 have none: the person's
   current main department stands in), and the daily check-ins by theirs; 0 = no department;
 - question_counts, per (department, question): the answers and right answers to that daily
-  question, the department chosen as for department_day_counts.
+  question, the department chosen as for department_day_counts;
+- department_day_active, per (department, day): daily_activity's rows (the people who used
+  the bot that day), by the department stored on the row, 0 for none.
 
 A row whose counters are all zero (and took_part_on NULL) means the same as no row.
 Everything is grouped in SQL and compared in Python dicts: at 100,000 members × 30 days that
@@ -29,7 +31,9 @@ from sqlalchemy.orm import Session
 from bot.counters import NO_DEPARTMENT
 from bot.db import dialect_insert, is_postgres
 from bot.models import (
+    DailyActivity,
     DailyCheckin,
+    DepartmentDayActive,
     DepartmentDayCounts,
     PersonTotals,
     QuestionCounts,
@@ -41,8 +45,10 @@ from bot.participation import participants_from_rows
 PERSON_FIELDS = ("points", "answers", "correct", "took_part")
 DAY_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
 QUESTION_FIELDS = ("answers", "correct")
+ACTIVE_FIELDS = ("people",)
 _ZERO_DAY = (0, 0, 0, 0)
 _ZERO_QUESTION = (0, 0)
+_ZERO_ACTIVE = (0,)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class Expected:
     people: dict[str, PersonRow]
     days: dict[tuple[int, date], tuple[int, int, int, int]]
     questions: dict[tuple[int, str], tuple[int, int]]
+    active: dict[tuple[int, date], tuple[int]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,8 @@ class Drift:
     (department_id, day) for a department's day, (department_id, question_id) for a
     department's question."""
 
-    table: str  # "person_totals" | "department_day_counts" | "question_counts"
+    # "person_totals" | "department_day_counts" | "question_counts" | "department_day_active"
+    table: str
     key: tuple
     field: str
     expected: int | bool
@@ -142,10 +150,25 @@ def recompute(session: Session, today: date | None = None) -> Expected:
             ).group_by(department, QuizAnswer.question_id)
         )
     }
-    return Expected(people, {key: tuple(v) for key, v in days.items()}, questions)
+    return Expected(
+        people, {key: tuple(v) for key, v in days.items()}, questions, _active_from_rows(session)
+    )
 
 
-def _recorded(session: Session) -> tuple[dict, dict, dict]:
+def _active_from_rows(session: Session) -> dict[tuple[int, date], tuple[int]]:
+    """People who used the bot per (department, day): daily_activity's rows counted."""
+    department = func.coalesce(DailyActivity.department_id, literal_column(str(NO_DEPARTMENT)))
+    return {
+        (int(dept), day): (int(n),)
+        for dept, day, n in session.execute(
+            select(department, DailyActivity.day, func.count()).group_by(
+                department, DailyActivity.day
+            )
+        )
+    }
+
+
+def _recorded(session: Session) -> tuple[dict, dict, dict, dict]:
     people = {
         userid: PersonRow(points, answers, correct, first)
         for userid, points, answers, correct, first in session.execute(
@@ -174,10 +197,17 @@ def _recorded(session: Session) -> tuple[dict, dict, dict]:
             select(q.department_id, q.question_id, q.answers, q.correct)
         )
     }
-    return people, days, questions
+    a = DepartmentDayActive
+    active = {
+        (dept, day): (n,)
+        for dept, day, n in session.execute(select(a.department_id, a.day, a.people))
+    }
+    return people, days, questions, active
 
 
-def _compare(expected: Expected, people: dict, days: dict, questions: dict) -> list[Drift]:
+def _compare(
+    expected: Expected, people: dict, days: dict, questions: dict, active: dict
+) -> list[Drift]:
     drifts: list[Drift] = []
     for userid in sorted(expected.people.keys() | people.keys()):
         want = expected.people.get(userid, PersonRow()).values()
@@ -203,6 +233,14 @@ def _compare(expected: Expected, people: dict, days: dict, questions: dict) -> l
             for field, w, h in zip(QUESTION_FIELDS, want, have, strict=True)
             if w != h
         ]
+    for key in sorted(expected.active.keys() | active.keys()):
+        want = expected.active.get(key, _ZERO_ACTIVE)
+        have = active.get(key, _ZERO_ACTIVE)
+        drifts += [
+            Drift("department_day_active", key, field, w, h)
+            for field, w, h in zip(ACTIVE_FIELDS, want, have, strict=True)
+            if w != h
+        ]
     return drifts
 
 
@@ -224,7 +262,8 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
     if is_postgres(session):
         session.execute(
             text(
-                "LOCK TABLE person_totals, department_day_counts, question_counts IN EXCLUSIVE MODE"
+                "LOCK TABLE person_totals, department_day_counts, question_counts,"
+                " department_day_active IN EXCLUSIVE MODE"
             )
         )
     expected = recompute(session, today)
@@ -245,6 +284,14 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
         QUESTION_FIELDS,
         {d.key for d in drifts if d.table == "question_counts"},
         expected.questions,
+    )
+    _rewrite_keyed(
+        session,
+        DepartmentDayActive.__table__,
+        ("department_id", "day"),
+        ACTIVE_FIELDS,
+        {d.key for d in drifts if d.table == "department_day_active"},
+        expected.active,
     )
     # An existing first day stays: it is when the person really first took part.
     return drifts

@@ -27,7 +27,12 @@ from bot.models.core import (
     RoleAssignment,
     User,
 )
-from bot.models.counters import DepartmentDayCounts, PersonTotals, QuestionCounts
+from bot.models.counters import (
+    DepartmentDayActive,
+    DepartmentDayCounts,
+    PersonTotals,
+    QuestionCounts,
+)
 from bot.models.drills import (
     Drill,
     DrillAnswer,
@@ -82,6 +87,7 @@ from bot.models.submissions import (
 from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 
 __all__ = [
+    "DepartmentDayActive",
     "DepartmentDayCounts",
     "PersonTotals",
     "QuestionCounts",
