@@ -79,6 +79,8 @@ class _StreamedCells:
         return [self.value(v, header and self.formatted) for v in values]
 
     def value(self, value: Any, bold: bool = False) -> Any:
+        if not bold and (value is None or type(value) in _PLAIN):
+            return value  # most cells: nothing to decide
         number_format = None
         if isinstance(value, Styled):
             value, number_format = value.value, value.number_format
@@ -101,12 +103,16 @@ class _StreamedCells:
         return cell
 
 
+# Values openpyxl writes as they are, with no style and nothing to guard.
+_PLAIN = frozenset((int, float))
+# Texts openpyxl types as error values (openpyxl.cell.cell.ERROR_CODES).
+_ERROR_CODES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
+
+
 def _needs_guard(text: str) -> bool:
     """Would openpyxl type this text as anything but a string (a formula, an error code), or
     may a spreadsheet run it when edited?"""
-    from openpyxl.cell.cell import ERROR_CODES
-
-    return text.startswith(FORMULA_TRIGGERS) or text in ERROR_CODES
+    return text.startswith(FORMULA_TRIGGERS) or text in _ERROR_CODES
 
 
 def _size_columns(ws: Any, rows: Sequence[Sequence[Any]]) -> None:
