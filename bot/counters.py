@@ -1,4 +1,5 @@
-"""Keeping the running totals (person_totals, department_day_counts) as the raw rows are written.
+"""Keeping the running totals (person_totals, department_day_counts, question_counts,
+department_day_active) as the raw rows are written.
 
 Every writer of a row that changes a figure calls one of these in its own transaction, and only
 when its idempotent insert really inserted the row (a retried message must not count twice).
@@ -8,26 +9,29 @@ writers never lose an increment and there is no read-then-write race.
 
 Lock order, to keep PostgreSQL free of deadlocks between these writers: the person's row first
 (and, by its trigger, their department's department_totals row), then the department-day row,
-then the department-question row (question_counts).
+then the department-question row (question_counts); the department-day row of
+department_day_active (count_active) is taken last of all, by the dispatcher just before the
+message's transaction commits.
 
 department_totals (per current department: members, quiz points, participants) has no code
 here: triggers on person_totals and users (migration 0025) keep it whenever either changes,
 whoever writes them. bot.counters_check proves it like the others.
 
 The statements are built once per dialect (they run on the chat hot path, where building an
-insert construct costs more than executing it). `bot.counters_check` recomputes both tables
+insert construct costs more than executing it). `bot.counters_check` recomputes every table
 from the raw rows and repairs them.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Integer, String, bindparam, case, or_
+from sqlalchemy import Date, Integer, String, bindparam, case, literal_column, or_
 from sqlalchemy.orm import Session
 
 from bot.db import dialect_insert
-from bot.models import DepartmentDayCounts, PersonTotals, QuestionCounts
+from bot.models import DepartmentDayActive, DepartmentDayCounts, PersonTotals, QuestionCounts
 
 # The department key for "no department" (a NULL would let the primary key admit duplicates).
 NO_DEPARTMENT = 0
@@ -39,10 +43,20 @@ ELSEWHERE = -1
 _PERSON = PersonTotals.__table__
 _DEPARTMENT_DAY = DepartmentDayCounts.__table__
 _QUESTION = QuestionCounts.__table__
-_STATEMENTS: dict[str, tuple] = {}
+_ACTIVE = DepartmentDayActive.__table__
 
 
-def _build(dialect: str) -> tuple:
+class _Statements(NamedTuple):
+    person: Any
+    department: Any
+    question: Any
+    active: Any
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _build(dialect: str) -> _Statements:
     insert = dialect_insert(dialect)
     t = _PERSON
     person = insert(t).values(
@@ -98,10 +112,23 @@ def _build(dialect: str) -> tuple:
         index_elements=[q.c.department_id, q.c.question_id],
         set_={"answers": q.c.answers + new.answers, "correct": q.c.correct + new.correct},
     )
-    return person, department, question
+    a = _ACTIVE
+    one = literal_column("1")
+    active = (
+        insert(a)
+        .values(
+            department_id=bindparam("department_id", type_=Integer()),
+            day=bindparam("day", type_=Date()),
+            people=one,
+        )
+        .on_conflict_do_update(
+            index_elements=[a.c.department_id, a.c.day], set_={"people": a.c.people + one}
+        )
+    )
+    return _Statements(person, department, question, active)
 
 
-def _statements(session: Session) -> tuple:
+def _statements(session: Session) -> _Statements:
     dialect = session.get_bind().dialect.name
     stmts = _STATEMENTS.get(dialect)
     if stmts is None:
@@ -112,9 +139,8 @@ def _statements(session: Session) -> tuple:
 def _add_person(
     session: Session, userid: str, day: date, points: int = 0, answers: int = 0, correct: int = 0
 ) -> None:
-    person, _, _ = _statements(session)
     session.execute(
-        person,
+        _statements(session).person,
         {"userid": userid, "points": points, "answers": answers, "correct": correct, "day": day},
     )
 
@@ -129,9 +155,8 @@ def _add_department_day(
     quiz_points: int = 0,
     checkins: int = 0,
 ) -> None:
-    _, department, _ = _statements(session)
     session.execute(
-        department,
+        _statements(session).department,
         {
             "department_id": NO_DEPARTMENT if department_id is None else department_id,
             "day": day,
@@ -159,9 +184,8 @@ def count_answer(
     _add_department_day(
         session, department_id, day, quiz_answers=1, quiz_correct=right, quiz_points=points
     )
-    _, _, question = _statements(session)
     session.execute(
-        question,
+        _statements(session).question,
         {
             "department_id": NO_DEPARTMENT if department_id is None else department_id,
             "question_id": question_id,
@@ -180,3 +204,13 @@ def count_checkin(session: Session, userid: str, department_id: int | None, day:
 def took_part(session: Session, userid: str, day: date) -> None:
     """The person did something of the campaign (bot.participation's list) on `day`."""
     _add_person(session, userid, day)
+
+
+def count_active(session: Session, department_id: int | None, day: date) -> None:
+    """A person's daily_activity row for `day` was inserted (their first message that day):
+    one more person used the bot in their department that day. The dispatcher calls this
+    last in the message's transaction, so the row lock is held only until the commit."""
+    session.execute(
+        _statements(session).active,
+        {"department_id": NO_DEPARTMENT if department_id is None else department_id, "day": day},
+    )

@@ -18,6 +18,8 @@ What each counter must equal (the same definitions the writers in bot.counters f
   summarises person_totals and users, so it is checked against those two, read in the same
   snapshot (person_totals being checked against the raw rows above); its triggers carry a
   repair of person_totals over to it.
+- department_day_active, per (department, day): daily_activity's rows (the people who used
+  the bot that day), by the department stored on the row, 0 for none.
 
 A row whose counters are all zero (and took_part_on NULL) means the same as no row.
 Everything is grouped in SQL and compared in Python dicts: at 100,000 members × 30 days that
@@ -35,7 +37,9 @@ from sqlalchemy.orm import Session
 from bot.counters import ELSEWHERE, NO_DEPARTMENT
 from bot.db import chunks, dialect_insert, is_postgres
 from bot.models import (
+    DailyActivity,
     DailyCheckin,
+    DepartmentDayActive,
     DepartmentDayCounts,
     DepartmentTotals,
     PersonTotals,
@@ -49,9 +53,11 @@ PERSON_FIELDS = ("points", "answers", "correct", "took_part")
 DAY_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
 QUESTION_FIELDS = ("answers", "correct")
 TOTAL_FIELDS = ("members", "points", "participants")
+ACTIVE_FIELDS = ("people",)
 _ZERO_DAY = (0, 0, 0, 0)
 _ZERO_QUESTION = (0, 0)
 _ZERO_TOTAL = (0, 0, 0)
+_ZERO_ACTIVE = (0,)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class Expected:
     people: dict[str, PersonRow]
     days: dict[tuple[int, date], tuple[int, int, int, int]]
     questions: dict[tuple[int, str], tuple[int, int]]
+    active: dict[tuple[int, date], tuple[int]]
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,8 @@ class Drift:
     (department_id, day) for a department's day, (department_id, question_id) for a
     department's question, (department_id,) for a department's totals."""
 
-    # "person_totals" | "department_day_counts" | "question_counts" | "department_totals"
+    # "person_totals" | "department_day_counts" | "question_counts" | "department_day_active"
+    # | "department_totals"
     table: str
     key: tuple
     field: str
@@ -152,10 +160,25 @@ def recompute(session: Session, today: date | None = None) -> Expected:
             ).group_by(department, QuizAnswer.question_id)
         )
     }
-    return Expected(people, {key: tuple(v) for key, v in days.items()}, questions)
+    return Expected(
+        people, {key: tuple(v) for key, v in days.items()}, questions, _active_from_rows(session)
+    )
 
 
-def _recorded(session: Session) -> tuple[dict, dict, dict]:
+def _active_from_rows(session: Session) -> dict[tuple[int, date], tuple[int]]:
+    """People who used the bot per (department, day): daily_activity's rows counted."""
+    department = func.coalesce(DailyActivity.department_id, literal_column(str(NO_DEPARTMENT)))
+    return {
+        (int(dept), day): (int(n),)
+        for dept, day, n in session.execute(
+            select(department, DailyActivity.day, func.count()).group_by(
+                department, DailyActivity.day
+            )
+        )
+    }
+
+
+def _recorded(session: Session) -> tuple[dict, dict, dict, dict]:
     people = {
         userid: PersonRow(points, answers, correct, first)
         for userid, points, answers, correct, first in session.execute(
@@ -184,10 +207,17 @@ def _recorded(session: Session) -> tuple[dict, dict, dict]:
             select(q.department_id, q.question_id, q.answers, q.correct)
         )
     }
-    return people, days, questions
+    a = DepartmentDayActive
+    active = {
+        (dept, day): (n,)
+        for dept, day, n in session.execute(select(a.department_id, a.day, a.people))
+    }
+    return people, days, questions, active
 
 
-def _compare(expected: Expected, people: dict, days: dict, questions: dict) -> list[Drift]:
+def _compare(
+    expected: Expected, people: dict, days: dict, questions: dict, active: dict
+) -> list[Drift]:
     drifts: list[Drift] = []
     for userid in sorted(expected.people.keys() | people.keys()):
         want = expected.people.get(userid, PersonRow()).values()
@@ -211,6 +241,14 @@ def _compare(expected: Expected, people: dict, days: dict, questions: dict) -> l
         drifts += [
             Drift("question_counts", key, field, w, h)
             for field, w, h in zip(QUESTION_FIELDS, want, have, strict=True)
+            if w != h
+        ]
+    for key in sorted(expected.active.keys() | active.keys()):
+        want = expected.active.get(key, _ZERO_ACTIVE)
+        have = active.get(key, _ZERO_ACTIVE)
+        drifts += [
+            Drift("department_day_active", key, field, w, h)
+            for field, w, h in zip(ACTIVE_FIELDS, want, have, strict=True)
             if w != h
         ]
     return drifts
@@ -310,7 +348,7 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
             # (department_totals' trigger) before it commits.
             text(
                 "LOCK TABLE users, person_totals, department_totals, department_day_counts,"
-                " question_counts IN EXCLUSIVE MODE"
+                " question_counts, department_day_active IN EXCLUSIVE MODE"
             )
         )
     expected = recompute(session, today)
@@ -331,6 +369,14 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
         QUESTION_FIELDS,
         {d.key for d in drifts if d.table == "question_counts"},
         expected.questions,
+    )
+    _rewrite_keyed(
+        session,
+        DepartmentDayActive.__table__,
+        ("department_id", "day"),
+        ACTIVE_FIELDS,
+        {d.key for d in drifts if d.table == "department_day_active"},
+        expected.active,
     )
     # department_totals last: the triggers have carried the person rows' repair over to it,
     # so it is compared again now, and what is still off is rewritten.

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.content import texts
 from bot.context import Context, load_sender
+from bot.counters import count_active
 from bot.db import (
     TransientDatabaseError,
     core_column,
@@ -172,37 +173,46 @@ class Bot:
                 ctx = Context(s, self.settings, now, msg.from_user, user, roles)
                 ctx.use_conversation(conv)
             ctx.prefetched = prefetched
-            self._record_activity(s, user, now)
+            first_of_day = self._record_activity(s, user, now)
             reply = self.router.dispatch(msg, ctx)
             outcome = self._deliver(s, msg, reply, now, inserted[0])
             s.execute(
                 _UPDATE_REPLY,
                 {"inbound_id": inserted[0], "reply": reply.to_json() if reply else None},
             )
+            if first_of_day is not None:
+                # Last statement of the transaction: on PostgreSQL every first message of the
+                # day in a department updates this one row, so its lock is held only for the
+                # commit (and is the last lock taken: see bot.counters' lock order).
+                count_active(s, *first_of_day)
             return outcome
 
-    def _record_activity(self, s: Session, user: User, now: datetime) -> None:
+    def _record_activity(self, s: Session, user: User, now: datetime) -> tuple | None:
         """One DailyActivity row per person per local day (participation figures read it).
 
-        Each process remembers whom it has recorded today, so after the first message of the
-        day this costs nothing; the primary key settles races between processes."""
+        Returns (department, day) when this message really inserted the row (the person's
+        first message of the day): the caller then counts it in department_day_active. Each
+        process remembers whom it has recorded today, so after the first message of the day
+        this costs nothing; the primary key settles races between processes (the loser's
+        insert does nothing and counts nothing)."""
         key = (user.userid, now.date())
         if key in self._active_today:
-            return
+            return None
         if self._active_day != now.date():
             self._active_today.clear()
             self._active_day = now.date()
-        s.execute(
-            _insert_ignore(DailyActivity, ("day", "userid", "department_id", "first_at"), s),
+        inserted = s.execute(
+            _insert_activity(s),
             {
                 "day": now.date(),
                 "userid": user.userid,
                 "department_id": user.department_id,
                 "first_at": now,
             },
-        )
+        ).rowcount
         # Remembered only once committed: a rolled-back message must not hide the day.
         event.listen(s, "after_commit", lambda _s: self._active_today.add(key), once=True)
+        return (user.department_id, now.date()) if inserted == 1 else None
 
     def _deliver(
         self, s: Session, msg: IncomingMessage, reply: Reply | None, now: datetime, inbound_id: int
@@ -301,6 +311,19 @@ def _insert_ignore(model: Any, columns: tuple[str, ...], s: Session, returning: 
         )
         if returning is not None:
             stmt = stmt.returning(core_column(returning))
+        _BUILT[key] = stmt
+    return stmt
+
+
+def _insert_activity(s: Session) -> Any:
+    """The daily_activity insert; its rowcount says whether this message inserted the row.
+    preserve_rowcount: SQLAlchemy keeps an INSERT's rowcount only when asked (psycopg's is
+    gone once the cursor is closed; sqlite3's happens to stay)."""
+    key = ("activity", s.get_bind().dialect.name)
+    stmt = _BUILT.get(key)
+    if stmt is None:
+        columns = ("day", "userid", "department_id", "first_at")
+        stmt = _insert_ignore(DailyActivity, columns, s).execution_options(preserve_rowcount=True)
         _BUILT[key] = stmt
     return stmt
 

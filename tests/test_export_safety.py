@@ -171,3 +171,18 @@ def test_csv_field_round_trip():
         assert csv_text(csv_field(text)) == text
         assert not str(csv_field(text)).startswith(FORMULA_TRIGGERS)
     assert csv_field(3) == 3 and csv_field(None) is None
+
+
+def test_text_that_looks_like_an_error_value_stays_text(tmp_path):
+    """openpyxl would type "#N/A" as an error value: the streamed writer keeps it text (its
+    list of such texts is openpyxl's)."""
+    from openpyxl.cell.cell import ERROR_CODES
+
+    from bot.exports import _ERROR_CODES, write_xlsx
+
+    assert set(ERROR_CODES) == _ERROR_CODES
+    path = tmp_path / "codes.xlsx"
+    write_xlsx(path, [("表", ["内容"], [[code] for code in sorted(ERROR_CODES)] + [[LINK]])])
+    cells = [row[0] for row in load_workbook(path)["表"].iter_rows(min_row=2)]
+    assert [c.value for c in cells] == sorted(ERROR_CODES) + [LINK]
+    assert {c.data_type for c in cells} == {"s"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -158,3 +160,68 @@ def test_report_cli_and_console_download(runtime, clock, app, tmp_path, monkeypa
     assert r.status_code == 200
     wb = load_workbook(BytesIO(r.data))
     assert {row[0]: row[1] for row in wb["概览"].iter_rows(values_only=True)}["答题次数"] == 48
+
+
+def test_workbook_reads_as_an_officer_sees_it(runtime, clock, tmp_path):
+    """Rates show as percentages, the time as a date and time, headers bold and frozen,
+    columns wide enough to read, several lines of text wrapped — in the downloaded file."""
+    from bot.hazard import ledger
+
+    with transaction(runtime.factory) as s:
+        seed_campaign(s, runtime.settings, clock())
+        ledger.create_report(
+            s,
+            runtime.settings,
+            reporter="liuyang",
+            department_id=3,
+            description="配电箱门未关闭\n箱内有积灰",
+            category="other",
+            location="",
+            latitude=None,
+            longitude=None,
+            photos=[],
+            now=clock(),
+        )
+    path = tmp_path / "summary.xlsx"
+    with runtime.factory() as s:
+        write_report(s, runtime.settings, clock(), path)
+    wb = load_workbook(path)
+
+    overview = {row[0].value: row[1] for row in wb["概览"].iter_rows(min_row=2)}
+    assert overview["生成时间"].number_format == "yyyy-mm-dd hh:mm"
+    assert overview["生成时间"].value == clock().astimezone(runtime.settings.tz).replace(
+        tzinfo=None, microsecond=0
+    )
+    for label in ("参与率", "答题正确率", "责任书签订率"):
+        assert overview[label].number_format == "0.0%", label
+    assert overview["参与率"].value == pytest.approx(6 / 12)
+    assert overview["答题次数"].value == 48 and overview["答题次数"].number_format == "General"
+
+    def row_of(ws, first: str) -> dict:
+        header = [c.value for c in ws[1]]
+        row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == first)
+        return dict(zip(header, row, strict=False))
+
+    workshop = row_of(wb["部门"], "生产一车间")
+    assert workshop["正确率"].value == pytest.approx(14 / 16)
+    assert workshop["正确率"].number_format == "0.0%"
+    assert workshop["签订率"].number_format == "0.0%"
+    assert workshop["答题次数"].number_format == "General"
+    assert row_of(wb["责任书"], "生产二车间")["签订率"].number_format == "0.0%"
+    assert all(r[3].number_format == "0.0%" for r in wb["答题"].iter_rows(min_row=2))
+
+    hazard = next(r for r in wb["隐患台账"].iter_rows(min_row=2) if "积灰" in str(r[6].value))
+    assert hazard[6].value == "配电箱门未关闭\n箱内有积灰"
+    assert hazard[6].alignment.wrap_text and hazard[6].alignment.vertical == "top"
+    assert not hazard[4].alignment.wrap_text
+    assert isinstance(hazard[1].value, datetime)  # 上报时间: a date Excel can sort
+
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+        assert all(c.font.b for c in ws[1] if c.value is not None), ws.title
+    # Widths follow the longest text of a column, between 8 and 60 characters.
+    ledger_ws = wb["隐患台账"]
+    assert ledger_ws.column_dimensions["A"].width == pytest.approx(
+        max(8, len(hazard[0].value) * 1.6)
+    )
+    assert 8 <= ledger_ws.column_dimensions["G"].width <= 60

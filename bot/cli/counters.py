@@ -49,7 +49,7 @@ def drift_line(drift: Drift) -> str:
 
 def _summary(drifts: list[Drift]) -> dict:
     people = {d.key for d in drifts if d.table == "person_totals"}
-    days = {d.key for d in drifts if d.table == "department_day_counts"}
+    days = {d.key for d in drifts if d.table in ("department_day_counts", "department_day_active")}
     return {"count": len(drifts), "people": len(people), "days": len(days)}
 
 

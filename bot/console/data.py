@@ -17,8 +17,8 @@ from bot.counters import ELSEWHERE
 from bot.db import is_postgres
 from bot.hazard import queries, states
 from bot.models import (
-    DailyActivity,
     Department,
+    DepartmentDayActive,
     DepartmentDayCounts,
     DepartmentTotals,
     EventAttendance,
@@ -106,13 +106,20 @@ def participation_by_day(
     session: Session, scope: Scope, now: datetime, tz, days: int = 30
 ) -> list[tuple[str, int]]:
     """People who used the bot (any message, click or check-in) per local day: how many use
-    it, which is not the campaign's participation (bot.participation)."""
+    it, which is not the campaign's participation (bot.participation).
+
+    Summed from department_day_active (daily_activity's rows counted per department and day
+    by the dispatcher, in the message's transaction): a few thousand rows instead of one per
+    person and day. A person counts in the department they were in when they first wrote that
+    day, as daily_activity records it."""
     since = now.astimezone(tz).date() - timedelta(days=days)
+    a = DepartmentDayActive
     rows = session.execute(
-        select(DailyActivity.day, func.count())
-        .where(DailyActivity.day > since, scope.filter(DailyActivity.department_id))
-        .group_by(DailyActivity.day)
-        .order_by(DailyActivity.day)
+        select(a.day, func.sum(a.people))
+        .where(a.day > since, scope.filter(a.department_id))
+        .group_by(a.day)
+        .having(func.sum(a.people) > 0)
+        .order_by(a.day)
     )
     return [(d.isoformat() if isinstance(d, date) else str(d), int(n)) for d, n in rows]
 

@@ -22,7 +22,8 @@ from bot.console import charts, data
 from bot.console.auth import Scope
 from bot.console.report_problems import problems
 from bot.drills.stats import summary_rows as drill_rows
-from bot.exports import append_row
+from bot.exports import Styled, percent
+from bot.exports import write_xlsx as write_sheets
 from bot.hazard.export import ledger_rows
 from bot.inspection.export import summary_rows as inspection_rows
 from bot.inspection.stats import summary as inspection_figures
@@ -168,274 +169,204 @@ def render_html(
 
 
 def write_xlsx(summary: dict[str, Any], path: str | Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    """The workbook: one sheet per SHEETS entry, streamed by bot.exports.write_xlsx (rates as
+    percentages, headers bold, columns sized to their text, no text ever a formula)."""
+    write_sheets(path, workbook_sheets(summary), formatted=True)
 
-    wb = Workbook()
+
+def workbook_sheets(summary: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """(title, header, rows) for each of SHEETS, in order."""
+    builders = (
+        _overview_sheet,
+        _departments_sheet,
+        _quiz_sheet,
+        _pledges_sheet,
+        _checkins_sheet,
+        _ledger_sheet,
+        _suggestions_sheet,
+        _inspections_sheet,
+        _learning_sheet,
+        _drills_sheet,
+        _submissions_sheet,
+        _activities_sheet,
+    )
+    return [(title, *build(summary)) for title, build in zip(SHEETS, builders, strict=True)]
+
+
+def _picked(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[list[Any]]:
+    return [[r[k] for k in keys] for r in rows]
+
+
+def _overview_sheet(summary: dict[str, Any]):
     o = summary["overview"]
-    ws = wb.active
-    ws.title = SHEETS[0]
-    rows = [
-        ("生成时间", summary["generated_at"]),
-        ("在册人数", o["members"]),
-        ("参与人数", o["participants"]),
-        ("参与率", o["participation_rate"]),
-        ("答题次数", o["quiz_answers"]),
-        ("答对次数", o["quiz_correct"]),
-        ("答题正确率", o["quiz_rate"]),
-        ("责任书已签", o["pledges_signed"]),
-        ("责任书签订率", o["pledge_rate"]),
-        ("打卡人次", o["checkins"]),
-        ("活动签到人次", o["attendance"]),
-        ("隐患上报", o["hazards"]),
-        ("隐患已销号", o["hazards_closed"]),
-        ("隐患逾期未整改", o["hazards_overdue"]),
-        ("安全建议", o["suggestions"]),
+    figures = (
+        ("在册人数", "members"),
+        ("参与人数", "participants"),
+        ("参与率", "participation_rate"),
+        ("答题次数", "quiz_answers"),
+        ("答对次数", "quiz_correct"),
+        ("答题正确率", "quiz_rate"),
+        ("责任书已签", "pledges_signed"),
+        ("责任书签订率", "pledge_rate"),
+        ("打卡人次", "checkins"),
+        ("活动签到人次", "attendance"),
+        ("隐患上报", "hazards"),
+        ("隐患已销号", "hazards_closed"),
+        ("隐患逾期未整改", "hazards_overdue"),
+        ("安全建议", "suggestions"),
+    )
+    rows = [["生成时间", Styled(summary["generated_at"], "yyyy-mm-dd hh:mm")]]
+    rows += [[label, percent(o[key]) if label.endswith("率") else o[key]] for label, key in figures]
+    return ["指标", "数值"], rows
+
+
+def _departments_sheet(summary: dict[str, Any]):
+    header = [
+        "部门",
+        "在册人数",
+        "参与人数",
+        "答题次数",
+        "答对次数",
+        "正确率",
+        "责任书已签",
+        "签订率",
+        "打卡人次",
+        "活动签到",
+        "隐患上报",
+        "隐患销号",
+        "建议",
     ]
-    append_row(ws, ["指标", "数值"])
-    for label, value in rows:
-        append_row(ws, [label, value])
-        if label.endswith("率"):
-            ws.cell(row=ws.max_row, column=2).number_format = "0.0%"
-    ws.cell(row=2, column=2).number_format = "yyyy-mm-dd hh:mm"
-
-    ws = wb.create_sheet(SHEETS[1])
-    append_row(
-        ws,
+    rows = [
         [
-            "部门",
-            "在册人数",
-            "参与人数",
-            "答题次数",
-            "答对次数",
-            "正确率",
-            "责任书已签",
-            "签订率",
-            "打卡人次",
-            "活动签到",
-            "隐患上报",
-            "隐患销号",
-            "建议",
-        ],
+            r["name"],
+            r["members"],
+            r["participants"],
+            r["quiz_answers"],
+            r["quiz_correct"],
+            percent(r["quiz_rate"]),
+            r["pledges_signed"],
+            percent(r["pledge_rate"]),
+            r["checkins"],
+            r["attendance"],
+            r["hazards"],
+            r["hazards_closed"],
+            r["suggestions"],
+        ]
+        for r in summary["departments"]
+    ]
+    return header, rows
+
+
+def _quiz_sheet(summary: dict[str, Any]):
+    rows = [[q["title"], q["answered"], q["correct"], percent(q["rate"])] for q in summary["quiz"]]
+    return ["主题", "答题次数", "答对次数", "正确率"], rows
+
+
+def _pledges_sheet(summary: dict[str, Any]):
+    rows = [[p["name"], p["members"], p["signed"], percent(p["rate"])] for p in summary["pledges"]]
+    return ["部门", "在册人数", "已签", "签订率"], rows
+
+
+def _checkins_sheet(summary: dict[str, Any]):
+    rows: list[list[Any]] = [[day, n] for day, n in summary["checkins"]]
+    rows += [[], ["活动", "类型", "签到码", "开始", "结束", "签到人数"]]
+    rows += _picked(
+        summary["events"], ("title", "kind", "code", "starts_at", "ends_at", "attendance")
     )
-    for r in summary["departments"]:
-        append_row(
-            ws,
-            [
-                r["name"],
-                r["members"],
-                r["participants"],
-                r["quiz_answers"],
-                r["quiz_correct"],
-                r["quiz_rate"],
-                r["pledges_signed"],
-                r["pledge_rate"],
-                r["checkins"],
-                r["attendance"],
-                r["hazards"],
-                r["hazards_closed"],
-                r["suggestions"],
-            ],
-        )
-        for c in (6, 8):
-            ws.cell(row=ws.max_row, column=c).number_format = "0.0%"
+    return ["日期", "打卡人数"], rows
 
-    ws = wb.create_sheet(SHEETS[2])
-    append_row(ws, ["主题", "答题次数", "答对次数", "正确率"])
-    for q in summary["quiz"]:
-        append_row(ws, [q["title"], q["answered"], q["correct"], q["rate"]])
-        ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
 
-    ws = wb.create_sheet(SHEETS[3])
-    append_row(ws, ["部门", "在册人数", "已签", "签订率"])
-    for p in summary["pledges"]:
-        append_row(ws, [p["name"], p["members"], p["signed"], p["rate"]])
-        ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
+def _ledger_sheet(summary: dict[str, Any]):
+    header = [
+        "隐患编号",
+        "上报时间",
+        "上报人",
+        "部门",
+        "位置",
+        "类别",
+        "隐患描述",
+        "整改措施",
+        "整改资金",
+        "责任人",
+        "整改期限",
+        "状态",
+        "逾期",
+        "销号时间",
+    ]
+    keys = ("ticket", "reported_at", "reporter", "department", "location", "category")
+    keys += ("description", "measure", "funds", "owner", "deadline", "status_label")
+    rows = [
+        [*(h[k] for k in keys), "是" if h["overdue"] else "", h["closed_at"]]
+        for h in summary["hazards"]
+    ]
+    return header, rows
 
-    ws = wb.create_sheet(SHEETS[4])
-    append_row(ws, ["日期", "打卡人数"])
-    for day, n in summary["checkins"]:
-        append_row(ws, [day, n])
-    append_row(ws, [])
-    append_row(ws, ["活动", "类型", "签到码", "开始", "结束", "签到人数"])
-    for e in summary["events"]:
-        append_row(
-            ws, [e["title"], e["kind"], e["code"], e["starts_at"], e["ends_at"], e["attendance"]]
-        )
 
-    ws = wb.create_sheet(SHEETS[5])
-    append_row(
-        ws,
+def _suggestions_sheet(summary: dict[str, Any]):
+    keys = ("ticket", "created_at", "proposer", "department", "content", "replies")
+    return ["编号", "提出时间", "提出人", "部门", "内容", "答复"], _picked(
+        summary["suggestions"], keys
+    )
+
+
+def _inspections_sheet(summary: dict[str, Any]):
+    header = ["轮次", "检查清单", "截止日期", "部门", "检查人", "已查/总项", "不合格", "隐患编号"]
+    rows = [
         [
-            "隐患编号",
-            "上报时间",
-            "上报人",
-            "部门",
-            "位置",
-            "类别",
-            "隐患描述",
-            "整改措施",
-            "整改资金",
-            "责任人",
-            "整改期限",
-            "状态",
-            "逾期",
-            "销号时间",
-        ],
-    )
-    for h in summary["hazards"]:
-        append_row(
-            ws,
-            [
-                h["ticket"],
-                h["reported_at"],
-                h["reporter"],
-                h["department"],
-                h["location"],
-                h["category"],
-                h["description"],
-                h["measure"],
-                h["funds"],
-                h["owner"],
-                h["deadline"],
-                h["status_label"],
-                "是" if h["overdue"] else "",
-                h["closed_at"],
-            ],
-        )
+            r["round"],
+            r["title"],
+            r["due"],
+            r["department"],
+            r["inspector"],
+            f"{r['answered']}/{r['total']}",
+            r["failed"],
+            r["tickets"],
+        ]
+        for r in summary["inspections"]
+    ]
+    return header, rows
 
-    ws = wb.create_sheet(SHEETS[6])
-    append_row(ws, ["编号", "提出时间", "提出人", "部门", "内容", "答复"])
-    for s in summary["suggestions"]:
-        append_row(
-            ws,
-            [
-                s["ticket"],
-                s["created_at"],
-                s["proposer"],
-                s["department"],
-                s["content"],
-                s["replies"],
-            ],
-        )
 
-    ws = wb.create_sheet(SHEETS[7])
-    append_row(
-        ws, ["轮次", "检查清单", "截止日期", "部门", "检查人", "已查/总项", "不合格", "隐患编号"]
-    )
-    for r in summary["inspections"]:
-        append_row(
-            ws,
-            [
-                r["round"],
-                r["title"],
-                r["due"],
-                r["department"],
-                r["inspector"],
-                f"{r['answered']}/{r['total']}",
-                r["failed"],
-                r["tickets"],
-            ],
-        )
+def _learning_sheet(summary: dict[str, Any]):
+    rows = [
+        [r["name"], r["assigned"], r["opened"], r["confirmed"], r["completed"], percent(r["rate"])]
+        for r in summary["learning"]
+    ]
+    return ["部门", "应学习", "已打开", "已确认", "已完成", "完成率"], rows
 
-    ws = wb.create_sheet(SHEETS[8])
-    append_row(ws, ["部门", "应学习", "已打开", "已确认", "已完成", "完成率"])
-    for r in summary["learning"]:
-        append_row(
-            ws, [r["name"], r["assigned"], r["opened"], r["confirmed"], r["completed"], r["rate"]]
-        )
-        ws.cell(row=ws.max_row, column=6).number_format = "0.0%"
 
-    ws = wb.create_sheet(SHEETS[9])
-    append_row(
-        ws,
-        [
-            "编号",
-            "演练",
-            "场景类型",
-            "形式",
-            "时间",
-            "参加人数",
-            "疏散用时",
-            "清点用时",
-            "发现的问题及处理",
-        ],
-    )
-    for r in summary["drills"]:
-        append_row(
-            ws,
-            [
-                r["id"],
-                r["title"],
-                r["scenario_kind"],
-                r["kind"],
-                r["starts_at"],
-                r["participants"],
-                r["evacuation"],
-                r["counted"],
-                r["findings"],
-            ],
-        )
+def _drills_sheet(summary: dict[str, Any]):
+    header = [
+        "编号",
+        "演练",
+        "场景类型",
+        "形式",
+        "时间",
+        "参加人数",
+        "疏散用时",
+        "清点用时",
+        "发现的问题及处理",
+    ]
+    keys = ("id", "title", "scenario_kind", "kind", "starts_at", "participants")
+    return header, _picked(summary["drills"], (*keys, "evacuation", "counted", "findings"))
 
-    ws = wb.create_sheet(SHEETS[10])
-    append_row(ws, ["主题", "类型", "投稿截止", "投票截止", "投稿", "入围", "投票", "评选结果"])
-    for r in summary["submissions"]:
-        append_row(
-            ws,
-            [
-                r["theme"],
-                r["kind"],
-                r["submit_until"],
-                r["vote_until"],
-                r["entries"],
-                r["accepted"],
-                r["votes"],
-                r["top"],
-            ],
-        )
 
+def _submissions_sheet(summary: dict[str, Any]):
+    header = ["主题", "类型", "投稿截止", "投票截止", "投稿", "入围", "投票", "评选结果"]
+    keys = ("theme", "kind", "submit_until", "vote_until", "entries", "accepted", "votes", "top")
+    return header, _picked(summary["submissions"], keys)
+
+
+def _activities_sheet(summary: dict[str, Any]):
     a = summary["activities"]
-    ws = wb.create_sheet(SHEETS[11])
-    append_row(
-        ws, ["编号", "日期", "部门", "活动类型", "地点", "人数", "内容", "照片", "报送人", "状态"]
-    )
-    for r in a["reports"]:
-        append_row(
-            ws,
-            [
-                r["id"],
-                r["held_on"],
-                r["department"],
-                r["kind"],
-                r["place"],
-                r["head_count"],
-                r["description"],
-                r["photos"],
-                r["filed_by"],
-                r["status"],
-            ],
-        )
-    append_row(ws, [])
-    append_row(ws, ["活动类型", "场次", "参加人次"])
-    for k in a["by_kind"]:
-        append_row(ws, [k["kind"], k["count"], k["people"]])
-    append_row(ws, [])
-    append_row(ws, ["部门", "场次", "参加人次"])
-    for d in a["by_department"]:
-        append_row(ws, [d["name"], d["count"], d["people"]])
-
-    for sheet in wb.worksheets:
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        for col in sheet.columns:
-            letter = col[0].column_letter
-            longest = max((len(str(c.value)) for c in col if c.value is not None), default=4)
-            sheet.column_dimensions[letter].width = min(60, max(8, longest * 1.6))
-            for c in col:
-                if isinstance(c.value, str) and "\n" in c.value:
-                    c.alignment = Alignment(wrap_text=True, vertical="top")
-    wb.save(str(path))
+    header = ["编号", "日期", "部门", "活动类型", "地点", "人数", "内容", "照片", "报送人", "状态"]
+    keys = ("id", "held_on", "department", "kind", "place", "head_count", "description")
+    rows = _picked(a["reports"], (*keys, "photos", "filed_by", "status"))
+    rows += [[], ["活动类型", "场次", "参加人次"]]
+    rows += _picked(a["by_kind"], ("kind", "count", "people"))
+    rows += [[], ["部门", "场次", "参加人次"]]
+    rows += _picked(a["by_department"], ("name", "count", "people"))
+    return header, rows
 
 
 def write_report(session: Session, settings: Settings, now: datetime, path: str | Path) -> str:

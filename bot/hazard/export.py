@@ -64,6 +64,7 @@ def ledger_rows(
     files_dir = Path(settings.files_dir).resolve()
     tz = settings.tz
     hazards = queries.ledger_hazards(session, *where)
+    photos_of = queries.ledger_photos(session, *where)
     people = _names_of(
         session, {u for h in hazards for u in (h.reporter, h.owner, h.rechecker) if u}
     )
@@ -104,13 +105,13 @@ def ledger_rows(
                 "closed_at": local(h.closed_at),
                 "photos": [
                     photo_name(files_dir, p.path)
-                    for p in h.photos
-                    if p.status == "stored" and p.path and p.kind != "rectify"
+                    for p in photos_of.get(h.id, ())
+                    if p.kind != "rectify"
                 ],
                 "fix_photos": [
                     photo_name(files_dir, p.path)
-                    for p in h.photos
-                    if p.status == "stored" and p.path and p.kind == "rectify"
+                    for p in photos_of.get(h.id, ())
+                    if p.kind == "rectify"
                 ],
             }
         )

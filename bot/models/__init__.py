@@ -28,6 +28,7 @@ from bot.models.core import (
     User,
 )
 from bot.models.counters import (
+    DepartmentDayActive,
     DepartmentDayCounts,
     DepartmentTotals,
     PersonTotals,
@@ -87,6 +88,7 @@ from bot.models.submissions import (
 from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipient
 
 __all__ = [
+    "DepartmentDayActive",
     "DepartmentDayCounts",
     "DepartmentTotals",
     "PersonTotals",

@@ -97,3 +97,21 @@ class DepartmentTotals(Base):
     members: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     participants: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class DepartmentDayActive(Base):
+    """Per department and local day: how many people used the bot (wrote or clicked anything),
+    i.e. daily_activity's rows counted by (department, day) — the dashboard's 每日使用人数.
+
+    Kept by the dispatcher in the message's transaction when it really inserts a person's
+    daily_activity row (their first message of the day), with that row's department (the
+    person's when they first wrote that day), 0 for none. A table of its own rather than a
+    column of department_day_counts: it is written on every first message of a day, and on
+    PostgreSQL that write then never waits on the row answers and check-ins lock.
+    """
+
+    __tablename__ = "department_day_active"
+
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    people: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
