@@ -1,4 +1,6 @@
-"""Keeping the running totals (person_totals, department_day_counts) as the raw rows are written.
+"""Keeping the running totals (person_totals, department_day_counts, question_counts,
+pledge_counts) as the raw rows are written (pledge_counts' statements live in bot.directory,
+whose sync moves them when a member moves or leaves).
 
 Every writer of a row that changes a figure calls one of these in its own transaction, and only
 when its idempotent insert really inserted the row (a retried message must not count twice).
@@ -7,7 +9,9 @@ the database adds under its row lock (PostgreSQL) or its write lock (SQLite), so
 writers never lose an increment and there is no read-then-write race.
 
 Lock order, to keep PostgreSQL free of deadlocks between these writers: the person's row first,
-then the department-day row, then the department-question row (question_counts).
+then the department-day row, then the department-question row (question_counts). pledge_counts
+is written by signing (after the person's row) and by the directory sync when a member moves or
+leaves (after locking that member's users row, which signing locks first too).
 
 The statements are built once per dialect (they run on the chat hot path, where building an
 insert construct costs more than executing it). `bot.counters_check` recomputes both tables
@@ -18,14 +22,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer, String, bindparam, case, or_
+from sqlalchemy import Date, Integer, String, bindparam, case, or_, select
 from sqlalchemy.orm import Session
 
-from bot.db import dialect_insert
-from bot.models import DepartmentDayCounts, PersonTotals, QuestionCounts
+from bot.db import dialect_insert, is_postgres
+from bot.directory import NO_DEPARTMENT, add_pledge_counts, pledge_key
+from bot.models import DepartmentDayCounts, PersonTotals, QuestionCounts, User
 
-# The department key for "no department" (a NULL would let the primary key admit duplicates).
-NO_DEPARTMENT = 0
+__all__ = ["NO_DEPARTMENT", "pledge_key"]  # also used from here by the readers and the check
 
 _PERSON = PersonTotals.__table__
 _DEPARTMENT_DAY = DepartmentDayCounts.__table__
@@ -171,3 +175,23 @@ def count_checkin(session: Session, userid: str, department_id: int | None, day:
 def took_part(session: Session, userid: str, day: date) -> None:
     """The person did something of the campaign (bot.participation's list) on `day`."""
     _add_person(session, userid, day)
+
+
+def locked_pledge_key(session: Session, userid: str) -> int | None:
+    """The member's pledge_key, read from their users row locked until commit (PostgreSQL:
+    FOR UPDATE returns the latest committed row; SQLite has one writer anyway). Signing calls
+    this before storing the signature, and the directory sync changes the row before moving
+    the counts (member_changed), so a signature and a move of the same member cannot
+    interleave: whichever comes second sees the other's rows."""
+    stmt = select(User.status, User.department_id).where(User.userid == userid)
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).first()
+    return None if row is None else pledge_key(row.status, row.department_id)
+
+
+def count_signature(session: Session, department_key: int | None, text_hash: str) -> None:
+    """A 责任书 signature was stored: one more signer of that text in the member's department
+    (`department_key` from locked_pledge_key; None, a member not active: counted nowhere)."""
+    if department_key is not None:
+        add_pledge_counts(session, department_key, [text_hash], 1)

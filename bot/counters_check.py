@@ -11,7 +11,9 @@ What each counter must equal (the same definitions the writers in bot.counters f
   the department stored on the answer (answers stored before 0023 have none: the person's
   current main department stands in), and the daily check-ins by theirs; 0 = no department;
 - question_counts, per (department, question): the answers and right answers to that daily
-  question, the department chosen as for department_day_counts.
+  question, the department chosen as for department_day_counts;
+- pledge_counts, per (department, text hash): the active members (status 1) whose main
+  department is now that one (0 = none) and who have signed that text.
 
 A row whose counters are all zero (and took_part_on NULL) means the same as no row.
 Everything is grouped in SQL and compared in Python dicts: at 100,000 members × 30 days that
@@ -32,6 +34,8 @@ from bot.models import (
     DailyCheckin,
     DepartmentDayCounts,
     PersonTotals,
+    PledgeCounts,
+    PledgeSignature,
     QuestionCounts,
     QuizAnswer,
     User,
@@ -41,6 +45,7 @@ from bot.participation import participants_from_rows
 PERSON_FIELDS = ("points", "answers", "correct", "took_part")
 DAY_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
 QUESTION_FIELDS = ("answers", "correct")
+PLEDGE_FIELDS = ("signed",)
 _ZERO_DAY = (0, 0, 0, 0)
 _ZERO_QUESTION = (0, 0)
 
@@ -64,15 +69,16 @@ class Expected:
     people: dict[str, PersonRow]
     days: dict[tuple[int, date], tuple[int, int, int, int]]
     questions: dict[tuple[int, str], tuple[int, int]]
+    pledges: dict[tuple[int, str], tuple[int]]
 
 
 @dataclass(frozen=True)
 class Drift:
     """One counter that differs from its raw rows: `key` is (userid,) for a person,
     (department_id, day) for a department's day, (department_id, question_id) for a
-    department's question."""
+    department's question, (department_id, text_hash) for a department's 责任书 text."""
 
-    table: str  # "person_totals" | "department_day_counts" | "question_counts"
+    table: str  # "person_totals" | "department_day_counts" | "question_counts" | "pledge_counts"
     key: tuple
     field: str
     expected: int | bool
@@ -142,10 +148,25 @@ def recompute(session: Session, today: date | None = None) -> Expected:
             ).group_by(department, QuizAnswer.question_id)
         )
     }
-    return Expected(people, {key: tuple(v) for key, v in days.items()}, questions)
+    return Expected(
+        people, {key: tuple(v) for key, v in days.items()}, questions, _pledges(session)
+    )
 
 
-def _recorded(session: Session) -> tuple[dict, dict, dict]:
+def _pledges(session: Session) -> dict[tuple[int, str], tuple[int]]:
+    department = func.coalesce(User.department_id, literal_column(str(NO_DEPARTMENT)))
+    return {
+        (int(dept), text_hash): (int(n),)
+        for dept, text_hash, n in session.execute(
+            select(department, PledgeSignature.text_hash, func.count())
+            .join(User, User.userid == PledgeSignature.userid)
+            .where(User.status == 1)
+            .group_by(department, PledgeSignature.text_hash)
+        )
+    }
+
+
+def _recorded(session: Session) -> tuple[dict, dict, dict, dict]:
     people = {
         userid: PersonRow(points, answers, correct, first)
         for userid, points, answers, correct, first in session.execute(
@@ -174,10 +195,17 @@ def _recorded(session: Session) -> tuple[dict, dict, dict]:
             select(q.department_id, q.question_id, q.answers, q.correct)
         )
     }
-    return people, days, questions
+    p = PledgeCounts
+    pledges = {
+        (dept, text_hash): (n,)
+        for dept, text_hash, n in session.execute(select(p.department_id, p.text_hash, p.signed))
+    }
+    return people, days, questions, pledges
 
 
-def _compare(expected: Expected, people: dict, days: dict, questions: dict) -> list[Drift]:
+def _compare(
+    expected: Expected, people: dict, days: dict, questions: dict, pledges: dict
+) -> list[Drift]:
     drifts: list[Drift] = []
     for userid in sorted(expected.people.keys() | people.keys()):
         want = expected.people.get(userid, PersonRow()).values()
@@ -203,6 +231,14 @@ def _compare(expected: Expected, people: dict, days: dict, questions: dict) -> l
             for field, w, h in zip(QUESTION_FIELDS, want, have, strict=True)
             if w != h
         ]
+    for key in sorted(expected.pledges.keys() | pledges.keys()):
+        want = expected.pledges.get(key, (0,))
+        have = pledges.get(key, (0,))
+        drifts += [
+            Drift("pledge_counts", key, field, w, h)
+            for field, w, h in zip(PLEDGE_FIELDS, want, have, strict=True)
+            if w != h
+        ]
     return drifts
 
 
@@ -224,7 +260,8 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
     if is_postgres(session):
         session.execute(
             text(
-                "LOCK TABLE person_totals, department_day_counts, question_counts IN EXCLUSIVE MODE"
+                "LOCK TABLE person_totals, department_day_counts, question_counts, pledge_counts"
+                " IN EXCLUSIVE MODE"
             )
         )
     expected = recompute(session, today)
@@ -245,6 +282,14 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
         QUESTION_FIELDS,
         {d.key for d in drifts if d.table == "question_counts"},
         expected.questions,
+    )
+    _rewrite_keyed(
+        session,
+        PledgeCounts.__table__,
+        ("department_id", "text_hash"),
+        PLEDGE_FIELDS,
+        {d.key for d in drifts if d.table == "pledge_counts"},
+        expected.pledges,
     )
     # An existing first day stays: it is when the person really first took part.
     return drifts

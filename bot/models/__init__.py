@@ -27,7 +27,12 @@ from bot.models.core import (
     RoleAssignment,
     User,
 )
-from bot.models.counters import DepartmentDayCounts, PersonTotals, QuestionCounts
+from bot.models.counters import (
+    DepartmentDayCounts,
+    PersonTotals,
+    PledgeCounts,
+    QuestionCounts,
+)
 from bot.models.drills import (
     Drill,
     DrillAnswer,
@@ -84,6 +89,7 @@ from bot.models.warning import CapAlert, RiskWarning, WarningAck, WarningRecipie
 __all__ = [
     "DepartmentDayCounts",
     "PersonTotals",
+    "PledgeCounts",
     "QuestionCounts",
     "Drill",
     "DrillAnswer",
