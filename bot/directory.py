@@ -43,14 +43,16 @@ def upsert_user(session: Session, values: dict[str, Any]) -> tuple[int | None, i
     """Insert or update the member; returns their pledge_counts key before and after
     (pledge_key), for the caller to move their counted signatures."""
     user = session.get(User, values["userid"])
+    after = pledge_key(values.get("status", 1), values.get("department_id"))
     if user is None:
         session.add(User(**values))
-        before = None
-    else:
-        before = pledge_key(user.status, user.department_id)
-        for key, value in values.items():
-            setattr(user, key, value)
-    return before, pledge_key(values.get("status", 1), values.get("department_id"))
+        # Nothing to move: signing needs the member's users row, so a new row has no
+        # signatures (and a first sync of 100,000 members makes no 100,000 look-ups).
+        return after, after
+    before = pledge_key(user.status, user.department_id)
+    for key, value in values.items():
+        setattr(user, key, value)
+    return before, after
 
 
 # -- pledge_counts: signatures counted where the member is now (bot.counters keeps the rest) --
