@@ -299,11 +299,15 @@ def _rewrite_people(session: Session, userids: set[str], expected: Expected) -> 
     if not userids:
         return
     t = PersonTotals.__table__
-    recorded = dict(
-        session.execute(
-            select(t.c.userid, t.c.took_part_on).where(t.c.userid.in_(sorted(userids)))
-        ).all()
-    )
+    # In chunks: a repair of a whole database names every person, and PostgreSQL takes at
+    # most 65,535 bound parameters per statement.
+    ordered = sorted(userids)
+    recorded: dict = {}
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
+        recorded.update(
+            session.execute(select(t.c.userid, t.c.took_part_on).where(t.c.userid.in_(chunk)))
+        )
     rows, gone = [], []
     for userid in sorted(userids):
         want = expected.people.get(userid)
