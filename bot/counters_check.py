@@ -306,7 +306,7 @@ def _rewrite_people(session: Session, userids: set[str], expected: Expected) -> 
     for start in range(0, len(ordered), 1000):
         chunk = ordered[start : start + 1000]
         recorded.update(
-            session.execute(select(t.c.userid, t.c.took_part_on).where(t.c.userid.in_(chunk)))
+            session.execute(select(t.c.userid, t.c.took_part_on).where(t.c.userid.in_(chunk))).all()
         )
     rows, gone = [], []
     for userid in sorted(userids):
