@@ -1,5 +1,6 @@
 """Keeping the running totals (person_totals, department_day_counts, question_counts,
-department_day_active) as the raw rows are written.
+department_day_active, pledge_counts) as the raw rows are written (pledge_counts'
+statements live in bot.directory, whose sync moves them when a member moves or leaves).
 
 Every writer of a row that changes a figure calls one of these in its own transaction, and only
 when its idempotent insert really inserted the row (a retried message must not count twice).
@@ -17,6 +18,9 @@ department_totals (per current department: members, quiz points, participants) h
 here: triggers on person_totals and users (migration 0025) keep it whenever either changes,
 whoever writes them. bot.counters_check proves it like the others.
 
+pledge_counts is written by signing (after the person's row) and by the directory sync when a
+member moves or leaves (after locking that member's users row, which signing locks first too).
+
 The statements are built once per dialect (they run on the chat hot path, where building an
 insert construct costs more than executing it). `bot.counters_check` recomputes every table
 from the raw rows and repairs them.
@@ -27,14 +31,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Integer, String, bindparam, case, literal_column, or_
+from sqlalchemy import Date, Integer, String, bindparam, case, literal_column, or_, select
 from sqlalchemy.orm import Session
 
-from bot.db import dialect_insert
-from bot.models import DepartmentDayActive, DepartmentDayCounts, PersonTotals, QuestionCounts
+from bot.db import dialect_insert, is_postgres
+from bot.directory import NO_DEPARTMENT, add_pledge_counts, pledge_key
+from bot.models import (
+    DepartmentDayActive,
+    DepartmentDayCounts,
+    PersonTotals,
+    QuestionCounts,
+    User,
+)
 
-# The department key for "no department" (a NULL would let the primary key admit duplicates).
-NO_DEPARTMENT = 0
+__all__ = ["NO_DEPARTMENT", "pledge_key"]  # also used from here by the readers and the check
 # department_totals' row for people who are not active members (left, disabled, not activated,
 # never synced): their points and participation stay counted somewhere, so the participants of
 # every row add up to bot.participation's count.
@@ -214,3 +224,23 @@ def count_active(session: Session, department_id: int | None, day: date) -> None
         _statements(session).active,
         {"department_id": NO_DEPARTMENT if department_id is None else department_id, "day": day},
     )
+
+
+def locked_pledge_key(session: Session, userid: str) -> int | None:
+    """The member's pledge_key, read from their users row locked until commit (PostgreSQL:
+    FOR UPDATE returns the latest committed row; SQLite has one writer anyway). Signing calls
+    this before storing the signature, and the directory sync changes the row before moving
+    the counts (member_changed), so a signature and a move of the same member cannot
+    interleave: whichever comes second sees the other's rows."""
+    stmt = select(User.status, User.department_id).where(User.userid == userid)
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).first()
+    return None if row is None else pledge_key(row.status, row.department_id)
+
+
+def count_signature(session: Session, department_key: int | None, text_hash: str) -> None:
+    """A 责任书 signature was stored: one more signer of that text in the member's department
+    (`department_key` from locked_pledge_key; None, a member not active: counted nowhere)."""
+    if department_key is not None:
+        add_pledge_counts(session, department_key, [text_hash], 1)

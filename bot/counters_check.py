@@ -20,6 +20,8 @@ What each counter must equal (the same definitions the writers in bot.counters f
   repair of person_totals over to it.
 - department_day_active, per (department, day): daily_activity's rows (the people who used
   the bot that day), by the department stored on the row, 0 for none.
+- pledge_counts, per (department, text hash): the active members (status 1) whose main
+  department is now that one (0 = none) and who have signed that text.
 
 A row whose counters are all zero (and took_part_on NULL) means the same as no row.
 Everything is grouped in SQL and compared in Python dicts: at 100,000 members × 30 days that
@@ -43,6 +45,8 @@ from bot.models import (
     DepartmentDayCounts,
     DepartmentTotals,
     PersonTotals,
+    PledgeCounts,
+    PledgeSignature,
     QuestionCounts,
     QuizAnswer,
     User,
@@ -54,6 +58,7 @@ DAY_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
 QUESTION_FIELDS = ("answers", "correct")
 TOTAL_FIELDS = ("members", "points", "participants")
 ACTIVE_FIELDS = ("people",)
+PLEDGE_FIELDS = ("signed",)
 _ZERO_DAY = (0, 0, 0, 0)
 _ZERO_QUESTION = (0, 0)
 _ZERO_TOTAL = (0, 0, 0)
@@ -80,16 +85,18 @@ class Expected:
     days: dict[tuple[int, date], tuple[int, int, int, int]]
     questions: dict[tuple[int, str], tuple[int, int]]
     active: dict[tuple[int, date], tuple[int]]
+    pledges: dict[tuple[int, str], tuple[int]]
 
 
 @dataclass(frozen=True)
 class Drift:
     """One counter that differs from its raw rows: `key` is (userid,) for a person,
     (department_id, day) for a department's day, (department_id, question_id) for a
-    department's question, (department_id,) for a department's totals."""
+    department's question, (department_id,) for a department's totals, (department_id,
+    text_hash) for a department's 责任书 text."""
 
     # "person_totals" | "department_day_counts" | "question_counts" | "department_day_active"
-    # | "department_totals"
+    # | "department_totals" | "pledge_counts"
     table: str
     key: tuple
     field: str
@@ -161,7 +168,11 @@ def recompute(session: Session, today: date | None = None) -> Expected:
         )
     }
     return Expected(
-        people, {key: tuple(v) for key, v in days.items()}, questions, _active_from_rows(session)
+        people,
+        {key: tuple(v) for key, v in days.items()},
+        questions,
+        _active_from_rows(session),
+        _pledges(session),
     )
 
 
@@ -178,7 +189,20 @@ def _active_from_rows(session: Session) -> dict[tuple[int, date], tuple[int]]:
     }
 
 
-def _recorded(session: Session) -> tuple[dict, dict, dict, dict]:
+def _pledges(session: Session) -> dict[tuple[int, str], tuple[int]]:
+    department = func.coalesce(User.department_id, literal_column(str(NO_DEPARTMENT)))
+    return {
+        (int(dept), text_hash): (int(n),)
+        for dept, text_hash, n in session.execute(
+            select(department, PledgeSignature.text_hash, func.count())
+            .join(User, User.userid == PledgeSignature.userid)
+            .where(User.status == 1)
+            .group_by(department, PledgeSignature.text_hash)
+        )
+    }
+
+
+def _recorded(session: Session) -> tuple[dict, dict, dict, dict, dict]:
     people = {
         userid: PersonRow(points, answers, correct, first)
         for userid, points, answers, correct, first in session.execute(
@@ -212,11 +236,17 @@ def _recorded(session: Session) -> tuple[dict, dict, dict, dict]:
         (dept, day): (n,)
         for dept, day, n in session.execute(select(a.department_id, a.day, a.people))
     }
-    return people, days, questions, active
+
+    p = PledgeCounts
+    pledges = {
+        (dept, text_hash): (n,)
+        for dept, text_hash, n in session.execute(select(p.department_id, p.text_hash, p.signed))
+    }
+    return people, days, questions, active, pledges
 
 
 def _compare(
-    expected: Expected, people: dict, days: dict, questions: dict, active: dict
+    expected: Expected, people: dict, days: dict, questions: dict, active: dict, pledges: dict
 ) -> list[Drift]:
     drifts: list[Drift] = []
     for userid in sorted(expected.people.keys() | people.keys()):
@@ -249,6 +279,14 @@ def _compare(
         drifts += [
             Drift("department_day_active", key, field, w, h)
             for field, w, h in zip(ACTIVE_FIELDS, want, have, strict=True)
+            if w != h
+        ]
+    for key in sorted(expected.pledges.keys() | pledges.keys()):
+        want = expected.pledges.get(key, (0,))
+        have = pledges.get(key, (0,))
+        drifts += [
+            Drift("pledge_counts", key, field, w, h)
+            for field, w, h in zip(PLEDGE_FIELDS, want, have, strict=True)
             if w != h
         ]
     return drifts
@@ -348,7 +386,7 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
             # (department_totals' trigger) before it commits.
             text(
                 "LOCK TABLE users, person_totals, department_totals, department_day_counts,"
-                " question_counts, department_day_active IN EXCLUSIVE MODE"
+                " question_counts, department_day_active, pledge_counts IN EXCLUSIVE MODE"
             )
         )
     expected = recompute(session, today)
@@ -377,6 +415,14 @@ def repair(session: Session, today: date | None = None) -> list[Drift]:
         ACTIVE_FIELDS,
         {d.key for d in drifts if d.table == "department_day_active"},
         expected.active,
+    )
+    _rewrite_keyed(
+        session,
+        PledgeCounts.__table__,
+        ("department_id", "text_hash"),
+        PLEDGE_FIELDS,
+        {d.key for d in drifts if d.table == "pledge_counts"},
+        expected.pledges,
     )
     # department_totals last: the triggers have carried the person rows' repair over to it,
     # so it is compared again now, and what is still off is rewritten.

@@ -7,16 +7,19 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Integer, String, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db import insert_ignore
-from bot.models import Department, RoleAssignment, User
+from bot.db import dialect_insert, insert_ignore
+from bot.models import Department, PledgeCounts, PledgeSignature, RoleAssignment, User
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ROLES = ("admin", "safety_officer", "department_head", "leader")
+# The department key for "no department" in the counter tables (bot.counters): a NULL would let
+# the primary key admit duplicates.
+NO_DEPARTMENT = 0
 
 
 def user_values(data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -36,13 +39,71 @@ def user_values(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def upsert_user(session: Session, values: dict[str, Any]) -> None:
+def upsert_user(session: Session, values: dict[str, Any]) -> tuple[int | None, int | None]:
+    """Insert or update the member; returns their pledge_counts key before and after
+    (pledge_key), for the caller to move their counted signatures."""
     user = session.get(User, values["userid"])
+    after = pledge_key(values.get("status", 1), values.get("department_id"))
     if user is None:
         session.add(User(**values))
-    else:
-        for key, value in values.items():
-            setattr(user, key, value)
+        # Nothing to move: signing needs the member's users row, so a new row has no
+        # signatures (and a first sync of 100,000 members makes no 100,000 look-ups).
+        return after, after
+    before = pledge_key(user.status, user.department_id)
+    for key, value in values.items():
+        setattr(user, key, value)
+    return before, after
+
+
+# -- pledge_counts: signatures counted where the member is now (bot.counters keeps the rest) --
+def pledge_key(status: int | None, department_id: int | None) -> int | None:
+    """The pledge_counts department a member with this status and main department counts in:
+    None while they are not active (status 1), NO_DEPARTMENT when active with none."""
+    if status != 1:
+        return None
+    return NO_DEPARTMENT if department_id is None else department_id
+
+
+_PLEDGE_COUNTS: dict[str, Any] = {}
+
+
+def add_pledge_counts(session: Session, department_key: int, hashes: list[str], delta: int) -> None:
+    """pledge_counts(department, hash) += delta for each hash, added by the database (an
+    upsert built once per dialect), so concurrent writers lose nothing."""
+    if not hashes:
+        return
+    dialect = session.get_bind().dialect.name
+    stmt = _PLEDGE_COUNTS.get(dialect)
+    if stmt is None:
+        p = PledgeCounts.__table__
+        insert = dialect_insert(dialect)(p).values(
+            department_id=bindparam("department_id", type_=Integer()),
+            text_hash=bindparam("text_hash", type_=String()),
+            signed=bindparam("signed", type_=Integer()),
+        )
+        stmt = _PLEDGE_COUNTS[dialect] = insert.on_conflict_do_update(
+            index_elements=[p.c.department_id, p.c.text_hash],
+            set_={"signed": p.c.signed + insert.excluded.signed},
+        )
+    session.execute(
+        stmt, [{"department_id": department_key, "text_hash": h, "signed": delta} for h in hashes]
+    )
+
+
+def member_changed(session: Session, userid: str, before: int | None, after: int | None) -> None:
+    """The member moved from pledge_key `before` to `after` (department, joined or left): the
+    texts they have signed are counted in the new place instead of the old. Call after the
+    member's users row was written: it holds the row lock a concurrent signing waits for
+    (bot.counters.locked_pledge_key), so the signatures read here are all of them."""
+    if before == after:
+        return
+    hashes = sorted(
+        session.scalars(select(PledgeSignature.text_hash).where(PledgeSignature.userid == userid))
+    )
+    if before is not None:
+        add_pledge_counts(session, before, hashes, -1)
+    if after is not None:
+        add_pledge_counts(session, after, hashes, 1)
 
 
 def sync_directory(session: Session, client, now: datetime) -> dict[str, int]:
@@ -63,12 +124,23 @@ def sync_directory(session: Session, client, now: datetime) -> dict[str, int]:
             for key, value in values.items():
                 setattr(existing, key, value)
     seen: set[str] = set()
+    moved: list[tuple[str, int | None, int | None]] = []
     for d in departments:
         for entry in client.list_users(int(d["id"])):
             if entry["userid"] in seen:
                 continue  # a member of several departments is listed under each
             seen.add(entry["userid"])
-            upsert_user(session, user_values(entry, now))
+            before, after = upsert_user(session, user_values(entry, now))
+            if before != after:
+                moved.append((entry["userid"], before, after))
+    if seen:
+        moved += [
+            (userid, pledge_key(1, department_id), None)
+            for userid, department_id in session.execute(
+                select(User.userid, User.department_id).where(User.status == 1)
+            )
+            if userid not in seen
+        ]
     session.flush()
     if seen:
         session.execute(
@@ -76,6 +148,10 @@ def sync_directory(session: Session, client, now: datetime) -> dict[str, int]:
             .where(User.userid.not_in(seen), User.status != 5)
             .values(status=5, synced_at=now)
         )
+    # After every users row is written (and so locked until commit): lock order users rows →
+    # pledge_counts, as in signing.
+    for userid, before, after in moved:
+        member_changed(session, userid, before, after)
     return {"departments": len(departments), "users": len(seen)}
 
 

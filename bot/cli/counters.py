@@ -17,6 +17,7 @@ from bot import counters_check
 from bot.content import texts
 from bot.counters_check import Drift
 from bot.db import is_postgres, transaction
+from bot.pledge.texts import SHORT_HASH
 from bot.runtime import open_runtime
 
 # More lines than anyone reads: the rest is counted in one line (the summary has the total).
@@ -38,6 +39,14 @@ def drift_line(drift: Drift) -> str:
         return texts.get("counters.check.person", userid=drift.key[0], **values)
     if drift.table == "department_totals":
         return texts.get("counters.check.department_total", department=drift.key[0], **values)
+    if drift.table == "pledge_counts":
+        department, text_hash = drift.key
+        return texts.get(
+            "counters.check.department_pledge",
+            department=department,
+            text=text_hash[:SHORT_HASH],
+            **values,
+        )
     if drift.table == "question_counts":
         department, question = drift.key
         return texts.get(

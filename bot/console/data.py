@@ -165,7 +165,7 @@ def pledge_by_department(session: Session, scope: Scope) -> list[dict[str, Any]]
     names = department_names(session)
     out = {
         dept: {"department_id": dept, "name": names.get(dept or 0, "-"), "signed": k, "members": n}
-        for dept, n, k in completion_counts(session, scope.filter(User.department_id))
+        for dept, n, k in completion_counts(session, scope.departments)
     }
     rows = sorted(out.values(), key=lambda r: (r["department_id"] is None, r["department_id"] or 0))
     for r in rows:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.checkin.stats import checked_in_on
@@ -39,6 +39,12 @@ class Pending:
     department_id: int | None
     name: str
     people: list[Any] = field(default_factory=list)
+    # How many are pending when `people` is not listed (folded: too many to read on a page).
+    folded: int | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.people) if self.folded is None else self.folded
 
     def names(self) -> str:
         """The people as the list shows them, 「、」 between (joined here: a Jinja loop over
@@ -51,10 +57,14 @@ class Pending:
 PERSON = (User.userid, User.name, User.department_id)
 
 
-def pending_people(session: Session, page: str, scope: Scope, day: date) -> list[Any]:
-    """Active members in scope who have not done the page's task (today, for quiz and 打卡),
-    as rows with userid, name and department_id."""
+def pending_people(
+    session: Session, page: str, scope: Scope, day: date, department_id: int | None = None
+) -> list[Any]:
+    """Active members in scope (and in `department_id`, when given) who have not done the
+    page's task (today, for quiz and 打卡), as rows with userid, name and department_id."""
     in_scope = scope.filter(User.department_id)
+    if department_id is not None:
+        in_scope = and_(in_scope, User.department_id == department_id)
     if page.startswith(LEARNING):
         task_id = int(page[len(LEARNING) :])
         waiting = {a.userid for a in learning_tasks.unfinished(session, task_id)}
@@ -83,7 +93,58 @@ def pending_by_department(session: Session, page: str, scope: Scope, day: date) 
     for user in pending_people(session, page, scope, day):
         d = user.department_id
         groups.setdefault(d, Pending(d, names.get(d or 0, "-"))).people.append(user)
-    return sorted(groups.values(), key=lambda p: (p.department_id is None, p.department_id or 0))
+    return sorted(groups.values(), key=_in_order)
+
+
+def _in_order(p: Pending) -> tuple:
+    return (p.department_id is None, p.department_id or 0)
+
+
+# The 尚未签署 list names at most this many people on the page; the departments beyond are
+# shown with their count and a link to their own list (and the export has everyone).
+PLEDGE_NAMES_SHOWN = 500
+
+
+def pledge_pending(
+    session: Session,
+    scope: Scope,
+    completion: list[dict[str, Any]],
+    expand: int | None = None,
+    budget: int | None = None,
+) -> list[Pending]:
+    """The 责任书 page's 尚未完成 list, from its completion rows (data.pledge_by_department:
+    members − signed is exactly how many of a department's active members have not signed).
+
+    Names are read only for the departments that fit in `budget` names, in page order, plus
+    the department `expand` (the officer asked for its list): a probe per member of those
+    departments instead of every member in scope (15,000 names at 100,000 members, no one
+    reads them on one page). The others are folded: count only.
+    """
+    budget = PLEDGE_NAMES_SHOWN if budget is None else budget
+    groups = [
+        Pending(r["department_id"], r["name"], folded=r["members"] - r["signed"])
+        for r in completion
+        if r["members"] > r["signed"]
+    ]
+    listed: list[Pending] = []
+    for p in sorted(groups, key=_in_order):
+        if p.count <= budget or p.department_id == expand:
+            budget -= min(p.count, budget)
+            listed.append(p)
+    ids = [p.department_id for p in listed if p.department_id is not None]
+    which = [User.department_id.in_(ids)] if ids else []
+    if any(p.department_id is None for p in listed):
+        which.append(User.department_id.is_(None))
+    if which:
+        people: dict[int | None, list[Any]] = {}
+        rows = unsigned_members(
+            session, scope.filter(User.department_id), or_(*which), columns=PERSON
+        )
+        for row in rows:
+            people.setdefault(row.department_id, []).append(row)
+        for p in listed:
+            p.people, p.folded = people.get(p.department_id, []), None
+    return sorted(groups, key=_in_order)
 
 
 @dataclass
@@ -117,11 +178,7 @@ def remind(
     )
     if last is not None:
         return Outcome(next_at=last + EVERY)
-    people = [
-        u.userid
-        for u in pending_people(session, page, scope, day)
-        if u.department_id == department_id
-    ]
+    people = [u.userid for u in pending_people(session, page, scope, day, department_id)]
     if not people:
         return Outcome()
     enqueue(

@@ -32,6 +32,7 @@ from bot.models.counters import (
     DepartmentDayCounts,
     DepartmentTotals,
     PersonTotals,
+    PledgeCounts,
     QuestionCounts,
 )
 from bot.models.drills import (
@@ -92,6 +93,7 @@ __all__ = [
     "DepartmentDayCounts",
     "DepartmentTotals",
     "PersonTotals",
+    "PledgeCounts",
     "QuestionCounts",
     "Drill",
     "DrillAnswer",

@@ -115,3 +115,23 @@ class DepartmentDayActive(Base):
     department_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     people: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PledgeCounts(Base):
+    """Per department and 责任书 text (its hash): the active members of the department who
+    have signed that text (pledge completion without a probe per member).
+
+    The department is the member's main department **now**, and only active members (status
+    1) count: completion is about the current members, so the rows follow a member who moves
+    or leaves (bot.counters.member_changed, called by the directory sync) and are kept for
+    every text ever signed, so a new version becoming current needs no rewrite (its rows start
+    at zero and grow as people sign it). Which text applies to whom (roles) is not in here:
+    bot.pledge.completion applies the rule at read time to the few leaders and department
+    heads. 0 stands for "no department".
+    """
+
+    __tablename__ = "pledge_counts"
+
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -83,6 +83,8 @@ def sign(
 ) -> SignResult:
     """Record the signature once (unique userid + text hash) and stop pending reminders."""
     sync_texts(session, now)
+    # Locks the member's row first: a directory move of this member waits (pledge_counts).
+    counted_in = counters.locked_pledge_key(session, user.userid)
     round_id = session.scalar(
         select(PledgeRoundMember.round_id)
         .where(PledgeRoundMember.userid == user.userid, PledgeRoundMember.text_hash == text.hash)
@@ -114,6 +116,7 @@ def sign(
     assert signature is not None
     if row is not None:
         counters.took_part(session, user.userid, now.date())
+        counters.count_signature(session, counted_in, text.hash)
         cancel_reminders(session, user.userid)
     return SignResult(signature, row is not None)
 

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.models import User
 from bot.pledge.completion import completion_by_department, completion_counts
 
 
@@ -29,5 +28,5 @@ def _completion(session: Session) -> dict[str, dict[str, int]]:
 
 def department_pledges(session: Session, now: datetime, departments: set[int]) -> dict[str, int]:
     """Signed / in scope among the active members whose main department is in `departments`."""
-    rows = completion_counts(session, User.department_id.in_(sorted(departments) or [-1]))
+    rows = completion_counts(session, departments)
     return {"signed": sum(k for _, _, k in rows), "in_scope": sum(n for _, n, _ in rows)}

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.console import data
 from bot.console.auth import can_act
-from bot.console.reminders import pending_by_department
+from bot.console.reminders import pledge_pending
 from bot.console.views.common import (
     actor,
     audit,
@@ -17,7 +17,6 @@ from bot.console.views.common import (
     scope,
     services,
     sheets_download,
-    today,
 )
 from bot.content import texts
 from bot.models import PledgeRound, PledgeRoundMember, PledgeSignature, PledgeText
@@ -29,7 +28,9 @@ from bot.pledge.texts import current_texts
 @bp.get("/pledges")
 def pledges():
     """Officers: texts, rounds, launching. Everyone (a department head: scoped to their
-    departments): completion per department and who has not signed yet."""
+    departments): completion per department and who has not signed yet (names for the first
+    departments, up to reminders.PLEDGE_NAMES_SHOWN people; `?department=ID` lists that one
+    too; the export has everyone)."""
     officer = can_act(g.account)
     rounds = []
     limit = 20 if officer else 0
@@ -45,6 +46,11 @@ def pledges():
             .where(PledgeRoundMember.round_id == rnd.id)
         )
         rounds.append((rnd, signed or 0))
+    completion = data.pledge_by_department(g.db, scope())
+    expand = request.args.get("department", "")
+    pending = pledge_pending(
+        g.db, scope(), completion, int(expand) if expand.isdigit() and len(expand) < 10 else None
+    )
     return render_template(
         "console/pledges.html",
         officer=officer,
@@ -55,9 +61,9 @@ def pledges():
         if officer
         else [],
         rounds=rounds,
-        completion=data.pledge_by_department(g.db, scope()),
+        completion=completion,
         departments=data.departments_in(g.db, scope()),
-        pending=pending_by_department(g.db, "pledge", scope(), today()),
+        pending=pending,
         page="pledge",
         names=data.department_names(g.db),
         roles=texts.raw("pledge.roles"),
