@@ -65,6 +65,7 @@ from bot.models.pledge import (
     PledgeView,
 )
 from bot.models.quiz import (
+    BankVersion,
     Contest,
     ContestAnswer,
     ContestAttempt,
@@ -85,6 +86,7 @@ __all__ = [
     "DepartmentDayCounts",
     "PersonTotals",
     "QuestionCounts",
+    "BankVersion",
     "Drill",
     "DrillAnswer",
     "DrillEvaluation",

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from bot import content
+from bot import bank_cache, content
 from bot.db import upsert_insert
 from bot.models import Question
 from bot.quiz.answers import LETTERS, parse_judge_value
@@ -187,6 +187,7 @@ def upsert_questions(
     `where` allows: the builtin sync leaves imported rows alone; an import takes any row.
     Written in batches of UPSERT_BATCH rows, all in the caller's transaction."""
     columns = (*QUESTION_CONTENT, *extra_columns, "updated_at")
+    bank_cache.forget(session)  # this transaction's own reads must see these rows
     for start in range(0, len(rows), UPSERT_BATCH):
         stmt = upsert_insert(session, Question)
         stmt = stmt.on_conflict_do_update(
@@ -204,6 +205,7 @@ def sync_builtin(session: Session, now: datetime, bank: Bank | None = None) -> d
     Rows an import replaced (origin "import") are left as the import made them.
     """
     bank = bank or load_builtin()
+    bank_cache.forget(session)  # this transaction's own reads must see the synced rows
     ids = [q["id"] for q in bank.questions]
     if ids:
         upsert_questions(
@@ -382,6 +384,7 @@ def save_question(
     question.origin = "import"  # a later builtin sync must not undo the officer's change
     question.updated_at = now
     session.flush()
+    bank_cache.forget(session)
     return question, []
 
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from bot import counters
+from bot import bank_cache, counters
 from bot.db import attach, dialect_insert, insert_ignore
 from bot.models import Question, QuizAnswer, QuizDailySet, User
 from bot.quiz import scoring
@@ -36,12 +36,10 @@ _Q = Question.__table__
 _SETS = QuizDailySet.__table__
 _USERS = User.__table__
 _ANSWERS = QuizAnswer.__table__
-_ACTIVE_IDS = select(_Q.c.id).where(_Q.c.active.is_(True)).order_by(_Q.c.id)
 _SEEN = select(_SETS.c.question_ids).where(_SETS.c.userid == bindparam("userid"))
 _FIND_SET = select(*_SETS.c).where(
     _SETS.c.userid == bindparam("userid"), _SETS.c.day == bindparam("day")
 )
-_QUESTIONS = select(*_Q.c).where(_Q.c.id.in_(bindparam("ids", expanding=True)))
 _ANSWERED = select(*_ANSWERS.c).where(_ANSWERS.c.set_id == bindparam("set_id"))
 _INSERT_SET: dict[str, object] = {}
 # session.info keys: the day's sets this transaction created (no answers yet), and the questions
@@ -51,24 +49,27 @@ _LOADED = "quiz_questions"
 
 
 def active_question_ids(session: Session) -> list[str]:
-    # Ids only: this runs on the first 答题 of each person each day (the chat path).
-    return list(session.scalars(_ACTIVE_IDS))
+    """The active questions' ids, in id order, from the process's copy of the bank (it runs
+    on the first 答题 of each person each day; see bot.bank_cache for why it is current)."""
+    return list(bank_cache.current(session).active_ids)
 
 
 def load_questions(session: Session, qids: list[str]) -> dict[str, Question]:
-    """The questions with these ids, in one query, held for the rest of the transaction so
-    that later `session.get(Question, id)` calls cost no statement."""
+    """The questions with these ids (from the process's copy of the bank), held for the rest
+    of the transaction so that later `session.get(Question, id)` calls cost no statement."""
     found: dict[str, Question] = {}
-    missing = []
+    bank = None
     for qid in qids:
         known = session.identity_map.get(session.identity_key(Question, qid))
         if known is not None:
             found[qid] = known
-        else:
-            missing.append(qid)
-    if missing:
-        for row in session.execute(_QUESTIONS, {"ids": missing}):
-            found[row.id] = attach(session, Question, row._asdict())
+            continue
+        bank = bank or bank_cache.current(session)
+        values = bank.rows.get(qid)
+        if values is None:  # deleted since the set was drawn: as a query would, nothing
+            continue
+        # A list of its own: the cached row is shared by every transaction of the process.
+        found[qid] = attach(session, Question, {**values, "options": list(values["options"])})
     session.info.setdefault(_LOADED, []).extend(found.values())
     return found
 
