@@ -17,8 +17,9 @@ from the raw rows and repairs them.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Date, Integer, String, bindparam, case, or_
+from sqlalchemy import Date, Integer, String, bindparam, case, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.db import dialect_insert
@@ -33,6 +34,33 @@ _QUESTION = QuestionCounts.__table__
 _STATEMENTS: dict[str, tuple] = {}
 
 
+def _person_update(t: Any, new: Any) -> dict[str, Any]:
+    return {
+        "points": t.c.points + new.points,
+        "answers": t.c.answers + new.answers,
+        "correct": t.c.correct + new.correct,
+        # The first day the person took part: an earlier day (a back-dated row) wins.
+        "took_part_on": case(
+            (
+                or_(t.c.took_part_on.is_(None), new.took_part_on < t.c.took_part_on),
+                new.took_part_on,
+            ),
+            else_=t.c.took_part_on,
+        ),
+    }
+
+
+_DEPARTMENT_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
+
+
+def _department_update(d: Any, new: Any) -> dict[str, Any]:
+    return {name: d.c[name] + new[name] for name in _DEPARTMENT_FIELDS}
+
+
+def _question_update(q: Any, new: Any) -> dict[str, Any]:
+    return {"answers": q.c.answers + new.answers, "correct": q.c.correct + new.correct}
+
+
 def _build(dialect: str) -> tuple:
     insert = dialect_insert(dialect)
     t = _PERSON
@@ -43,22 +71,8 @@ def _build(dialect: str) -> tuple:
         correct=bindparam("correct", type_=Integer()),
         took_part_on=bindparam("day", type_=Date()),
     )
-    new = person.excluded
     person = person.on_conflict_do_update(
-        index_elements=[t.c.userid],
-        set_={
-            "points": t.c.points + new.points,
-            "answers": t.c.answers + new.answers,
-            "correct": t.c.correct + new.correct,
-            # The first day the person took part: an earlier day (a back-dated row) wins.
-            "took_part_on": case(
-                (
-                    or_(t.c.took_part_on.is_(None), new.took_part_on < t.c.took_part_on),
-                    new.took_part_on,
-                ),
-                else_=t.c.took_part_on,
-            ),
-        },
+        index_elements=[t.c.userid], set_=_person_update(t, person.excluded)
     )
     d = _DEPARTMENT_DAY
     department = insert(d).values(
@@ -69,13 +83,9 @@ def _build(dialect: str) -> tuple:
         quiz_points=bindparam("quiz_points", type_=Integer()),
         checkins=bindparam("checkins", type_=Integer()),
     )
-    new = department.excluded
     department = department.on_conflict_do_update(
         index_elements=[d.c.department_id, d.c.day],
-        set_={
-            name: d.c[name] + new[name]
-            for name in ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
-        },
+        set_=_department_update(d, department.excluded),
     )
     q = _QUESTION
     question = insert(q).values(
@@ -84,12 +94,68 @@ def _build(dialect: str) -> tuple:
         answers=bindparam("answers", type_=Integer()),
         correct=bindparam("correct", type_=Integer()),
     )
-    new = question.excluded
     question = question.on_conflict_do_update(
         index_elements=[q.c.department_id, q.c.question_id],
-        set_={"answers": q.c.answers + new.answers, "correct": q.c.correct + new.correct},
+        set_=_question_update(q, question.excluded),
     )
     return person, department, question
+
+
+def answer_with_counts(answer_insert: Any) -> Any:
+    """PostgreSQL: the answer's INSERT … ON CONFLICT DO NOTHING RETURNING department_id and
+    the three counters it changes (count_answer's) as ONE statement — four round trips become
+    one. Each counter upsert selects from the one before it (answer → person → department-day
+    → question), so they run only if the answer was inserted, in this module's lock order;
+    a row comes back only then. Parameters: the answer's, plus userid, day, points, right (0/1)
+    and question_id for the counters.
+
+    Not for SQLite, which has no data-modifying WITH (count_answer runs there)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    answer = answer_insert.cte("answer")
+    userid = bindparam("userid", type_=String())
+    day = bindparam("day", type_=Date())
+    points = bindparam("points", type_=Integer())
+    right = bindparam("right", type_=Integer())
+    one, zero = literal(1, Integer()), literal(0, Integer())
+    t = _PERSON
+    person = insert(t).from_select(
+        ["userid", "points", "answers", "correct", "took_part_on"],
+        select(userid, points, one, right, day).select_from(answer),
+    )
+    person = (
+        person.on_conflict_do_update(
+            index_elements=[t.c.userid], set_=_person_update(t, person.excluded)
+        )
+        .returning(t.c.userid)
+        .cte("person")
+    )
+    d = _DEPARTMENT_DAY
+    department = insert(d).from_select(
+        ["department_id", "day", *_DEPARTMENT_FIELDS],
+        select(answer.c.department_id, day, one, right, points, zero).select_from(
+            answer.join(person, true())
+        ),
+    )
+    department = (
+        department.on_conflict_do_update(
+            index_elements=[d.c.department_id, d.c.day],
+            set_=_department_update(d, department.excluded),
+        )
+        .returning(d.c.department_id)
+        .cte("department")
+    )
+    q = _QUESTION
+    question = insert(q).from_select(
+        ["department_id", "question_id", "answers", "correct"],
+        select(
+            department.c.department_id, bindparam("question_id", type_=String()), one, right
+        ).select_from(department),
+    )
+    return question.on_conflict_do_update(
+        index_elements=[q.c.department_id, q.c.question_id],
+        set_=_question_update(q, question.excluded),
+    ).returning(q.c.department_id)
 
 
 def _statements(session: Session) -> tuple:

@@ -102,12 +102,11 @@ def _after_daily_answer(ctx: Context, day_set: QuizDailySet, done: dict | None =
 
 
 def answer_daily_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | None:
-    day_set = daily.get_set(ctx.session, ctx.conversation.data.get("set_id"))
+    day_set, done = daily.set_with_answers(ctx.session, ctx.conversation.data.get("set_id"))
     if day_set is None or day_set.userid != ctx.userid or day_set.day != ctx.today:
         # Yesterday's quiz is over: start today's instead of scoring an old question.
         ctx.end_flow()
         return handle_quiz(msg, ctx)
-    done = daily.answered(ctx.session, day_set.id)
     index = daily.next_index(ctx.session, day_set, done)
     if index is None:
         ctx.end_flow()

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot import bank_cache, counters
-from bot.db import attach, dialect_insert, insert_ignore
+from bot.db import attach, dialect_insert
 from bot.models import Question, QuizAnswer, QuizDailySet, User
 from bot.quiz import scoring
 from bot.quiz.answers import permutation_for, to_shown, to_stored
@@ -90,18 +90,33 @@ def choose_questions(session: Session, userid: str, day: date, count: int) -> li
     return chosen
 
 
-_GET_SET = select(*_SETS.c).where(_SETS.c.id == bindparam("id"))
+# The set and its answers in one statement (an answer needs both; see set_with_answers).
+_SET_WITH_ANSWERS = (
+    select(*_SETS.c, _ANSWERS.c.question_index, _ANSWERS.c.given, _ANSWERS.c.correct)
+    .select_from(_SETS.outerjoin(_ANSWERS, _ANSWERS.c.set_id == _SETS.c.id))
+    .where(_SETS.c.id == bindparam("id"))
+)
+_N_SET = len(_SETS.c)
 
 
-def get_set(session: Session, set_id: int | None) -> QuizDailySet | None:
-    """The set with this id (as session.get, at the cost of a Core select)."""
+def set_with_answers(session: Session, set_id: int | None) -> tuple[QuizDailySet | None, dict]:
+    """(the set with this id, {question index: its answer (.given, .correct)}) in one query,
+    for an answer to the daily quiz; (None, {}) if there is no such set."""
     if set_id is None:
-        return None
+        return None, {}
+    rows = session.execute(_SET_WITH_ANSWERS, {"id": set_id}).all()
+    if not rows:
+        return None, {}
     known = session.identity_map.get(session.identity_key(QuizDailySet, set_id))
-    if known is not None:
-        return known
-    row = session.execute(_GET_SET, {"id": set_id}).first()
-    return None if row is None else attach(session, QuizDailySet, row._asdict())
+    day_set = known or attach(
+        session, QuizDailySet, dict(zip(_SETS.c.keys(), rows[0][:_N_SET], strict=True))
+    )
+    done = {
+        row.question_index: row
+        for row in rows
+        if row.question_index is not None  # the outer join's row of a set with no answers
+    }
+    return day_set, done
 
 
 def find_set(session: Session, userid: str, day: date) -> QuizDailySet | None:
@@ -202,12 +217,45 @@ class Outcome:
     points: int = 0
 
 
-def _department_now(userid: str):
-    return func.coalesce(
-        # Table columns: an ORM attribute would send the whole insert down the ORM's path.
-        select(_USERS.c.department_id).where(_USERS.c.userid == userid).scalar_subquery(),
-        counters.NO_DEPARTMENT,
-    )
+_ANSWER_COLUMNS = (
+    "set_id",
+    "question_index",
+    "userid",
+    "day",
+    "question_id",
+    "given",
+    "correct",
+    "points",
+    "answered_at",
+)
+_INSERT_ANSWER: dict[str, object] = {}
+
+
+def _insert_answer(session: Session):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING department_id, built once per dialect: every
+    answer runs it, and building it (with its subquery) cost more than executing it. On
+    PostgreSQL the counters' upserts ride in the same statement (counters.answer_with_counts)."""
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_ANSWER.get(dialect)
+    if stmt is None:
+        # The person's main department now, read in the same statement; 0 for none, so
+        # NULL keeps meaning "stored before 0023" (bot.counters_check falls back then).
+        department_now = func.coalesce(
+            select(_USERS.c.department_id)
+            .where(_USERS.c.userid == bindparam("owner"))
+            .scalar_subquery(),
+            counters.NO_DEPARTMENT,
+        )
+        stmt = (
+            dialect_insert(dialect)(_ANSWERS)
+            .values({**{c: bindparam(c) for c in _ANSWER_COLUMNS}, "department_id": department_now})
+            .on_conflict_do_nothing()
+            .returning(_ANSWERS.c.department_id)
+        )
+        if dialect == "postgresql":
+            stmt = counters.answer_with_counts(stmt)
+        _INSERT_ANSWER[dialect] = stmt
+    return stmt
 
 
 def score_answer(
@@ -220,30 +268,17 @@ def score_answer(
     stored = to_stored(shown, perm, question.type)
     correct = stored == question.answer
     points = scoring.points_for(correct)
-    row = insert_ignore(
-        session,
-        QuizAnswer,
-        {
-            "set_id": daily.id,
-            "question_index": index,
-            "userid": daily.userid,
-            "day": daily.day,
-            "question_id": qid,
-            "given": stored,
-            "correct": correct,
-            "points": points,
-            "answered_at": now,
-            # The person's main department now, read in the same statement; 0 for none, so
-            # NULL keeps meaning "stored before 0023" (bot.counters_check falls back then).
-            "department_id": _department_now(daily.userid),
-        },
-        returning=QuizAnswer.department_id,
+    values = (daily.id, index, daily.userid, daily.day, qid, stored, correct, points, now)
+    params = dict(zip(_ANSWER_COLUMNS, values, strict=True))
+    row = session.execute(
+        _insert_answer(session), {**params, "owner": daily.userid, "right": int(correct)}
     ).first()
     answer_shown = to_shown(question.answer, perm, question.type)
     _fresh_sets(session).discard(daily.id)
     if row is None:
         return Outcome("already", question, answer_shown=answer_shown)
-    counters.count_answer(session, daily.userid, row[0], daily.day, correct, points, qid)
+    if session.get_bind().dialect.name != "postgresql":  # there the statement counted it
+        counters.count_answer(session, daily.userid, row[0], daily.day, correct, points, qid)
     scoring.record_result(session, daily.userid, qid, correct, daily.day, now)
     return Outcome("scored", question, correct, shown, answer_shown, points)
 
