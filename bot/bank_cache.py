@@ -41,11 +41,30 @@ _NOTED = "bank_version"
 _STAGED = "bank_staged"
 
 
+@dataclass(frozen=True, slots=True)
+class BankQuestion:
+    """A question as the chat path reads it: the row's values, read-only and shared by every
+    transaction of the process (an ORM object per message cost more than the rest of the
+    question's handling; edits go through the console or an import, never through these)."""
+
+    id: str
+    theme: str
+    type: str
+    stem: str
+    options: tuple[str, ...]
+    answer: str
+    explanation: str
+    source: str
+    active: bool
+    origin: str
+    updated_at: Any
+
+
 @dataclass(frozen=True)
 class Bank:
     version: int
     active_ids: tuple[str, ...]  # in the database's id order
-    rows: dict[str, dict[str, Any]]  # every question, active or not, by id (never mutate)
+    questions: dict[str, BankQuestion]  # every question, active or not, by id
 
 
 _banks: dict[str, Bank] = {}  # database URL -> the newest bank this process has seen committed
@@ -91,10 +110,19 @@ def _version(session: Session) -> int | None:
     return version
 
 
+def question(session: Session, qid: str) -> BankQuestion | None:
+    """One question of the bank as this transaction sees it (None: no such id)."""
+    return current(session).questions.get(qid)
+
+
 def _load(session: Session, version: int | None) -> Bank:
-    rows = {row[0]: dict(zip(_COLUMNS, row, strict=True)) for row in session.execute(_ALL)}
-    active = tuple(qid for qid, values in rows.items() if values["active"])
-    return Bank(-1 if version is None else version, active, rows)
+    questions = {}
+    for row in session.execute(_ALL):
+        values = dict(zip(_COLUMNS, row, strict=True))
+        values["options"] = tuple(values["options"] or ())
+        questions[values["id"]] = BankQuestion(**values)
+    active = tuple(qid for qid, q in questions.items() if q.active)
+    return Bank(-1 if version is None else version, active, questions)
 
 
 def _publish(url: str, bank: Bank) -> None:

@@ -101,61 +101,82 @@ def _build(dialect: str) -> tuple:
     return person, department, question
 
 
-def answer_with_counts(answer_insert: Any) -> Any:
-    """PostgreSQL: the answer's INSERT … ON CONFLICT DO NOTHING RETURNING department_id and
-    the three counters it changes (count_answer's) as ONE statement — four round trips become
-    one. Each counter upsert selects from the one before it (answer → person → department-day
-    → question), so they run only if the answer was inserted, in this module's lock order;
-    a row comes back only then. Parameters: the answer's, plus userid, day, points, right (0/1)
-    and question_id for the counters.
+# -- PostgreSQL: a raw row's insert and its counters in one statement ---------------------------
+# A chain of data-modifying WITH clauses, each upsert selecting from the one before it (raw
+# row → person → department-day → question): they run only if the raw row was inserted, in
+# this module's lock order, and a row comes back only then. One round trip instead of three or
+# four. SQLite has no data-modifying WITH: count_answer / count_checkin run there.
+_ONE, _ZERO = literal(1, Integer()), literal(0, Integer())
+_DAY = bindparam("day", type_=Date())
+_RIGHT = bindparam("right", type_=Integer())  # 1 for a correct answer, else 0
+_POINTS = bindparam("points", type_=Integer())
 
-    Not for SQLite, which has no data-modifying WITH (count_answer runs there)."""
+
+def _person_step(source: Any, points: Any, answers: Any, right: Any) -> Any:
+    from sqlalchemy.dialects.postgresql import insert
+
+    t = _PERSON
+    userid = bindparam("userid", type_=String())
+    stmt = insert(t).from_select(
+        ["userid", "points", "answers", "correct", "took_part_on"],
+        select(userid, points, answers, right, _DAY).select_from(source),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.userid], set_=_person_update(t, stmt.excluded)
+    )
+    return stmt.returning(t.c.userid).cte("person")
+
+
+def _department_step(source: Any, department: Any, values: tuple) -> Any:
+    from sqlalchemy.dialects.postgresql import insert
+
+    d = _DEPARTMENT_DAY
+    stmt = insert(d).from_select(
+        ["department_id", "day", *_DEPARTMENT_FIELDS],
+        select(department, _DAY, *values).select_from(source),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[d.c.department_id, d.c.day], set_=_department_update(d, stmt.excluded)
+    )
+    return stmt.returning(d.c.department_id)
+
+
+def answer_with_counts(answer_insert: Any) -> Any:
+    """PostgreSQL: the answer's INSERT … ON CONFLICT DO NOTHING RETURNING department_id with
+    count_answer's three upserts chained on (see above). Parameters: the answer's, plus
+    userid, day, points, right and question_id."""
     from sqlalchemy.dialects.postgresql import insert
 
     answer = answer_insert.cte("answer")
-    userid = bindparam("userid", type_=String())
-    day = bindparam("day", type_=Date())
-    points = bindparam("points", type_=Integer())
-    right = bindparam("right", type_=Integer())
-    one, zero = literal(1, Integer()), literal(0, Integer())
-    t = _PERSON
-    person = insert(t).from_select(
-        ["userid", "points", "answers", "correct", "took_part_on"],
-        select(userid, points, one, right, day).select_from(answer),
-    )
-    person = (
-        person.on_conflict_do_update(
-            index_elements=[t.c.userid], set_=_person_update(t, person.excluded)
-        )
-        .returning(t.c.userid)
-        .cte("person")
-    )
-    d = _DEPARTMENT_DAY
-    department = insert(d).from_select(
-        ["department_id", "day", *_DEPARTMENT_FIELDS],
-        select(answer.c.department_id, day, one, right, points, zero).select_from(
-            answer.join(person, true())
-        ),
-    )
-    department = (
-        department.on_conflict_do_update(
-            index_elements=[d.c.department_id, d.c.day],
-            set_=_department_update(d, department.excluded),
-        )
-        .returning(d.c.department_id)
-        .cte("department")
-    )
+    person = _person_step(answer, _POINTS, _ONE, _RIGHT)
+    department = _department_step(
+        answer.join(person, true()), answer.c.department_id, (_ONE, _RIGHT, _POINTS, _ZERO)
+    ).cte("department")
     q = _QUESTION
     question = insert(q).from_select(
         ["department_id", "question_id", "answers", "correct"],
         select(
-            department.c.department_id, bindparam("question_id", type_=String()), one, right
+            department.c.department_id, bindparam("question_id", type_=String()), _ONE, _RIGHT
         ).select_from(department),
     )
     return question.on_conflict_do_update(
         index_elements=[q.c.department_id, q.c.question_id],
         set_=_question_update(q, question.excluded),
     ).returning(q.c.department_id)
+
+
+def checkin_with_counts(checkin_insert: Any) -> Any:
+    """PostgreSQL: the check-in's INSERT … ON CONFLICT DO NOTHING RETURNING with
+    count_checkin's two upserts chained on. Parameters: the check-in's, plus userid, day and
+    department_key (the department, NO_DEPARTMENT for none)."""
+    person = _person_step(checkin_insert.cte("checkin"), _ZERO, _ZERO, _ZERO)
+    department = bindparam("department_key", type_=Integer())
+    return _department_step(person, department, (_ZERO, _ZERO, _ZERO, _ONE))
+
+
+def department_key(department_id: int | None) -> int:
+    """The counters' key for a department (NO_DEPARTMENT for none)."""
+    return NO_DEPARTMENT if department_id is None else department_id
 
 
 def _statements(session: Session) -> tuple:

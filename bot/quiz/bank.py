@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -131,13 +132,24 @@ class Bank:
     fingerprint: str = ""
 
 
+# How long a process trusts its last look at the question files' modification times.
+STAMP_SECONDS = 1.0
+_stamps: dict[str, tuple[float, tuple]] = {}
+
+
 def load_builtin() -> Bank:
     """Every content/questions/*.yaml, validated. Bad questions are left out and listed.
 
-    Cached until a file changes (it runs on every quiz message through ensure_bank)."""
-    folder = content.content_dir() / "questions"
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
-    return _load_builtin(str(folder), stamp)
+    Cached until a file changes (it runs on every first 答题 through ensure_bank). The files'
+    modification times are looked at once a second at most: listing and stat-ing them cost
+    more than the rest of a first 答题's Python, and a deployed file is seen a second later."""
+    folder = str(content.content_dir() / "questions")
+    now = time.monotonic()
+    seen = _stamps.get(folder)
+    if seen is None or now - seen[0] >= STAMP_SECONDS:
+        files = sorted(Path(folder).glob("*.yaml"))
+        seen = _stamps[folder] = (now, tuple((p.name, p.stat().st_mtime_ns) for p in files))
+    return _load_builtin(folder, seen[1])
 
 
 @lru_cache(maxsize=4)

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot import bank_cache, counters
+from bot.bank_cache import BankQuestion
 from bot.db import attach, dialect_insert
 from bot.models import Question, QuizAnswer, QuizDailySet, User
 from bot.quiz import scoring
@@ -36,16 +37,16 @@ _Q = Question.__table__
 _SETS = QuizDailySet.__table__
 _USERS = User.__table__
 _ANSWERS = QuizAnswer.__table__
-_SEEN = select(_SETS.c.question_ids).where(_SETS.c.userid == bindparam("userid"))
+_SEEN = select(_SETS.c.id, _SETS.c.day, _SETS.c.question_ids).where(
+    _SETS.c.userid == bindparam("userid")
+)
 _FIND_SET = select(*_SETS.c).where(
     _SETS.c.userid == bindparam("userid"), _SETS.c.day == bindparam("day")
 )
 _ANSWERED = select(*_ANSWERS.c).where(_ANSWERS.c.set_id == bindparam("set_id"))
 _INSERT_SET: dict[str, object] = {}
-# session.info keys: the day's sets this transaction created (no answers yet), and the questions
-# it loaded (kept alive so that session.get finds them in the identity map, not by a query).
+# session.info key: the day's sets this transaction created (no answers yet).
 _FRESH = "quiz_fresh_sets"
-_LOADED = "quiz_questions"
 
 
 def active_question_ids(session: Session) -> list[str]:
@@ -54,35 +55,29 @@ def active_question_ids(session: Session) -> list[str]:
     return list(bank_cache.current(session).active_ids)
 
 
-def load_questions(session: Session, qids: list[str]) -> dict[str, Question]:
-    """The questions with these ids (from the process's copy of the bank), held for the rest
-    of the transaction so that later `session.get(Question, id)` calls cost no statement."""
-    found: dict[str, Question] = {}
-    bank = None
-    for qid in qids:
-        known = session.identity_map.get(session.identity_key(Question, qid))
-        if known is not None:
-            found[qid] = known
-            continue
-        bank = bank or bank_cache.current(session)
-        values = bank.rows.get(qid)
-        if values is None:  # deleted since the set was drawn: as a query would, nothing
-            continue
-        # A list of its own: the cached row is shared by every transaction of the process.
-        found[qid] = attach(session, Question, {**values, "options": list(values["options"])})
-    session.info.setdefault(_LOADED, []).extend(found.values())
-    return found
+def load_questions(session: Session, qids: list[str]) -> dict[str, BankQuestion]:
+    """The questions with these ids (from the process's copy of the bank; an id no longer in
+    the bank is left out)."""
+    questions = bank_cache.current(session).questions
+    return {qid: questions[qid] for qid in qids if qid in questions}
 
 
-def choose_questions(session: Session, userid: str, day: date, count: int) -> list[str]:
+def question(session: Session, qid: str) -> BankQuestion | None:
+    """One question, from the process's copy of the bank (see bot.bank_cache)."""
+    return bank_cache.question(session, qid)
+
+
+def choose_questions(
+    session: Session, userid: str, day: date, count: int, seen: set[str] | None = None
+) -> list[str]:
     """Due reviews first, then questions this person has not had in a daily set, drawn with a
-    seed of (person, day) so the choice is the same whoever computes it."""
+    seed of (person, day) so the choice is the same whoever computes it. `seen`: the ids of
+    the person's earlier sets, if the caller has read them (see _earlier_sets)."""
     ids = active_question_ids(session)
     active = set(ids)
     chosen = [qid for qid in scoring.due_reviews(session, userid, day) if qid in active][:count]
-    seen: set[str] = set()
-    for (qids,) in session.execute(_SEEN, {"userid": userid}):
-        seen.update(qids)
+    if seen is None:
+        seen, _ = _earlier_sets(session, userid, day)
     fresh = [qid for qid in ids if qid not in seen and qid not in chosen]
     pool = fresh if len(fresh) >= count - len(chosen) else [q for q in ids if q not in chosen]
     rng = _rng(f"daily:{userid}:{day.isoformat()}")
@@ -128,15 +123,27 @@ def find_set(session: Session, userid: str, day: date) -> QuizDailySet | None:
     return known if known is not None else attach(session, QuizDailySet, row._asdict())
 
 
+def _earlier_sets(session: Session, userid: str, day: date) -> tuple[set[str], int | None]:
+    """(the question ids of the person's sets, the id of their set of `day` if any): one
+    statement for the first 答题 of the day, which needs both."""
+    seen: set[str] = set()
+    today = None
+    for set_id, set_day, qids in session.execute(_SEEN, {"userid": userid}):
+        seen.update(qids)
+        if set_day == day:
+            today = set_id
+    return seen, today
+
+
 def get_or_create_set(
     session: Session, userid: str, day: date, count: int, now: datetime
 ) -> QuizDailySet | None:
     """Today's set for `userid` (created once: the unique key decides). None if no questions."""
-    existing = find_set(session, userid, day)
-    if existing is not None:
-        return existing
+    seen, today = _earlier_sets(session, userid, day)
+    if today is not None:
+        return find_set(session, userid, day)
     ensure_bank(session, now)
-    qids = choose_questions(session, userid, day, count)
+    qids = choose_questions(session, userid, day, count, seen)
     if not qids:
         return None
     questions = load_questions(session, qids)
@@ -210,7 +217,7 @@ def next_index(
 @dataclass
 class Outcome:
     status: str  # "scored" | "already"
-    question: Question
+    question: Question | BankQuestion
     correct: bool = False
     given_shown: str = ""
     answer_shown: str = ""
@@ -264,7 +271,7 @@ def score_answer(
     """Score `shown` (letters as this person saw them) for question `index` of the set, once."""
     qid = daily.question_ids[index]
     perm = daily.permutations[index]
-    question = session.get(Question, qid)
+    question = bank_cache.question(session, qid)
     stored = to_stored(shown, perm, question.type)
     correct = stored == question.answer
     points = scoring.points_for(correct)
