@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
+from bot import bank_cache
 from bot.db import transaction
 from bot.directory import grant, sync_directory
 from bot.models import (
@@ -168,3 +169,37 @@ NEW_QUESTION = {
     "explanation": "绿区正常，红区压力不足，黄区压力过高。",
     "source": "测试",
 }
+
+
+def test_a_bank_read_by_a_rolled_back_writer_is_never_served(runtime, settings, clock):
+    """The writer's version number comes back for the next writer after a rollback: what the
+    rolled-back transaction read must not be taken for that next version's bank."""
+    with transaction(runtime.factory) as s:
+        ensure_bank(s, clock())
+    try:
+        with transaction(runtime.factory) as s:
+            s.add(
+                Question(
+                    id="x-ghost",
+                    theme="fire",
+                    type="judge",
+                    stem="回滚的题",
+                    answer="T",
+                    updated_at=clock(),
+                )
+            )
+            s.flush()
+            bank_cache.forget(s)
+            assert "x-ghost" in bank_cache.current(s).questions
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    other = other_process(settings, clock)
+    try:
+        with transaction(other.factory) as s:  # the next writer gets the same version number
+            s.execute(update(Question).where(Question.id == "fire-001").values(stem="新的题干"))
+    finally:
+        other.close()
+    with transaction(runtime.factory) as s:
+        bank = bank_cache.current(s)
+        assert "x-ghost" not in bank.questions and bank.questions["fire-001"].stem == "新的题干"

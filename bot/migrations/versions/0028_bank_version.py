@@ -4,6 +4,8 @@ Revision ID: 0028_bank_version
 Revises: 0024_question_counts
 """
 
+import secrets
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -51,7 +53,10 @@ def upgrade() -> None:
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bank_version")),
     )
-    op.execute("INSERT INTO bank_version (id, version) VALUES (1, 1)")
+    # A random start, not 1: a process that cached the bank of a database dropped and created
+    # again at the same URL must not take the new one's first versions for the old ones.
+    start = secrets.randbelow(2**40)
+    op.execute(f"INSERT INTO bank_version (id, version) VALUES (1, {start})")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_FUNCTION)
         op.execute(_PG_TRIGGER)
