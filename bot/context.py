@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from bot import bank_cache
 from bot.content import Texts, texts
 from bot.db import attach
 from bot.directory import roles_from
@@ -197,8 +198,10 @@ _CONVERSATIONS = Conversation.__table__
 _ROLES = RoleAssignment.__table__
 # The user row, one row per granted role, and the conversation: every message needs all three,
 # and one Core statement costs a third of three ORM loads (built once, see bot.dispatcher).
+# The question bank's version rides along (bot.bank_cache): one scalar subquery instead of a
+# statement of its own, and the quiz's bank reads come from the process's copy.
 _SENDER = (
-    select(*_USERS.c, _ROLES.c.role, *_CONVERSATIONS.c)
+    select(*_USERS.c, _ROLES.c.role, *_CONVERSATIONS.c, bank_cache.VERSION)
     .select_from(
         _USERS.outerjoin(_ROLES, _ROLES.c.userid == _USERS.c.userid).outerjoin(
             _CONVERSATIONS, _CONVERSATIONS.c.userid == _USERS.c.userid
@@ -220,9 +223,10 @@ _DELETE_CONVERSATION = delete(_CONVERSATIONS).where(_CONVERSATIONS.c.userid == b
 def load_sender(
     session: Session, settings: Settings, userid: str
 ) -> tuple[User, frozenset[str], dict[str, Any] | None] | None:
-    """The sender's User row, roles and conversation row (for Context.use_conversation), read fresh from the database (no
-    per-process cache, so a role granted or a member moved is seen by the very next message in
-    every process); None if the sender has no User row yet.
+    """The sender's User row, roles and conversation row (for Context.use_conversation), read
+    fresh from the database (no per-process cache, so a role granted or a member moved is seen
+    by the very next message in every process); None if the sender has no User row yet. The
+    question bank's version is noted for bot.bank_cache on the way.
 
     The rows become ordinary persistent objects of `session` (changes to them are flushed as
     usual), without the ORM's per-load cost."""
@@ -232,6 +236,7 @@ def load_sender(
     first = rows[0]
     user = attach(session, User, dict(zip(_USERS.c.keys(), first[:_N_USER], strict=True)))
     granted = [row[_N_USER] for row in rows if row[_N_USER] is not None]
-    row = first[_N_USER + 1 :]
+    bank_cache.note_version(session, first[-1])
+    row = first[_N_USER + 1 : -1]
     conv_values = None if row[0] is None else dict(zip(_CONV_COLUMNS, row, strict=True))
     return user, roles_from(settings, user, userid, granted), conv_values

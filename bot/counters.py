@@ -31,7 +31,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Integer, String, bindparam, case, literal_column, or_, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    case,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from bot.db import dialect_insert, is_postgres
@@ -56,6 +67,33 @@ _QUESTION = QuestionCounts.__table__
 _ACTIVE = DepartmentDayActive.__table__
 
 
+def _person_update(t: Any, new: Any) -> dict[str, Any]:
+    return {
+        "points": t.c.points + new.points,
+        "answers": t.c.answers + new.answers,
+        "correct": t.c.correct + new.correct,
+        # The first day the person took part: an earlier day (a back-dated row) wins.
+        "took_part_on": case(
+            (
+                or_(t.c.took_part_on.is_(None), new.took_part_on < t.c.took_part_on),
+                new.took_part_on,
+            ),
+            else_=t.c.took_part_on,
+        ),
+    }
+
+
+_DEPARTMENT_FIELDS = ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
+
+
+def _department_update(d: Any, new: Any) -> dict[str, Any]:
+    return {name: d.c[name] + new[name] for name in _DEPARTMENT_FIELDS}
+
+
+def _question_update(q: Any, new: Any) -> dict[str, Any]:
+    return {"answers": q.c.answers + new.answers, "correct": q.c.correct + new.correct}
+
+
 class _Statements(NamedTuple):
     person: Any
     department: Any
@@ -76,22 +114,8 @@ def _build(dialect: str) -> _Statements:
         correct=bindparam("correct", type_=Integer()),
         took_part_on=bindparam("day", type_=Date()),
     )
-    new = person.excluded
     person = person.on_conflict_do_update(
-        index_elements=[t.c.userid],
-        set_={
-            "points": t.c.points + new.points,
-            "answers": t.c.answers + new.answers,
-            "correct": t.c.correct + new.correct,
-            # The first day the person took part: an earlier day (a back-dated row) wins.
-            "took_part_on": case(
-                (
-                    or_(t.c.took_part_on.is_(None), new.took_part_on < t.c.took_part_on),
-                    new.took_part_on,
-                ),
-                else_=t.c.took_part_on,
-            ),
-        },
+        index_elements=[t.c.userid], set_=_person_update(t, person.excluded)
     )
     d = _DEPARTMENT_DAY
     department = insert(d).values(
@@ -102,13 +126,9 @@ def _build(dialect: str) -> _Statements:
         quiz_points=bindparam("quiz_points", type_=Integer()),
         checkins=bindparam("checkins", type_=Integer()),
     )
-    new = department.excluded
     department = department.on_conflict_do_update(
         index_elements=[d.c.department_id, d.c.day],
-        set_={
-            name: d.c[name] + new[name]
-            for name in ("quiz_answers", "quiz_correct", "quiz_points", "checkins")
-        },
+        set_=_department_update(d, department.excluded),
     )
     q = _QUESTION
     question = insert(q).values(
@@ -117,10 +137,9 @@ def _build(dialect: str) -> _Statements:
         answers=bindparam("answers", type_=Integer()),
         correct=bindparam("correct", type_=Integer()),
     )
-    new = question.excluded
     question = question.on_conflict_do_update(
         index_elements=[q.c.department_id, q.c.question_id],
-        set_={"answers": q.c.answers + new.answers, "correct": q.c.correct + new.correct},
+        set_=_question_update(q, question.excluded),
     )
     a = _ACTIVE
     one = literal_column("1")
@@ -136,6 +155,84 @@ def _build(dialect: str) -> _Statements:
         )
     )
     return _Statements(person, department, question, active)
+
+
+# -- PostgreSQL: a raw row's insert and its counters in one statement ---------------------------
+# A chain of data-modifying WITH clauses, each upsert selecting from the one before it (raw
+# row → person → department-day → question): they run only if the raw row was inserted, in
+# this module's lock order, and a row comes back only then. One round trip instead of three or
+# four. SQLite has no data-modifying WITH: count_answer / count_checkin run there.
+_ONE, _ZERO = literal(1, Integer()), literal(0, Integer())
+_DAY = bindparam("day", type_=Date())
+_RIGHT = bindparam("right", type_=Integer())  # 1 for a correct answer, else 0
+_POINTS = bindparam("points", type_=Integer())
+
+
+def _person_step(source: Any, points: Any, answers: Any, right: Any) -> Any:
+    from sqlalchemy.dialects.postgresql import insert
+
+    t = _PERSON
+    userid = bindparam("userid", type_=String())
+    stmt = insert(t).from_select(
+        ["userid", "points", "answers", "correct", "took_part_on"],
+        select(userid, points, answers, right, _DAY).select_from(source),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.userid], set_=_person_update(t, stmt.excluded)
+    )
+    return stmt.returning(t.c.userid).cte("person")
+
+
+def _department_step(source: Any, department: Any, values: tuple) -> Any:
+    from sqlalchemy.dialects.postgresql import insert
+
+    d = _DEPARTMENT_DAY
+    stmt = insert(d).from_select(
+        ["department_id", "day", *_DEPARTMENT_FIELDS],
+        select(department, _DAY, *values).select_from(source),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[d.c.department_id, d.c.day], set_=_department_update(d, stmt.excluded)
+    )
+    return stmt.returning(d.c.department_id)
+
+
+def answer_with_counts(answer_insert: Any) -> Any:
+    """PostgreSQL: the answer's INSERT … ON CONFLICT DO NOTHING RETURNING department_id with
+    count_answer's three upserts chained on (see above). Parameters: the answer's, plus
+    userid, day, points, right and question_id."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    answer = answer_insert.cte("answer")
+    person = _person_step(answer, _POINTS, _ONE, _RIGHT)
+    department = _department_step(
+        answer.join(person, true()), answer.c.department_id, (_ONE, _RIGHT, _POINTS, _ZERO)
+    ).cte("department")
+    q = _QUESTION
+    question = insert(q).from_select(
+        ["department_id", "question_id", "answers", "correct"],
+        select(
+            department.c.department_id, bindparam("question_id", type_=String()), _ONE, _RIGHT
+        ).select_from(department),
+    )
+    return question.on_conflict_do_update(
+        index_elements=[q.c.department_id, q.c.question_id],
+        set_=_question_update(q, question.excluded),
+    ).returning(q.c.department_id)
+
+
+def checkin_with_counts(checkin_insert: Any) -> Any:
+    """PostgreSQL: the check-in's INSERT … ON CONFLICT DO NOTHING RETURNING with
+    count_checkin's two upserts chained on. Parameters: the check-in's, plus userid, day and
+    department_key (the department, NO_DEPARTMENT for none)."""
+    person = _person_step(checkin_insert.cte("checkin"), _ZERO, _ZERO, _ZERO)
+    department = bindparam("department_key", type_=Integer())
+    return _department_step(person, department, (_ZERO, _ZERO, _ZERO, _ONE))
+
+
+def department_key(department_id: int | None) -> int:
+    """The counters' key for a department (NO_DEPARTMENT for none)."""
+    return NO_DEPARTMENT if department_id is None else department_id
 
 
 def _statements(session: Session) -> _Statements:

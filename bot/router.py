@@ -94,6 +94,11 @@ class Router:
     # handler may return None to pass the text on to the next pattern or the fallback.
     patterns: list[tuple[re.Pattern[str], Handler]] = field(default_factory=list)
     fallback: Handler | None = None
+    # The keywords by their first (lower-case) character, in registration order: a text is
+    # compared only with the keywords it could start with, not all ~90 (see match_command).
+    _by_first: tuple[int, dict[str, list[tuple[int, Command, str]]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     # -- registration --------------------------------------------------------------------
     def command(
@@ -210,17 +215,33 @@ class Router:
     def match_command(self, text: str) -> tuple[Command, str] | None:
         """The command whose keyword is the longest prefix of `text` (ties: priority)."""
         best: tuple[int, int, Command, str] | None = None
-        for cmd in self.commands:
-            for keyword in cmd.keywords:
-                args = split_command(text, keyword)
-                if args is None or (cmd.exact and args):
-                    continue
-                if cmd.accepts is not None and not cmd.accepts(args):
-                    continue
-                rank = (len(keyword), cmd.priority)
-                if best is None or rank > best[:2]:
-                    best = (rank[0], rank[1], cmd, args)
+        for _, cmd, keyword in self._candidates(text):
+            args = split_command(text, keyword)
+            if args is None or (cmd.exact and args):
+                continue
+            if cmd.accepts is not None and not cmd.accepts(args):
+                continue
+            rank = (len(keyword), cmd.priority)
+            if best is None or rank > best[:2]:
+                best = (rank[0], rank[1], cmd, args)
         return (best[2], best[3]) if best else None
+
+    def _candidates(self, text: str) -> list[tuple[int, Command, str]]:
+        """The keywords `text` may start with (split_command compares lower-cased: a match
+        shares the first lower-case character), in registration order, as the full scan
+        would visit them (the first of equal rank wins)."""
+        if self._by_first is None or self._by_first[0] != len(self.commands):
+            index: dict[str, list[tuple[int, Command, str]]] = {}
+            order = 0
+            for cmd in self.commands:
+                for keyword in cmd.keywords:
+                    index.setdefault(keyword.lower()[:1], []).append((order, cmd, keyword))
+                    order += 1
+            self._by_first = (len(self.commands), index)
+        index = self._by_first[1]
+        found = index.get(text.lower()[:1], [])
+        empty = index.get("", [])  # an empty keyword matches every text
+        return sorted(found + empty) if empty else found
 
     def dispatch(self, msg: IncomingMessage, ctx: Context) -> Reply | None:
         """Conversations first, by the interrupt rules: a command that may interrupt a flow

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 
+from bot.bank_cache import BankQuestion
 from bot.context import Context
 from bot.hazard import points as hazard_points
 from bot.learning import points as learning_points
 from bot.messages import IncomingMessage, Reply
-from bot.models import Question, QuizDailySet
+from bot.models import QuizDailySet
 from bot.quiz import daily, scoring
 from bot.quiz.answers import answer_label, format_hint, format_question, parse_answer, to_shown
 from bot.quiz.cards import (
@@ -46,8 +47,8 @@ def _today_set(ctx: Context) -> QuizDailySet | None:
     )
 
 
-def _question(ctx: Context, qid: str) -> Question:
-    return ctx.session.get(Question, qid)
+def _question(ctx: Context, qid: str) -> BankQuestion:
+    return daily.question(ctx.session, qid)
 
 
 def daily_question_text(ctx: Context, day_set: QuizDailySet, index: int) -> str:
@@ -102,18 +103,15 @@ def _after_daily_answer(ctx: Context, day_set: QuizDailySet, done: dict | None =
 
 
 def answer_daily_text(msg: IncomingMessage, ctx: Context, text: str) -> Reply | None:
-    day_set = daily.get_set(ctx.session, ctx.conversation.data.get("set_id"))
+    day_set, done = daily.set_with_answers(ctx.session, ctx.conversation.data.get("set_id"))
     if day_set is None or day_set.userid != ctx.userid or day_set.day != ctx.today:
         # Yesterday's quiz is over: start today's instead of scoring an old question.
         ctx.end_flow()
         return handle_quiz(msg, ctx)
-    done = daily.answered(ctx.session, day_set.id)
     index = daily.next_index(ctx.session, day_set, done)
     if index is None:
         ctx.end_flow()
         return Reply.text(day_done_text(ctx, day_set, "quiz.day_already_done"))
-    # This question and the next one in one query (_question then finds them loaded).
-    daily.load_questions(ctx.session, day_set.question_ids[index : index + 2])
     question = _question(ctx, day_set.question_ids[index])
     shown = parse_answer(text, question.type, len(question.options))
     if shown is None:

@@ -3,42 +3,65 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot import content, counters
-from bot.db import insert_ignore
+from bot.db import dialect_insert
 from bot.models import DailyCheckin, User
 
 
 def check_in(session: Session, user: User, now: datetime) -> tuple[bool, int]:
     """(first today?, streak in days). The unique (userid, day) makes repeats count once."""
     today = now.date()
-    row = insert_ignore(
-        session,
-        DailyCheckin,
-        {
-            "userid": user.userid,
-            "day": today,
-            "department_id": user.department_id,
-            "checked_at": now,
-        },
-        returning=DailyCheckin.id,
-    ).first()
-    if row is not None:
+    params = {
+        "userid": user.userid,
+        "day": today,
+        "department_id": user.department_id,
+        "checked_at": now,
+        "department_key": counters.department_key(user.department_id),
+    }
+    first = session.execute(_insert_checkin(session), params).first() is not None
+    if first and session.get_bind().dialect.name != "postgresql":  # there it counted itself
         counters.count_checkin(session, user.userid, user.department_id, today)
-    return row is not None, streak(session, user.userid, today)
+    return first, streak(session, user.userid, today)
+
+
+_CHECKINS = DailyCheckin.__table__
+_INSERT_CHECKIN: dict[str, Any] = {}
+
+
+def _insert_checkin(session: Session) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect (the first 打卡 of
+    each person each day runs it); on PostgreSQL with the counters chained on
+    (counters.checkin_with_counts)."""
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_CHECKIN.get(dialect)
+    if stmt is None:
+        columns = ("userid", "day", "department_id", "checked_at")
+        stmt = (
+            dialect_insert(dialect)(_CHECKINS)
+            .values({c: bindparam(c) for c in columns})
+            .on_conflict_do_nothing()
+            .returning(_CHECKINS.c.id)
+        )
+        if dialect == "postgresql":
+            stmt = counters.checkin_with_counts(stmt)
+        _INSERT_CHECKIN[dialect] = stmt
+    return stmt
+
+
+# Built once, on Table columns (every 打卡 runs it; an ORM select costs several times this).
+_DAYS = select(_CHECKINS.c.day).where(
+    _CHECKINS.c.userid == bindparam("userid"), _CHECKINS.c.day > bindparam("since")
+)
 
 
 def streak(session: Session, userid: str, today: date) -> int:
-    days = set(
-        session.scalars(
-            select(DailyCheckin.day).where(
-                DailyCheckin.userid == userid, DailyCheckin.day > today - timedelta(days=400)
-            )
-        )
-    )
+    since = today - timedelta(days=400)
+    days = set(session.scalars(_DAYS, {"userid": userid, "since": since}))
     n, d = 0, today
     while d in days:
         n += 1

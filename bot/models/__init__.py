@@ -72,6 +72,7 @@ from bot.models.pledge import (
     PledgeView,
 )
 from bot.models.quiz import (
+    BankVersion,
     Contest,
     ContestAnswer,
     ContestAttempt,
@@ -95,6 +96,7 @@ __all__ = [
     "PersonTotals",
     "PledgeCounts",
     "QuestionCounts",
+    "BankVersion",
     "Drill",
     "DrillAnswer",
     "DrillEvaluation",

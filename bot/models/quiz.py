@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -41,6 +42,19 @@ class Question(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     origin: Mapped[str] = mapped_column(String(16), default="builtin")  # builtin | import
     updated_at: Mapped[datetime]
+
+
+class BankVersion(Base):
+    """One row (id 1): a number that grows with every write to `questions`.
+
+    A trigger bumps it (migration 0028), in the writer's transaction; each process keeps the
+    bank in memory for the version it read (bot.quiz.bank_cache) and reads this number with
+    every message's sender, so an edit committed anywhere reaches the next message everywhere."""
+
+    __tablename__ = "bank_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class QuizDailySet(Base):

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from bot import content
+from bot import bank_cache, content
 from bot.db import upsert_insert
 from bot.models import Question
 from bot.quiz.answers import LETTERS, parse_judge_value
@@ -131,13 +132,24 @@ class Bank:
     fingerprint: str = ""
 
 
+# How long a process trusts its last look at the question files' modification times.
+STAMP_SECONDS = 1.0
+_stamps: dict[str, tuple[float, tuple]] = {}
+
+
 def load_builtin() -> Bank:
     """Every content/questions/*.yaml, validated. Bad questions are left out and listed.
 
-    Cached until a file changes (it runs on every quiz message through ensure_bank)."""
-    folder = content.content_dir() / "questions"
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
-    return _load_builtin(str(folder), stamp)
+    Cached until a file changes (it runs on every first 答题 through ensure_bank). The files'
+    modification times are looked at once a second at most: listing and stat-ing them cost
+    more than the rest of a first 答题's Python, and a deployed file is seen a second later."""
+    folder = str(content.content_dir() / "questions")
+    now = time.monotonic()
+    seen = _stamps.get(folder)
+    if seen is None or now - seen[0] >= STAMP_SECONDS:
+        files = sorted(Path(folder).glob("*.yaml"))
+        seen = _stamps[folder] = (now, tuple((p.name, p.stat().st_mtime_ns) for p in files))
+    return _load_builtin(folder, seen[1])
 
 
 @lru_cache(maxsize=4)
@@ -187,6 +199,7 @@ def upsert_questions(
     `where` allows: the builtin sync leaves imported rows alone; an import takes any row.
     Written in batches of UPSERT_BATCH rows, all in the caller's transaction."""
     columns = (*QUESTION_CONTENT, *extra_columns, "updated_at")
+    bank_cache.forget(session)  # this transaction's own reads must see these rows
     for start in range(0, len(rows), UPSERT_BATCH):
         stmt = upsert_insert(session, Question)
         stmt = stmt.on_conflict_do_update(
@@ -204,6 +217,7 @@ def sync_builtin(session: Session, now: datetime, bank: Bank | None = None) -> d
     Rows an import replaced (origin "import") are left as the import made them.
     """
     bank = bank or load_builtin()
+    bank_cache.forget(session)  # this transaction's own reads must see the synced rows
     ids = [q["id"] for q in bank.questions]
     if ids:
         upsert_questions(
@@ -382,6 +396,7 @@ def save_question(
     question.origin = "import"  # a later builtin sync must not undo the officer's change
     question.updated_at = now
     session.flush()
+    bank_cache.forget(session)
     return question, []
 
 

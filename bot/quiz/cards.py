@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import bank_cache
 from bot.messages import text_message
 from bot.models import Question, QuizDailySet
 from bot.quiz.answers import LETTERS, TYPE_LABELS, answer_label, format_question, shown_options
@@ -126,7 +127,7 @@ def daily_card_messages(
     """Question `index` as a card, preceded by the full question as text when the card would
     have to shorten it."""
     card = daily_card(session, t, day_set, index)
-    question = session.get(Question, day_set.question_ids[index])
+    question = bank_cache.question(session, day_set.question_ids[index])
     perm = day_set.permutations[index]
     messages = [{"msgtype": "template_card", "template_card": card}]
     if not fits_card(question, perm):
@@ -139,7 +140,7 @@ def daily_card(
     session: Session, t: Texts, day_set: QuizDailySet, index: int, **kw: Any
 ) -> dict[str, Any]:
     """Question `index` of a daily set as a vote card (task id quiz-<set>-<index>-<random>)."""
-    q = session.get(Question, day_set.question_ids[index])
+    q = bank_cache.question(session, day_set.question_ids[index])
     task_id = kw.pop("task_id", None) or f"{TASK_PREFIX}{day_set.id}-{index}-{secrets.token_hex(4)}"
     return vote_card(
         t,

@@ -10,8 +10,9 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from bot import counters
-from bot.db import attach, dialect_insert, insert_ignore
+from bot import bank_cache, counters
+from bot.bank_cache import BankQuestion
+from bot.db import attach, dialect_insert
 from bot.models import Question, QuizAnswer, QuizDailySet, User
 from bot.quiz import scoring
 from bot.quiz.answers import permutation_for, to_shown, to_stored
@@ -36,52 +37,47 @@ _Q = Question.__table__
 _SETS = QuizDailySet.__table__
 _USERS = User.__table__
 _ANSWERS = QuizAnswer.__table__
-_ACTIVE_IDS = select(_Q.c.id).where(_Q.c.active.is_(True)).order_by(_Q.c.id)
-_SEEN = select(_SETS.c.question_ids).where(_SETS.c.userid == bindparam("userid"))
+_SEEN = select(_SETS.c.id, _SETS.c.day, _SETS.c.question_ids).where(
+    _SETS.c.userid == bindparam("userid")
+)
 _FIND_SET = select(*_SETS.c).where(
     _SETS.c.userid == bindparam("userid"), _SETS.c.day == bindparam("day")
 )
-_QUESTIONS = select(*_Q.c).where(_Q.c.id.in_(bindparam("ids", expanding=True)))
 _ANSWERED = select(*_ANSWERS.c).where(_ANSWERS.c.set_id == bindparam("set_id"))
 _INSERT_SET: dict[str, object] = {}
-# session.info keys: the day's sets this transaction created (no answers yet), and the questions
-# it loaded (kept alive so that session.get finds them in the identity map, not by a query).
+# session.info key: the day's sets this transaction created (no answers yet).
 _FRESH = "quiz_fresh_sets"
-_LOADED = "quiz_questions"
 
 
 def active_question_ids(session: Session) -> list[str]:
-    # Ids only: this runs on the first 答题 of each person each day (the chat path).
-    return list(session.scalars(_ACTIVE_IDS))
+    """The active questions' ids, in id order, from the process's copy of the bank (it runs
+    on the first 答题 of each person each day; see bot.bank_cache for why it is current)."""
+    return list(bank_cache.current(session).active_ids)
 
 
-def load_questions(session: Session, qids: list[str]) -> dict[str, Question]:
-    """The questions with these ids, in one query, held for the rest of the transaction so
-    that later `session.get(Question, id)` calls cost no statement."""
-    found: dict[str, Question] = {}
-    missing = []
-    for qid in qids:
-        known = session.identity_map.get(session.identity_key(Question, qid))
-        if known is not None:
-            found[qid] = known
-        else:
-            missing.append(qid)
-    if missing:
-        for row in session.execute(_QUESTIONS, {"ids": missing}):
-            found[row.id] = attach(session, Question, row._asdict())
-    session.info.setdefault(_LOADED, []).extend(found.values())
-    return found
+def load_questions(session: Session, qids: list[str]) -> dict[str, BankQuestion]:
+    """The questions with these ids (from the process's copy of the bank; an id no longer in
+    the bank is left out)."""
+    questions = bank_cache.current(session).questions
+    return {qid: questions[qid] for qid in qids if qid in questions}
 
 
-def choose_questions(session: Session, userid: str, day: date, count: int) -> list[str]:
+def question(session: Session, qid: str) -> BankQuestion | None:
+    """One question, from the process's copy of the bank (see bot.bank_cache)."""
+    return bank_cache.question(session, qid)
+
+
+def choose_questions(
+    session: Session, userid: str, day: date, count: int, seen: set[str] | None = None
+) -> list[str]:
     """Due reviews first, then questions this person has not had in a daily set, drawn with a
-    seed of (person, day) so the choice is the same whoever computes it."""
+    seed of (person, day) so the choice is the same whoever computes it. `seen`: the ids of
+    the person's earlier sets, if the caller has read them (see _earlier_sets)."""
     ids = active_question_ids(session)
     active = set(ids)
     chosen = [qid for qid in scoring.due_reviews(session, userid, day) if qid in active][:count]
-    seen: set[str] = set()
-    for (qids,) in session.execute(_SEEN, {"userid": userid}):
-        seen.update(qids)
+    if seen is None:
+        seen, _ = _earlier_sets(session, userid, day)
     fresh = [qid for qid in ids if qid not in seen and qid not in chosen]
     pool = fresh if len(fresh) >= count - len(chosen) else [q for q in ids if q not in chosen]
     rng = _rng(f"daily:{userid}:{day.isoformat()}")
@@ -89,18 +85,33 @@ def choose_questions(session: Session, userid: str, day: date, count: int) -> li
     return chosen
 
 
-_GET_SET = select(*_SETS.c).where(_SETS.c.id == bindparam("id"))
+# The set and its answers in one statement (an answer needs both; see set_with_answers).
+_SET_WITH_ANSWERS = (
+    select(*_SETS.c, _ANSWERS.c.question_index, _ANSWERS.c.given, _ANSWERS.c.correct)
+    .select_from(_SETS.outerjoin(_ANSWERS, _ANSWERS.c.set_id == _SETS.c.id))
+    .where(_SETS.c.id == bindparam("id"))
+)
+_N_SET = len(_SETS.c)
 
 
-def get_set(session: Session, set_id: int | None) -> QuizDailySet | None:
-    """The set with this id (as session.get, at the cost of a Core select)."""
+def set_with_answers(session: Session, set_id: int | None) -> tuple[QuizDailySet | None, dict]:
+    """(the set with this id, {question index: its answer (.given, .correct)}) in one query,
+    for an answer to the daily quiz; (None, {}) if there is no such set."""
     if set_id is None:
-        return None
+        return None, {}
+    rows = session.execute(_SET_WITH_ANSWERS, {"id": set_id}).all()
+    if not rows:
+        return None, {}
     known = session.identity_map.get(session.identity_key(QuizDailySet, set_id))
-    if known is not None:
-        return known
-    row = session.execute(_GET_SET, {"id": set_id}).first()
-    return None if row is None else attach(session, QuizDailySet, row._asdict())
+    day_set = known or attach(
+        session, QuizDailySet, dict(zip(_SETS.c.keys(), rows[0][:_N_SET], strict=True))
+    )
+    done = {
+        row.question_index: row
+        for row in rows
+        if row.question_index is not None  # the outer join's row of a set with no answers
+    }
+    return day_set, done
 
 
 def find_set(session: Session, userid: str, day: date) -> QuizDailySet | None:
@@ -112,15 +123,27 @@ def find_set(session: Session, userid: str, day: date) -> QuizDailySet | None:
     return known if known is not None else attach(session, QuizDailySet, row._asdict())
 
 
+def _earlier_sets(session: Session, userid: str, day: date) -> tuple[set[str], int | None]:
+    """(the question ids of the person's sets, the id of their set of `day` if any): one
+    statement for the first 答题 of the day, which needs both."""
+    seen: set[str] = set()
+    today = None
+    for set_id, set_day, qids in session.execute(_SEEN, {"userid": userid}):
+        seen.update(qids)
+        if set_day == day:
+            today = set_id
+    return seen, today
+
+
 def get_or_create_set(
     session: Session, userid: str, day: date, count: int, now: datetime
 ) -> QuizDailySet | None:
     """Today's set for `userid` (created once: the unique key decides). None if no questions."""
-    existing = find_set(session, userid, day)
-    if existing is not None:
-        return existing
+    seen, today = _earlier_sets(session, userid, day)
+    if today is not None:
+        return find_set(session, userid, day)
     ensure_bank(session, now)
-    qids = choose_questions(session, userid, day, count)
+    qids = choose_questions(session, userid, day, count, seen)
     if not qids:
         return None
     questions = load_questions(session, qids)
@@ -194,19 +217,52 @@ def next_index(
 @dataclass
 class Outcome:
     status: str  # "scored" | "already"
-    question: Question
+    question: Question | BankQuestion
     correct: bool = False
     given_shown: str = ""
     answer_shown: str = ""
     points: int = 0
 
 
-def _department_now(userid: str):
-    return func.coalesce(
-        # Table columns: an ORM attribute would send the whole insert down the ORM's path.
-        select(_USERS.c.department_id).where(_USERS.c.userid == userid).scalar_subquery(),
-        counters.NO_DEPARTMENT,
-    )
+_ANSWER_COLUMNS = (
+    "set_id",
+    "question_index",
+    "userid",
+    "day",
+    "question_id",
+    "given",
+    "correct",
+    "points",
+    "answered_at",
+)
+_INSERT_ANSWER: dict[str, object] = {}
+
+
+def _insert_answer(session: Session):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING department_id, built once per dialect: every
+    answer runs it, and building it (with its subquery) cost more than executing it. On
+    PostgreSQL the counters' upserts ride in the same statement (counters.answer_with_counts)."""
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_ANSWER.get(dialect)
+    if stmt is None:
+        # The person's main department now, read in the same statement; 0 for none, so
+        # NULL keeps meaning "stored before 0023" (bot.counters_check falls back then).
+        department_now = func.coalesce(
+            select(_USERS.c.department_id)
+            .where(_USERS.c.userid == bindparam("owner"))
+            .scalar_subquery(),
+            counters.NO_DEPARTMENT,
+        )
+        stmt = (
+            dialect_insert(dialect)(_ANSWERS)
+            .values({**{c: bindparam(c) for c in _ANSWER_COLUMNS}, "department_id": department_now})
+            .on_conflict_do_nothing()
+            .returning(_ANSWERS.c.department_id)
+        )
+        if dialect == "postgresql":
+            stmt = counters.answer_with_counts(stmt)
+        _INSERT_ANSWER[dialect] = stmt
+    return stmt
 
 
 def score_answer(
@@ -215,34 +271,21 @@ def score_answer(
     """Score `shown` (letters as this person saw them) for question `index` of the set, once."""
     qid = daily.question_ids[index]
     perm = daily.permutations[index]
-    question = session.get(Question, qid)
+    question = bank_cache.question(session, qid)
     stored = to_stored(shown, perm, question.type)
     correct = stored == question.answer
     points = scoring.points_for(correct)
-    row = insert_ignore(
-        session,
-        QuizAnswer,
-        {
-            "set_id": daily.id,
-            "question_index": index,
-            "userid": daily.userid,
-            "day": daily.day,
-            "question_id": qid,
-            "given": stored,
-            "correct": correct,
-            "points": points,
-            "answered_at": now,
-            # The person's main department now, read in the same statement; 0 for none, so
-            # NULL keeps meaning "stored before 0023" (bot.counters_check falls back then).
-            "department_id": _department_now(daily.userid),
-        },
-        returning=QuizAnswer.department_id,
+    values = (daily.id, index, daily.userid, daily.day, qid, stored, correct, points, now)
+    params = dict(zip(_ANSWER_COLUMNS, values, strict=True))
+    row = session.execute(
+        _insert_answer(session), {**params, "owner": daily.userid, "right": int(correct)}
     ).first()
     answer_shown = to_shown(question.answer, perm, question.type)
     _fresh_sets(session).discard(daily.id)
     if row is None:
         return Outcome("already", question, answer_shown=answer_shown)
-    counters.count_answer(session, daily.userid, row[0], daily.day, correct, points, qid)
+    if session.get_bind().dialect.name != "postgresql":  # there the statement counted it
+        counters.count_answer(session, daily.userid, row[0], daily.day, correct, points, qid)
     scoring.record_result(session, daily.userid, qid, correct, daily.day, now)
     return Outcome("scored", question, correct, shown, answer_shown, points)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.content import texts
 from bot.counters import NO_DEPARTMENT
-from bot.db import upsert_insert
+from bot.db import dialect_insert
 from bot.models import Department, DepartmentTotals, PersonTotals, QuizAnswer, QuizReview, User
 
 # -- the rules ------------------------------------------------------------------------------
@@ -169,44 +170,80 @@ def department_totals(session: Session) -> dict[int, tuple[int, int, int]]:
 
 
 # -- the review schedule ------------------------------------------------------------------------
+# Every answer runs one of these: prebuilt Core statements on the Table (building an upsert per
+# call, or an ORM load and flush, cost more than the statements themselves).
+_REVIEWS = QuizReview.__table__
+_WRONG: dict[str, Any] = {}
+_REVIEW = (
+    select(_REVIEWS.c.stage, _REVIEWS.c.anchor_on, _REVIEWS.c.due_on)
+    .where(_REVIEWS.c.userid == bindparam("userid"), _REVIEWS.c.question_id == bindparam("qid"))
+    .with_for_update()  # PostgreSQL: two answers of one person advance it one after the other
+)
+_ADVANCE = (
+    update(_REVIEWS)
+    .where(_REVIEWS.c.userid == bindparam("key_userid"), _REVIEWS.c.question_id == bindparam("qid"))
+    .values(stage=bindparam("stage"), due_on=bindparam("due_on"), updated_at=bindparam("now"))
+)
+
+
+def _wrong_statement(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    stmt = _WRONG.get(dialect)
+    if stmt is None:
+        stmt = dialect_insert(dialect)(_REVIEWS).values(
+            userid=bindparam("userid"),
+            question_id=bindparam("qid"),
+            stage=0,
+            anchor_on=bindparam("day"),
+            due_on=bindparam("due_on"),
+            wrong_count=1,
+            updated_at=bindparam("now"),
+        )
+        new = stmt.excluded
+        stmt = _WRONG[dialect] = stmt.on_conflict_do_update(
+            index_elements=[_REVIEWS.c.userid, _REVIEWS.c.question_id],
+            set_={
+                "stage": 0,
+                "anchor_on": new.anchor_on,
+                "due_on": new.due_on,
+                "wrong_count": _REVIEWS.c.wrong_count + 1,
+                "updated_at": new.updated_at,
+            },
+        )
+    return stmt
+
+
 def record_wrong(session: Session, userid: str, question_id: str, day: date, now: datetime) -> None:
     """A wrong answer (re)starts the schedule from `day`: due day+1, then +3, then +7."""
-    stmt = upsert_insert(session, QuizReview).values(
-        userid=userid,
-        question_id=question_id,
-        stage=0,
-        anchor_on=day,
-        due_on=day + timedelta(days=REVIEW_OFFSETS[0]),
-        wrong_count=1,
-        updated_at=now,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[QuizReview.userid, QuizReview.question_id],
-        set_={
-            "stage": 0,
-            "anchor_on": day,
+    session.execute(
+        _wrong_statement(session),
+        {
+            "userid": userid,
+            "qid": question_id,
+            "day": day,
             "due_on": day + timedelta(days=REVIEW_OFFSETS[0]),
-            "wrong_count": QuizReview.wrong_count + 1,
-            "updated_at": now,
+            "now": now,
         },
     )
-    session.execute(stmt)
 
 
 def record_review_correct(
     session: Session, userid: str, question_id: str, day: date, now: datetime
 ) -> None:
     """A correct answer to a question in the schedule advances it (mastered after the last)."""
-    review = session.get(QuizReview, (userid, question_id), with_for_update=True)
+    review = session.execute(_REVIEW, {"userid": userid, "qid": question_id}).first()
     if review is None or review.due_on is None:
         return
-    review.stage += 1
-    review.due_on = (
-        review.anchor_on + timedelta(days=REVIEW_OFFSETS[review.stage])
-        if review.stage < len(REVIEW_OFFSETS)
+    stage = review.stage + 1
+    due_on = (
+        review.anchor_on + timedelta(days=REVIEW_OFFSETS[stage])
+        if stage < len(REVIEW_OFFSETS)
         else None
     )
-    review.updated_at = now
+    session.execute(
+        _ADVANCE,
+        {"key_userid": userid, "qid": question_id, "stage": stage, "due_on": due_on, "now": now},
+    )
 
 
 def record_result(
@@ -218,7 +255,6 @@ def record_result(
         record_wrong(session, userid, question_id, day, now)
 
 
-_REVIEWS = QuizReview.__table__
 # Built once, on Table columns: this runs on every person's first 答题 of the day.
 _DUE = (
     select(_REVIEWS.c.question_id)
