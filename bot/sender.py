@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import is_postgres, transaction, upsert_insert
+from bot.db import chunks, is_postgres, transaction, upsert_insert
 from bot.models import MemberSendCount, OutboundMessage, OutboxBatch, OutboxDelivery
 from bot.wecom.client import (
     IP_NOT_ALLOWED,
@@ -129,7 +129,7 @@ class OutboxSender:
             if is_postgres(s):
                 q = q.with_for_update(skip_locked=True)
             batches = [Claimed(i, m, list(r), a + 1) for i, m, r, a in s.execute(q)]
-            for chunk in _chunks([b.batch_id for b in batches], 1000):
+            for chunk in chunks([b.batch_id for b in batches], 1000):
                 s.execute(
                     update(OutboxBatch)
                     .where(OutboxBatch.id.in_(chunk))
@@ -177,7 +177,7 @@ class OutboxSender:
         )
         allowed, deferred = self._apply_rate_limit(s, rows, kinds, now)
         window_end = _minute(now) + timedelta(minutes=1)
-        for chunk in _chunks([r[0] for r in deferred], 1000):
+        for chunk in chunks([r[0] for r in deferred], 1000):
             s.execute(
                 update(OutboxDelivery)
                 .where(OutboxDelivery.id.in_(chunk))
@@ -189,7 +189,7 @@ class OutboxSender:
         for message_id, items in by_message.items():
             # Each robot key is its own webhook, each recalled msgid its own call: one per key.
             size = 1 if kinds.get(message_id) in ("robot", "recall") else MAX_RECIPIENTS
-            for batch in _chunks(items, size):
+            for batch in chunks(items, size):
                 batch_id = s.execute(
                     insert(OutboxBatch)
                     .values(
@@ -216,7 +216,7 @@ class OutboxSender:
             per_user[_limit_key(kinds.get(message_id), userid)] += 1
         counts: dict[str, int] = {}
         items = list(per_user.items())
-        for chunk in _chunks(items, 1000):
+        for chunk in chunks(items, 1000):
             ins = upsert_insert(s, MemberSendCount)
             stmt = ins.values([{"userid": k, "window_start": window, "count": n} for k, n in chunk])
             stmt = stmt.on_conflict_do_update(
@@ -453,11 +453,6 @@ def _limit_key(kind: str | None, userid: str) -> str:
 
 def _minute(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
-
-
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class SenderThread(threading.Thread):
