@@ -245,51 +245,43 @@ def _recorded(session: Session) -> tuple[dict, dict, dict, dict, dict]:
     return people, days, questions, active, pledges
 
 
-def _compare(
-    expected: Expected, people: dict, days: dict, questions: dict, active: dict, pledges: dict
-) -> list[Drift]:
+def _table_drifts(table: str, fields: tuple, wanted: dict, recorded: dict, zero: tuple):
+    """The fields that differ between `wanted` and `recorded` (key -> values; a missing key
+    reads as `zero`), in key order."""
     drifts: list[Drift] = []
-    for userid in sorted(expected.people.keys() | people.keys()):
-        want = expected.people.get(userid, PersonRow()).values()
-        have = people.get(userid, PersonRow()).values()
+    for key in sorted(wanted.keys() | recorded.keys()):
+        want, have = wanted.get(key, zero), recorded.get(key, zero)
         drifts += [
-            Drift("person_totals", (userid,), field, w, h)
-            for field, w, h in zip(PERSON_FIELDS, want, have, strict=True)
-            if w != h
-        ]
-    for key in sorted(expected.days.keys() | days.keys()):
-        want = expected.days.get(key, _ZERO_DAY)
-        have = days.get(key, _ZERO_DAY)
-        drifts += [
-            Drift("department_day_counts", key, field, w, h)
-            for field, w, h in zip(DAY_FIELDS, want, have, strict=True)
-            if w != h
-        ]
-    for key in sorted(expected.questions.keys() | questions.keys()):
-        want = expected.questions.get(key, _ZERO_QUESTION)
-        have = questions.get(key, _ZERO_QUESTION)
-        drifts += [
-            Drift("question_counts", key, field, w, h)
-            for field, w, h in zip(QUESTION_FIELDS, want, have, strict=True)
-            if w != h
-        ]
-    for key in sorted(expected.active.keys() | active.keys()):
-        want = expected.active.get(key, _ZERO_ACTIVE)
-        have = active.get(key, _ZERO_ACTIVE)
-        drifts += [
-            Drift("department_day_active", key, field, w, h)
-            for field, w, h in zip(ACTIVE_FIELDS, want, have, strict=True)
-            if w != h
-        ]
-    for key in sorted(expected.pledges.keys() | pledges.keys()):
-        want = expected.pledges.get(key, (0,))
-        have = pledges.get(key, (0,))
-        drifts += [
-            Drift("pledge_counts", key, field, w, h)
-            for field, w, h in zip(PLEDGE_FIELDS, want, have, strict=True)
+            Drift(table, key, field, w, h)
+            for field, w, h in zip(fields, want, have, strict=True)
             if w != h
         ]
     return drifts
+
+
+def _compare(
+    expected: Expected, people: dict, days: dict, questions: dict, active: dict, pledges: dict
+) -> list[Drift]:
+    def by_person(rows: dict) -> dict:
+        return {(userid,): row.values() for userid, row in rows.items()}
+
+    return (
+        _table_drifts(
+            "person_totals",
+            PERSON_FIELDS,
+            by_person(expected.people),
+            by_person(people),
+            PersonRow().values(),
+        )
+        + _table_drifts("department_day_counts", DAY_FIELDS, expected.days, days, _ZERO_DAY)
+        + _table_drifts(
+            "question_counts", QUESTION_FIELDS, expected.questions, questions, _ZERO_QUESTION
+        )
+        + _table_drifts(
+            "department_day_active", ACTIVE_FIELDS, expected.active, active, _ZERO_ACTIVE
+        )
+        + _table_drifts("pledge_counts", PLEDGE_FIELDS, expected.pledges, pledges, (0,))
+    )
 
 
 def check(session: Session, today: date | None = None) -> list[Drift]:
@@ -343,17 +335,17 @@ def recorded_totals(session: Session) -> dict[int, tuple[int, int, int]]:
 
 def totals_drift(session: Session) -> list[Drift]:
     """department_totals' drift from users and person_totals as they are (check() includes it)."""
-    want_all, have_all = expected_totals(session), recorded_totals(session)
-    drifts: list[Drift] = []
-    for dept in sorted(want_all.keys() | have_all.keys()):
-        want = want_all.get(dept, _ZERO_TOTAL)
-        have = have_all.get(dept, _ZERO_TOTAL)
-        drifts += [
-            Drift("department_totals", (dept,), field, w, h)
-            for field, w, h in zip(TOTAL_FIELDS, want, have, strict=True)
-            if w != h
-        ]
-    return drifts
+
+    def by_department(rows: dict) -> dict:
+        return {(dept,): values for dept, values in rows.items()}
+
+    return _table_drifts(
+        "department_totals",
+        TOTAL_FIELDS,
+        by_department(expected_totals(session)),
+        by_department(recorded_totals(session)),
+        _ZERO_TOTAL,
+    )
 
 
 def _rewrite_totals(session: Session, drifts: list[Drift]) -> None:
