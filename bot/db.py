@@ -314,6 +314,6 @@ def among(session: Session, column: Any, values: Any) -> Any:
     PostgreSQL caps a statement at 65,535 parameters."""
     items = [str(v) for v in values]
     if is_postgres(session):
-        return column == any_(bindparam("among", items, type_=ARRAY(String())))
-    each = func.json_each(bindparam("among", json.dumps(items), type_=String()))
+        return column == any_(bindparam(None, items, type_=ARRAY(String())))
+    each = func.json_each(bindparam(None, json.dumps(items), type_=String()))
     return column.in_(select(literal_column("value")).select_from(each))
