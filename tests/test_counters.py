@@ -80,6 +80,14 @@ def question_totals(runtime) -> dict[int, tuple]:
     return out
 
 
+def downgrade_to(runtime, revision: str) -> None:
+    """The test's database migrated down to `revision` (to store rows as before a migration)."""
+    cfg = alembic_config()
+    with runtime.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
 def run_check(runtime, cli_runtime, capsys, *extra) -> tuple[int, str]:
     args = build_parser().parse_args(["counters", "check", *extra])
     args.settings = runtime.settings
@@ -384,10 +392,7 @@ def test_migration_0023_fills_the_counters_from_rows_stored_before_it(
     wecom.text("liuyang", "打卡")
     wecom.text("sunyu", "打卡")
     wecom.text("wuxia", "建议 楼道增设应急照明")
-    cfg = alembic_config()
-    with runtime.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0022_suggestion_adoption")
+    downgrade_to(runtime, "0022_suggestion_adoption")
     # Rows change while there are no counters (and no department on the answers): the
     # migration counts what is stored when it runs.
     with runtime.engine.begin() as conn:

@@ -15,15 +15,13 @@ import re
 import threading
 from datetime import date
 
-from alembic import command
 from sqlalchemy import delete, inspect, select, update
-from test_counters import run_check
+from test_counters import downgrade_to, run_check
 
 from bot.app import create_app
 from bot.console.testing import add_account, login
 from bot.db import transaction
 from bot.fake_wecom.driver import flask_post
-from bot.migrate import alembic_config
 from bot.migrate import upgrade as upgrade_to_head
 from bot.models import DailyActivity, DepartmentDayActive, User
 from bot.runtime import build_runtime
@@ -146,10 +144,7 @@ def test_migration_0026_fills_the_counter_from_daily_activity(
     wecom, runtime, clock, cli_runtime, capsys
 ):
     two_days_of_chat(wecom, runtime, clock)
-    cfg = alembic_config()
-    with runtime.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0024_question_counts")
+    downgrade_to(runtime, "0024_question_counts")
     # Rows stored while there is no counter: the migration counts what is there when it runs.
     with runtime.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM daily_activity WHERE userid = 'zhaolei'")

@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 from collections import defaultdict
 
 import pytest
-from alembic import command
 from sqlalchemy import select, update
+from test_counters import downgrade_to, run_check
+from test_pledge import new_staff_version
 
 from bot import counters_check
 from bot.cli import build_parser
 from bot.console import reminders
 from bot.console.testing import add_account, login
-from bot.content import content_dir
 from bot.db import transaction
 from bot.directory import grant, sync_directory
-from bot.migrate import alembic_config
 from bot.migrate import upgrade as upgrade_to_head
 from bot.models import PledgeCounts, PledgeSignature, User
 from bot.pledge.completion import completion_counts
@@ -77,26 +75,6 @@ def on_paper(runtime, clock, *userids) -> None:
 def sync(runtime, clock) -> None:
     with transaction(runtime.factory) as s:
         sync_directory(s, runtime.client, clock())
-
-
-def run_check(runtime, cli_runtime, capsys, *extra) -> tuple[int, str]:
-    args = build_parser().parse_args(["counters", "check", *extra])
-    args.settings = runtime.settings
-    cli_runtime(runtime)
-    code = args.func(args)
-    return code, capsys.readouterr().out
-
-
-def new_staff_version(tmp_path, monkeypatch) -> None:
-    """Edit the staff text (as an administrator does): a new version becomes current."""
-    copy = tmp_path / "content"
-    shutil.copytree(content_dir(), copy)
-    staff = (copy / "pledges" / "staff.yaml").read_text(encoding="utf-8")
-    (copy / "pledges" / "staff.yaml").write_text(
-        staff.replace('version: "2026.1"', 'version: "2026.2"').replace("十二、", "十二、（修订）"),
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("SAFETYBOT_CONTENT_DIR", str(copy))
 
 
 # -- (a) a campaign --------------------------------------------------------------------------------
@@ -165,10 +143,7 @@ def test_a_tampered_pledge_counter_is_reported_and_repaired(
 
 def test_migration_0027_counts_signatures_stored_before_it(runtime, clock):
     on_paper(runtime, clock, "liuyang", "chenjing", "liqiang", "sunyu")
-    cfg = alembic_config()
-    with runtime.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0024_question_counts")
+    downgrade_to(runtime, "0024_question_counts")
     # Members move and leave while there is no counter table.
     with runtime.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE users SET department_id = 4 WHERE userid = 'chenjing'")

@@ -14,16 +14,14 @@ from __future__ import annotations
 import threading
 from datetime import date
 
-from alembic import command
 from sqlalchemy import select, text, update
-from test_counters import answer_quiz, run_check
+from test_counters import answer_quiz, downgrade_to, run_check
 
 from bot import counters
 from bot.console import data
 from bot.counters_check import check, recorded_totals, totals_drift
 from bot.db import is_postgres, transaction
 from bot.directory import sync_directory
-from bot.migrate import alembic_config
 from bot.migrate import upgrade as upgrade_to_head
 from bot.models import DepartmentTotals, PersonTotals, User
 from bot.participation import participant_count, participants
@@ -251,10 +249,7 @@ def test_migration_0025_fills_the_totals_and_installs_the_triggers(
 ):
     answer_quiz(wecom, runtime, "liuyang", "RRW")
     wecom.text("sunyu", "打卡")
-    cfg = alembic_config()
-    with runtime.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0024_question_counts")
+    downgrade_to(runtime, "0024_question_counts")
     # Changes while there are no triggers: the migration counts what is stored when it runs.
     with runtime.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE users SET department_id = 6 WHERE userid = 'liuyang'")

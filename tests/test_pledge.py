@@ -107,13 +107,12 @@ def test_sign_by_card_button_updates_card(wecom, runtime, fake):
     assert _signatures(runtime, "liuyang") == []
 
 
-def test_new_version_means_signing_again(wecom, runtime, tmp_path, monkeypatch):
+def new_staff_version(tmp_path, monkeypatch) -> None:
+    """Edit the staff text (as an administrator does): a new version becomes current."""
     import shutil
 
     from bot.content import content_dir
 
-    wecom.text("liuyang", "责任书")
-    assert "签署成功" in wecom.text("liuyang", "签署").text
     copy = tmp_path / "content"
     shutil.copytree(content_dir(), copy)
     staff = (copy / "pledges" / "staff.yaml").read_text(encoding="utf-8")
@@ -122,6 +121,12 @@ def test_new_version_means_signing_again(wecom, runtime, tmp_path, monkeypatch):
         encoding="utf-8",
     )
     monkeypatch.setenv("SAFETYBOT_CONTENT_DIR", str(copy))
+
+
+def test_new_version_means_signing_again(wecom, runtime, tmp_path, monkeypatch):
+    wecom.text("liuyang", "责任书")
+    assert "签署成功" in wecom.text("liuyang", "签署").text
+    new_staff_version(tmp_path, monkeypatch)
     status = wecom.text("liuyang", "我的签署").text
     assert "2026.2" in status and "尚未签署" in status and "历史签署记录" in status
     assert wecom.text("liuyang", "确认签署").text is None  # the new text is shown first

@@ -112,7 +112,8 @@ def test_ledger_attendance_and_suggestion_sheets(workbook):
     assert [r["提出人"] for r in sheet_dicts(workbook["建议"])] == ["陈静", "吴霞"]
 
 
-def test_printable_page_has_inline_svg_charts_and_escapes_text(runtime, clock, tmp_path):
+def seed_with_hazard(runtime, clock, description: str) -> None:
+    """The seeded campaign plus one hazard reported by 刘洋 with this description."""
     from bot.hazard import ledger
 
     with transaction(runtime.factory) as s:
@@ -122,7 +123,7 @@ def test_printable_page_has_inline_svg_charts_and_escapes_text(runtime, clock, t
             runtime.settings,
             reporter="liuyang",
             department_id=3,
-            description="<script>alert(1)</script>",
+            description=description,
             category="other",
             location="",
             latitude=None,
@@ -130,6 +131,10 @@ def test_printable_page_has_inline_svg_charts_and_escapes_text(runtime, clock, t
             photos=[],
             now=clock(),
         )
+
+
+def test_printable_page_has_inline_svg_charts_and_escapes_text(runtime, clock, tmp_path):
+    seed_with_hazard(runtime, clock, "<script>alert(1)</script>")
     path = tmp_path / "summary.html"
     with runtime.factory() as s:
         write_report(s, runtime.settings, clock(), path)
@@ -165,23 +170,7 @@ def test_report_cli_and_console_download(runtime, clock, app, tmp_path, monkeypa
 def test_workbook_reads_as_an_officer_sees_it(runtime, clock, tmp_path):
     """Rates show as percentages, the time as a date and time, headers bold and frozen,
     columns wide enough to read, several lines of text wrapped — in the downloaded file."""
-    from bot.hazard import ledger
-
-    with transaction(runtime.factory) as s:
-        seed_campaign(s, runtime.settings, clock())
-        ledger.create_report(
-            s,
-            runtime.settings,
-            reporter="liuyang",
-            department_id=3,
-            description="配电箱门未关闭\n箱内有积灰",
-            category="other",
-            location="",
-            latitude=None,
-            longitude=None,
-            photos=[],
-            now=clock(),
-        )
+    seed_with_hazard(runtime, clock, "配电箱门未关闭\n箱内有积灰")
     path = tmp_path / "summary.xlsx"
     with runtime.factory() as s:
         write_report(s, runtime.settings, clock(), path)
