@@ -1,0 +1,126 @@
+"""SQLite's writers queue on our flock (bot.db._WriteLock): the next writer must find SQLite's own
+lock free the moment it gets the flock, a writer with a deadline must get the lock as soon as it
+is let go, and one that gave up must not keep it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from bot import db
+from bot.db import TransientDatabaseError, lock_wait, make_engine, make_session_factory, transaction
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    path = tmp_path / "lock.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+    yield str(path), make_session_factory(engine)
+    engine.dispose()
+
+
+def _spy_on_release(monkeypatch, path: str) -> list[tuple[bool, int]]:
+    """At every real release of the flock, note whether another connection could take SQLite's
+    write lock without waiting at all (busy_timeout 0), and how many rows it sees."""
+    seen: list[tuple[bool, int]] = []
+    release = db._WriteLock.release
+
+    def spying(self) -> None:
+        if self._held:
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                rows = other.execute("SELECT count(*) FROM t").fetchone()[0]
+                other.execute("ROLLBACK")
+                seen.append((True, rows))
+            except sqlite3.OperationalError:  # "database is locked": SQLite's lock still held
+                seen.append((False, -1))
+            finally:
+                other.close()
+        release(self)
+
+    monkeypatch.setattr(db._WriteLock, "release", spying)
+    return seen
+
+
+def test_the_flock_is_let_go_only_after_the_commit(sqlite_db, monkeypatch):
+    path, factory = sqlite_db
+    seen = _spy_on_release(monkeypatch, path)
+    for i in range(3):
+        with transaction(factory) as s:
+            s.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"row {i}"})
+    # Each time, the next writer would have found SQLite free and the row already committed.
+    assert seen == [(True, 1), (True, 2), (True, 3)]
+
+
+def test_the_flock_is_let_go_only_after_the_rollback(sqlite_db, monkeypatch):
+    path, factory = sqlite_db
+    seen = _spy_on_release(monkeypatch, path)
+    with pytest.raises(RuntimeError), transaction(factory) as s:
+        s.execute(text("INSERT INTO t (v) VALUES ('never')"))
+        raise RuntimeError("a handler fails")
+    assert seen == [(True, 0)]
+
+
+def _hold(factory, holding: threading.Event, release: threading.Event) -> threading.Thread:
+    def hold() -> None:
+        with transaction(factory) as s:
+            s.execute(text("INSERT INTO t (v) VALUES ('holder')"))
+            holding.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    assert holding.wait(5)
+    return worker
+
+
+def test_a_writer_with_a_deadline_gets_the_lock_when_it_is_let_go(sqlite_db):
+    path, factory = sqlite_db
+    holding, release = threading.Event(), threading.Event()
+    worker = _hold(factory, holding, release)
+    threading.Timer(0.2, release.set).start()
+    with lock_wait(5), transaction(factory) as s:  # waits for the holder, well within 5 s
+        s.execute(text("INSERT INTO t (v) VALUES ('waiter')"))
+    worker.join()
+    with factory() as s:
+        assert s.scalars(text("SELECT v FROM t ORDER BY id")).all() == ["holder", "waiter"]
+
+
+def test_a_writer_that_gave_up_does_not_keep_the_lock(sqlite_db):
+    path, factory = sqlite_db
+    holding, release = threading.Event(), threading.Event()
+    worker = _hold(factory, holding, release)
+    started = time.monotonic()
+    with pytest.raises(TransientDatabaseError), lock_wait(0.3), transaction(factory) as s:
+        s.execute(text("INSERT INTO t (v) VALUES ('gave up')"))
+    assert time.monotonic() - started < 3
+    release.set()
+    worker.join()
+
+    # Nobody holds the flock once the holder is done, so another process gets it at once.
+    fd = os.open(path + ".writelock", os.O_RDWR)
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, "the abandoned wait kept the write lock"
+                time.sleep(0.01)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    with lock_wait(1), transaction(factory) as s:
+        s.execute(text("INSERT INTO t (v) VALUES ('next')"))
+    with factory() as s:
+        assert s.scalars(text("SELECT v FROM t ORDER BY id")).all() == ["holder", "next"]
