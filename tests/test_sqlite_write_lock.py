@@ -124,3 +124,32 @@ def test_a_writer_that_gave_up_does_not_keep_the_lock(sqlite_db):
         s.execute(text("INSERT INTO t (v) VALUES ('next')"))
     with factory() as s:
         assert s.scalars(text("SELECT v FROM t ORDER BY id")).all() == ["holder", "next"]
+
+
+def test_a_commit_that_fails_leaves_neither_lock_held(sqlite_db):
+    """A deferred foreign key fails at COMMIT, with the transaction still open: the rollback
+    that follows must end it and let go of both SQLite's lock and ours."""
+    path, factory = sqlite_db
+    with factory.begin() as s:
+        s.execute(
+            text("CREATE TABLE child (id INTEGER PRIMARY KEY, t_id INTEGER REFERENCES t(id))")
+        )
+    with pytest.raises(Exception, match="FOREIGN KEY"), transaction(factory) as s:
+        s.execute(text("PRAGMA defer_foreign_keys=ON"))
+        s.execute(text("INSERT INTO child (t_id) VALUES (42)"))
+
+    fd = os.open(path + ".writelock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if still held
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" if SQLite's lock were held
+        assert other.execute("SELECT count(*) FROM child").fetchone()[0] == 0
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    with lock_wait(1), transaction(factory) as s:
+        s.execute(text("INSERT INTO t (v) VALUES ('after')"))
