@@ -27,24 +27,43 @@ def sqlite_db(tmp_path):
     engine.dispose()
 
 
-def _spy_on_release(monkeypatch, path: str) -> list[tuple[bool, int]]:
-    """At every real release of the flock, note whether another connection could take SQLite's
-    write lock without waiting at all (busy_timeout 0), and how many rows it sees."""
-    seen: list[tuple[bool, int]] = []
+def _flock_is_free(path: str) -> bool:
+    """Whether another process could take our flock at once."""
+    fd = os.open(path + ".writelock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _rows_if_sqlite_is_free(path: str, table: str) -> int | None:
+    """The rows another connection sees in `table` if it can take SQLite's write lock without
+    waiting at all (busy_timeout 0); None if SQLite's lock is still held."""
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        rows = other.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        other.execute("ROLLBACK")
+        return rows
+    except sqlite3.OperationalError:  # "database is locked"
+        return None
+    finally:
+        other.close()
+
+
+def _spy_on_release(monkeypatch, path: str) -> list[int | None]:
+    """At every real release of the flock, note what _rows_if_sqlite_is_free finds in t."""
+    seen: list[int | None] = []
     release = db._WriteLock.release
 
     def spying(self) -> None:
         if self._held:
-            other = sqlite3.connect(path, timeout=0, isolation_level=None)
-            try:
-                other.execute("BEGIN IMMEDIATE")
-                rows = other.execute("SELECT count(*) FROM t").fetchone()[0]
-                other.execute("ROLLBACK")
-                seen.append((True, rows))
-            except sqlite3.OperationalError:  # "database is locked": SQLite's lock still held
-                seen.append((False, -1))
-            finally:
-                other.close()
+            seen.append(_rows_if_sqlite_is_free(path, "t"))
         release(self)
 
     monkeypatch.setattr(db._WriteLock, "release", spying)
@@ -58,7 +77,7 @@ def test_the_flock_is_let_go_only_after_the_commit(sqlite_db, monkeypatch):
         with transaction(factory) as s:
             s.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"row {i}"})
     # Each time, the next writer would have found SQLite free and the row already committed.
-    assert seen == [(True, 1), (True, 2), (True, 3)]
+    assert seen == [1, 2, 3]
 
 
 def test_the_flock_is_let_go_only_after_the_rollback(sqlite_db, monkeypatch):
@@ -67,7 +86,7 @@ def test_the_flock_is_let_go_only_after_the_rollback(sqlite_db, monkeypatch):
     with pytest.raises(RuntimeError), transaction(factory) as s:
         s.execute(text("INSERT INTO t (v) VALUES ('never')"))
         raise RuntimeError("a handler fails")
-    assert seen == [(True, 0)]
+    assert seen == [0]
 
 
 def _hold(factory, holding: threading.Event, release: threading.Event) -> threading.Thread:
@@ -107,19 +126,7 @@ def test_a_writer_that_gave_up_does_not_keep_the_lock(sqlite_db):
     worker.join()
 
     # Nobody holds the flock once the holder is done, so another process gets it at once.
-    fd = os.open(path + ".writelock", os.O_RDWR)
-    try:
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                assert time.monotonic() < deadline, "the abandoned wait kept the write lock"
-                time.sleep(0.01)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    assert _flock_is_free(path), "the abandoned wait kept the write lock"
     with lock_wait(1), transaction(factory) as s:
         s.execute(text("INSERT INTO t (v) VALUES ('next')"))
     with factory() as s:
@@ -138,18 +145,7 @@ def test_a_commit_that_fails_leaves_neither_lock_held(sqlite_db):
         s.execute(text("PRAGMA defer_foreign_keys=ON"))
         s.execute(text("INSERT INTO child (t_id) VALUES (42)"))
 
-    fd = os.open(path + ".writelock", os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if still held
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-    other = sqlite3.connect(path, timeout=0, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")  # "database is locked" if SQLite's lock were held
-        assert other.execute("SELECT count(*) FROM child").fetchone()[0] == 0
-        other.execute("ROLLBACK")
-    finally:
-        other.close()
+    assert _flock_is_free(path)
+    assert _rows_if_sqlite_is_free(path, "child") == 0
     with lock_wait(1), transaction(factory) as s:
         s.execute(text("INSERT INTO t (v) VALUES ('after')"))
