@@ -137,6 +137,23 @@ def test_small_talk_gets_a_friendly_no(wecom, runtime, text):
     assert row.outcome == "off_topic"
 
 
+@pytest.mark.parametrize("text", ["312045", "112019", "3120"])
+def test_a_number_holding_an_emergency_number_is_no_question(wecom, runtime, monkeypatch, text):
+    # A stray check-in code is not a question about the ambulance (120) or fire (119) lines,
+    # which the real knowledge base has as keywords.
+    monkeypatch.delenv("SAFETYBOT_KNOWLEDGE_DIR")
+    reply = wecom.text("liuyang", text).text
+    assert "没有看懂" in reply and "出处" not in reply and "急救" not in reply, reply
+    [row] = logged(runtime)
+    assert row.outcome == "off_topic"
+
+
+@pytest.mark.parametrize("text", ["打120", "119电话", "AED在哪"])
+def test_an_emergency_number_inside_a_question_still_finds_its_entry(wecom, monkeypatch, text):
+    monkeypatch.delenv("SAFETYBOT_KNOWLEDGE_DIR")
+    assert "出处" in wecom.text("liuyang", text).text
+
+
 def test_commands_are_not_swallowed(wecom, runtime):
     assert "可以做这些事" in wecom.text("liuyang", "帮助").text
     assert "答题" in wecom.text("liuyang", "答提").text  # did you mean

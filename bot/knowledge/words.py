@@ -21,9 +21,24 @@ _LOCK = threading.Lock()
 _ADDED: set[str] = set()
 _READY = False
 _NOISE = re.compile(r"^[\W_]+$")
+_ASCII_ALNUM = re.compile(r"[0-9a-z]")
 # jieba's dictionary counts (a corpus of general Chinese): 下班 623, 食堂 660, 公司 45604;
 # safety words are far rarer (钢瓶 7, 碱液 36, 防毒面具 148). Tuned on qa_tune.yaml.
 COMMON_FREQ = 500
+
+
+def _whole_terms(terms: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern for any of `terms`, longest first, where a term that begins or ends with a
+    Latin letter or digit must not continue a longer run of them: 120 is the ambulance in
+    打120 but not in the check-in code 312045, and cpr is not inside a word."""
+    parts = []
+    for term in sorted(set(terms), key=len, reverse=True):
+        if not term:
+            continue
+        head = r"(?<![0-9a-z])" if _ASCII_ALNUM.match(term[0]) else ""
+        tail = r"(?![0-9a-z])" if _ASCII_ALNUM.match(term[-1]) else ""
+        parts.append(head + re.escape(term) + tail)
+    return re.compile("|".join(parts)) if parts else None
 
 
 def _ensure_jieba(words: Iterable[str]) -> None:
@@ -48,8 +63,7 @@ class Analyzer:
         for group in vocabulary.synonyms:
             for word in group:
                 self.canonical[word] = group[0]
-        terms = sorted(self.canonical, key=len, reverse=True)
-        self._fold = re.compile("|".join(re.escape(t) for t in terms)) if terms else None
+        self._fold = _whole_terms(self.canonical)
         self.stopwords = frozenset(vocabulary.stopwords)
         dictionary = {g[0] for g in vocabulary.synonyms} | set(vocabulary.words)
         dictionary |= {normalize(w).lower() for w in extra_words}
@@ -68,6 +82,7 @@ class Analyzer:
             )
             if len(w) >= 2 and w not in neutral and w not in self.stopwords
         )
+        self._topic_pattern = _whole_terms(self.topic)
 
     def fold(self, text: str) -> str:
         """Lower case, full-width folded, every synonym replaced by its group's first word."""
@@ -97,5 +112,6 @@ class Analyzer:
 
     def on_topic(self, text: str) -> bool:
         """Whether the text uses safety vocabulary (a topic word, a synonym, a safety term)."""
-        folded = self.fold(text)
-        return any(word in folded for word in self.topic)
+        if self._topic_pattern is None:
+            return False
+        return self._topic_pattern.search(self.fold(text)) is not None
