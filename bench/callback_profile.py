@@ -41,6 +41,12 @@ def main() -> int:
     parser.add_argument(
         "--profile", type=int, default=25, help="functions to show (0: no cProfile, plain timings)"
     )
+    parser.add_argument(
+        "--sort", default="cumulative", help="cProfile order: cumulative (default) or tottime"
+    )
+    parser.add_argument(
+        "--callers", default="", help="also show who calls the functions matching this regex"
+    )
     args = parser.parse_args()
 
     from sqlalchemy import event
@@ -148,7 +154,10 @@ def main() -> int:
         for sql in sqls:
             print("   ", sql)
     if args.profile:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+        stats = pstats.Stats(profiler).sort_stats(args.sort)
+        stats.print_stats(args.profile)
+        if args.callers:
+            stats.print_callers(args.callers)
     rt.close()
     fake.stop()
     shutil.rmtree(tmp, ignore_errors=True)
