@@ -51,6 +51,7 @@ def main() -> int:
 
     from sqlalchemy import event
 
+    from bot import prepared
     from bot.db import transaction
     from bot.directory import sync_directory
     from bot.fake_wecom import FakeWeCom
@@ -113,11 +114,16 @@ def main() -> int:
     shown: dict[str, list[str]] = defaultdict(list)
 
     def count(_conn, _cursor, statement, *_a) -> None:
+        count_sql(statement)
+
+    def count_sql(statement: str) -> None:
         statements[current[0]] += 1
         if args.statements and len(per_kind[current[0]]) == 1:
             shown[current[0]].append(" ".join(statement.split())[:150])
 
     event.listen(rt.engine, "before_cursor_execute", count)
+    # Statements bot.prepared runs on the driver do not pass SQLAlchemy's events.
+    prepared.statement_hooks.append(count_sql)
     per_kind: dict[str, list[float]] = defaultdict(list)
     first_seen: set[str] = set()
     profiler = cProfile.Profile()
@@ -136,6 +142,7 @@ def main() -> int:
     profiler.disable()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     event.remove(rt.engine, "before_cursor_execute", count)
+    prepared.statement_hooks.remove(count_sql)
 
     print(f"{args.mix} mix, {len(measured)} messages, {env['DATABASE_URL'].split(':')[0]}")
     print(

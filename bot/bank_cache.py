@@ -22,9 +22,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.db import on_commit
 from bot.models import BankVersion, Question
 
 _QUESTIONS = Question.__table__
@@ -97,7 +98,7 @@ def current(session: Session) -> Bank:
     bank = _load(session, version)
     session.info[_STAGED] = (txn, bank)
     if version is not None:
-        event.listen(session, "after_commit", lambda _s: _publish(url, bank), once=True)
+        on_commit(session, lambda: _publish(url, bank))
     return bank
 
 

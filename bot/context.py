@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot import bank_cache
+from bot import bank_cache, prepared
 from bot.content import Texts, texts
 from bot.db import attach
 from bot.directory import roles_from
@@ -67,7 +67,7 @@ class Context:
     @property
     def conversation(self) -> Conversation | None:
         if not self._conversation_loaded:
-            row = self.session.execute(_CONVERSATION, {"userid": self.userid}).first()
+            row = prepared.run(self.session, _CONVERSATION, {"userid": self.userid}).first()
             self.use_conversation(None if row is None else row._asdict())
         return self._conversation
 
@@ -89,9 +89,9 @@ class Context:
             return
         values = {name: getattr(conv, name) for name in _CONV_COLUMNS}
         if self._conversation_stored is None:
-            self.session.execute(_CONVERSATIONS.insert(), values)
+            prepared.run(self.session, _INSERT_CONVERSATION, values)
         elif values != self._conversation_stored:
-            self.session.execute(_UPDATE_CONVERSATION, {"key": self.userid, **values})
+            prepared.run(self.session, _UPDATE_CONVERSATION, {"key": self.userid, **values})
         else:
             return
         self._conversation_stored = copy.deepcopy(values)
@@ -135,7 +135,7 @@ class Context:
             conv.data = {**stashed["data"], PAUSED: True}
             conv.updated_at, conv.expires_at = self.now, self.now + PAUSE_KEEP
             return
-        self.session.execute(_DELETE_CONVERSATION, {"userid": self.userid})
+        prepared.run(self.session, _DELETE_CONVERSATION, {"userid": self.userid})
         self._conversation, self._conversation_loaded = None, True
         self._conversation_stored = None
 
@@ -217,6 +217,9 @@ _UPDATE_CONVERSATION = (
     .where(_CONVERSATIONS.c.userid == bindparam("key"))
     .values({name: bindparam(name) for name in _CONV_COLUMNS if name != "userid"})
 )
+_INSERT_CONVERSATION = insert(_CONVERSATIONS).values(
+    {name: bindparam(name) for name in _CONV_COLUMNS}
+)
 _DELETE_CONVERSATION = delete(_CONVERSATIONS).where(_CONVERSATIONS.c.userid == bindparam("userid"))
 
 
@@ -230,7 +233,7 @@ def load_sender(
 
     The rows become ordinary persistent objects of `session` (changes to them are flushed as
     usual), without the ORM's per-load cost."""
-    rows = session.execute(_SENDER, {"userid": userid}).all()
+    rows = prepared.run(session, _SENDER, {"userid": userid}).all()
     if not rows:
         return None
     first = rows[0]

@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from bot import prepared
 from bot.db import dialect_insert, is_postgres
 from bot.directory import NO_DEPARTMENT, add_pledge_counts, pledge_key
 from bot.models import (
@@ -246,7 +247,8 @@ def _statements(session: Session) -> _Statements:
 def _add_person(
     session: Session, userid: str, day: date, points: int = 0, answers: int = 0, correct: int = 0
 ) -> None:
-    session.execute(
+    prepared.run(
+        session,
         _statements(session).person,
         {"userid": userid, "points": points, "answers": answers, "correct": correct, "day": day},
     )
@@ -262,7 +264,8 @@ def _add_department_day(
     quiz_points: int = 0,
     checkins: int = 0,
 ) -> None:
-    session.execute(
+    prepared.run(
+        session,
         _statements(session).department,
         {
             "department_id": NO_DEPARTMENT if department_id is None else department_id,
@@ -291,7 +294,8 @@ def count_answer(
     _add_department_day(
         session, department_id, day, quiz_answers=1, quiz_correct=right, quiz_points=points
     )
-    session.execute(
+    prepared.run(
+        session,
         _statements(session).question,
         {
             "department_id": NO_DEPARTMENT if department_id is None else department_id,
@@ -317,7 +321,8 @@ def count_active(session: Session, department_id: int | None, day: date) -> None
     """A person's daily_activity row for `day` was inserted (their first message that day):
     one more person used the bot in their department that day. The dispatcher calls this
     last in the message's transaction, so the row lock is held only until the commit."""
-    session.execute(
+    prepared.run(
+        session,
         _statements(session).active,
         {"department_id": NO_DEPARTMENT if department_id is None else department_id, "day": day},
     )

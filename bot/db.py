@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -256,6 +256,29 @@ class _WriteLock:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: handlers build replies from objects after the commit.
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's current transaction commits (not if it rolls back):
+    for what a process may remember only once the rows are really there. One listener for
+    all sessions; adding a session listener per message cost ~0.1 ms each."""
+    session.info.setdefault(_ON_COMMIT, []).append(callback)
+
+
+_ON_COMMIT = "db.on_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _run_on_commit(session: Session) -> None:
+    for callback in session.info.pop(_ON_COMMIT, ()):
+        callback()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_commit(session: Session, ended: Any) -> None:
+    # The outermost transaction ended without after_commit running them: rolled back.
+    if ended.parent is None:
+        session.info.pop(_ON_COMMIT, None)
 
 
 @contextmanager

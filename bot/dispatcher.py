@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import prepared
 from bot.content import texts
 from bot.context import Context, load_sender
 from bot.counters import count_active
@@ -26,6 +27,7 @@ from bot.db import (
     insert_ignore,
     is_transient,
     lock_wait,
+    on_commit,
     transaction,
 )
 from bot.directory import ensure_user, roles_for
@@ -145,7 +147,8 @@ class Bot:
     def _handle_in_transaction(self, msg: IncomingMessage, looked_up, prefetched) -> Outcome:
         now = self.now()
         with transaction(self.factory) as s:
-            inserted = s.execute(
+            inserted = prepared.run(
+                s,
                 _insert_inbound(s),
                 {
                     "dedup_key": msg.dedup_key,
@@ -176,7 +179,8 @@ class Bot:
             first_of_day = self._record_activity(s, user, now)
             reply = self.router.dispatch(msg, ctx)
             outcome = self._deliver(s, msg, reply, now, inserted[0])
-            s.execute(
+            prepared.run(
+                s,
                 _UPDATE_REPLY,
                 {"inbound_id": inserted[0], "reply": reply.to_json() if reply else None},
             )
@@ -201,7 +205,8 @@ class Bot:
         if self._active_day != now.date():
             self._active_today.clear()
             self._active_day = now.date()
-        inserted = s.execute(
+        inserted = prepared.run(
+            s,
             _insert_activity(s),
             {
                 "day": now.date(),
@@ -211,7 +216,7 @@ class Bot:
             },
         ).rowcount
         # Remembered only once committed: a rolled-back message must not hide the day.
-        event.listen(s, "after_commit", lambda _s: self._active_today.add(key), once=True)
+        on_commit(s, lambda: self._active_today.add(key))
         return (user.department_id, now.date()) if inserted == 1 else None
 
     def _deliver(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from bot import content, counters
+from bot import content, counters, prepared
 from bot.db import dialect_insert
 from bot.models import DailyCheckin, User
 
@@ -23,7 +23,7 @@ def check_in(session: Session, user: User, now: datetime) -> tuple[bool, int]:
         "checked_at": now,
         "department_key": counters.department_key(user.department_id),
     }
-    first = session.execute(_insert_checkin(session), params).first() is not None
+    first = prepared.run(session, _insert_checkin(session), params).first() is not None
     if first and session.get_bind().dialect.name != "postgresql":  # there it counted itself
         counters.count_checkin(session, user.userid, user.department_id, today)
     return first, streak(session, user.userid, today)
@@ -61,7 +61,7 @@ _DAYS = select(_CHECKINS.c.day).where(
 
 def streak(session: Session, userid: str, today: date) -> int:
     since = today - timedelta(days=400)
-    days = set(session.scalars(_DAYS, {"userid": userid, "since": since}))
+    days = set(prepared.run(session, _DAYS, {"userid": userid, "since": since}).scalars())
     n, d = 0, today
     while d in days:
         n += 1

@@ -15,9 +15,10 @@ import re
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from bot import prepared
 from bot.content import texts
 from bot.db import insert_ignore
 from bot.drills.common import (
@@ -111,20 +112,28 @@ def current_item(session: Session, drill: Drill, scenario: Scenario, userid: str
     return next((q for q in order(drill, scenario) if q.id not in done), None)
 
 
+_DRILLS = Drill.__table__
+_PARTICIPANTS = DrillParticipant.__table__
+# Every letter or digit typed outside a conversation asks this (usually: no): a prebuilt Core
+# statement for the id, the ORM object only when there is one.
+_ACTIVE_FOR = (
+    select(_DRILLS.c.id)
+    .join(_PARTICIPANTS, _PARTICIPANTS.c.drill_id == _DRILLS.c.id)
+    .where(
+        _DRILLS.c.kind == "desk",
+        _DRILLS.c.status == "active",
+        _PARTICIPANTS.c.userid == bindparam("userid"),
+        _PARTICIPANTS.c.finished_at.is_(None),
+    )
+    .order_by(_DRILLS.c.id)
+    .limit(1)
+)
+
+
 def active_for(session: Session, userid: str) -> Drill | None:
     """The participant's earliest running desk exercise they have not finished."""
-    return session.scalar(
-        select(Drill)
-        .join(DrillParticipant, DrillParticipant.drill_id == Drill.id)
-        .where(
-            Drill.kind == "desk",
-            Drill.status == "active",
-            DrillParticipant.userid == userid,
-            DrillParticipant.finished_at.is_(None),
-        )
-        .order_by(Drill.id)
-        .limit(1)
-    )
+    drill_id = prepared.run(session, _ACTIVE_FOR, {"userid": userid}).scalar()
+    return None if drill_id is None else session.get(Drill, drill_id)
 
 
 def facilitated_by(session: Session, userid: str) -> Drill | None:

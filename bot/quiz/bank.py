@@ -18,11 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import bank_cache, content
-from bot.db import upsert_insert
+from bot.db import on_commit, upsert_insert
 from bot.models import Question
 from bot.quiz.answers import LETTERS, parse_judge_value
 from bot.quiz.sheets import (  # noqa: F401 - BadFile, read_rows: the bank's file API
@@ -251,7 +251,7 @@ def ensure_bank(session: Session, now: datetime) -> None:
         sync_builtin(session, now, bank)
     # Remember it only once committed: until then another thread of this process (gunicorn
     # --threads) would skip the sync yet not see the rows, and answer "no questions".
-    event.listen(session, "after_commit", lambda _s: _synced.add(key), once=True)
+    on_commit(session, lambda: _synced.add(key))
 
 
 # -- import / export --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from bot import bank_cache, counters
+from bot import bank_cache, counters, prepared
 from bot.bank_cache import BankQuestion
 from bot.db import attach, dialect_insert
 from bot.models import Question, QuizAnswer, QuizDailySet, User
@@ -99,7 +99,7 @@ def set_with_answers(session: Session, set_id: int | None) -> tuple[QuizDailySet
     for an answer to the daily quiz; (None, {}) if there is no such set."""
     if set_id is None:
         return None, {}
-    rows = session.execute(_SET_WITH_ANSWERS, {"id": set_id}).all()
+    rows = prepared.run(session, _SET_WITH_ANSWERS, {"id": set_id}).all()
     if not rows:
         return None, {}
     known = session.identity_map.get(session.identity_key(QuizDailySet, set_id))
@@ -116,7 +116,7 @@ def set_with_answers(session: Session, set_id: int | None) -> tuple[QuizDailySet
 
 def find_set(session: Session, userid: str, day: date) -> QuizDailySet | None:
     """The set `userid` got on `day`, if any (never creates one)."""
-    row = session.execute(_FIND_SET, {"userid": userid, "day": day}).first()
+    row = prepared.run(session, _FIND_SET, {"userid": userid, "day": day}).first()
     if row is None:
         return None
     known = session.identity_map.get(session.identity_key(QuizDailySet, row.id))
@@ -128,7 +128,7 @@ def _earlier_sets(session: Session, userid: str, day: date) -> tuple[set[str], i
     statement for the first 答题 of the day, which needs both."""
     seen: set[str] = set()
     today = None
-    for set_id, set_day, qids in session.execute(_SEEN, {"userid": userid}):
+    for set_id, set_day, qids in prepared.run(session, _SEEN, {"userid": userid}):
         seen.update(qids)
         if set_day == day:
             today = set_id
@@ -160,7 +160,7 @@ def get_or_create_set(
         "permutations": perms,
         "created_at": now,
     }
-    row = session.execute(_insert_set(session), values).first()
+    row = prepared.run(session, _insert_set(session), values).first()
     if row is None:  # another copy created it first (the unique key decided)
         return find_set(session, userid, day)
     _fresh_sets(session).add(row[0])
@@ -193,7 +193,7 @@ def _insert_set(session: Session):
 
 def answered(session: Session, set_id: int) -> dict[int, QuizAnswer]:
     out: dict[int, QuizAnswer] = {}
-    for row in session.execute(_ANSWERED, {"set_id": set_id}):
+    for row in prepared.run(session, _ANSWERED, {"set_id": set_id}):
         known = session.identity_map.get(session.identity_key(QuizAnswer, row.id))
         out[row.question_index] = (
             known if known is not None else attach(session, QuizAnswer, row._asdict())
@@ -277,8 +277,8 @@ def score_answer(
     points = scoring.points_for(correct)
     values = (daily.id, index, daily.userid, daily.day, qid, stored, correct, points, now)
     params = dict(zip(_ANSWER_COLUMNS, values, strict=True))
-    row = session.execute(
-        _insert_answer(session), {**params, "owner": daily.userid, "right": int(correct)}
+    row = prepared.run(
+        session, _insert_answer(session), {**params, "owner": daily.userid, "right": int(correct)}
     ).first()
     answer_shown = to_shown(question.answer, perm, question.type)
     _fresh_sets(session).discard(daily.id)

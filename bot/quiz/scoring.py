@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from bot import prepared
 from bot.content import texts
 from bot.counters import NO_DEPARTMENT
 from bot.db import dialect_insert
@@ -215,7 +216,8 @@ def _wrong_statement(session: Session) -> Any:
 
 def record_wrong(session: Session, userid: str, question_id: str, day: date, now: datetime) -> None:
     """A wrong answer (re)starts the schedule from `day`: due day+1, then +3, then +7."""
-    session.execute(
+    prepared.run(
+        session,
         _wrong_statement(session),
         {
             "userid": userid,
@@ -231,7 +233,7 @@ def record_review_correct(
     session: Session, userid: str, question_id: str, day: date, now: datetime
 ) -> None:
     """A correct answer to a question in the schedule advances it (mastered after the last)."""
-    review = session.execute(_REVIEW, {"userid": userid, "qid": question_id}).first()
+    review = prepared.run(session, _REVIEW, {"userid": userid, "qid": question_id}).first()
     if review is None or review.due_on is None:
         return
     stage = review.stage + 1
@@ -240,7 +242,8 @@ def record_review_correct(
         if stage < len(REVIEW_OFFSETS)
         else None
     )
-    session.execute(
+    prepared.run(
+        session,
         _ADVANCE,
         {"key_userid": userid, "qid": question_id, "stage": stage, "due_on": due_on, "now": now},
     )
@@ -264,7 +267,7 @@ _DUE = (
 
 
 def due_reviews(session: Session, userid: str, day: date) -> list[str]:
-    return list(session.scalars(_DUE, {"userid": userid, "day": day}))
+    return prepared.run(session, _DUE, {"userid": userid, "day": day}).scalars()
 
 
 def wrong_book(session: Session, userid: str) -> list[str]:
