@@ -56,6 +56,7 @@ def main() -> int:
     from bot.directory import sync_directory
     from bot.fake_wecom import FakeWeCom
     from bot.fake_wecom.driver import next_msg_id
+    from bot.knowledge.index import get_index
     from bot.messages import IncomingMessage
     from bot.migrate import upgrade
     from bot.runtime import build_runtime
@@ -105,6 +106,7 @@ def main() -> int:
             agent_id=env["WECOM_AGENT_ID"],
         )
 
+    get_index()  # as a web process does at start (bot.wsgi: knowledge.index.warm)
     for user, text in warm:
         rt.bot.handle(message(user, text))
 

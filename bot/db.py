@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import manager_of_class
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # How long PostgreSQL may take to accept a connection before the attempt fails (seconds):
@@ -351,8 +352,11 @@ def core_column(column: Any) -> Any:
 def attach(session: Session, model: Any, values: dict[str, Any]) -> Any:
     """An ORM object for a row read with Core, made persistent in `session` as if the ORM
     had loaded it (no change history: only later changes are written). On the message path a
-    prebuilt Core select plus this costs a fraction of an ORM load."""
-    obj = model(**values)
+    prebuilt Core select plus this costs a fraction of an ORM load. The values go straight
+    into the instance's dict, as the ORM's loader puts them (the constructor would fire an
+    attribute event per column and record history make_transient_to_detached then drops)."""
+    obj = manager_of_class(model).new_instance()
+    obj.__dict__.update(values)
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
