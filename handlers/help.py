@@ -77,8 +77,10 @@ def near_commands(text: str, commands: Sequence[Command], is_admin: bool) -> lis
         for keyword in cmd.keywords:
             if len(keyword) < 2 or (keyword.isascii() and len(keyword) < 4):
                 continue
+            if abs(len(word) - len(keyword)) > 1:
+                continue  # more than one edit apart whatever the letters (most keywords)
             distance = edit_distance(word, keyword.lower())
-            if distance <= 1 and abs(len(word) - len(keyword)) <= 1:
+            if distance <= 1:
                 rank = (distance, -cmd.priority)
                 scored[keyword] = min(scored.get(keyword, rank), rank)
     best = min((rank[0] for rank in scored.values()), default=1)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
+from bot import prepared
 from bot.content import texts
+from bot.db import dialect_insert
 from bot.knowledge.index import Hit, Index, get_index
 from bot.knowledge.loader import Document, campaign_values
 from bot.models import QaFollowup, QuestionAsked
@@ -98,21 +101,23 @@ def _choices(docs: list[Document]) -> list[str]:
 def respond(session: Session, userid: str, question: str, now: datetime) -> str:
     """Answer a question typed in chat: log it, keep its follow-up choices, return the text."""
     decision = decide(question)
-    asked = QuestionAsked(
-        userid=userid,
-        asked_at=now,
-        text=question.strip()[:MAX_LOGGED],
-        best_id=decision.best.doc.id if decision.best else None,
-        score=round(decision.score, 4),
-        outcome=decision.outcome,
-    )
-    session.add(asked)
-    session.flush()
+    asked_id = prepared.run(
+        session,
+        _INSERT_ASKED,
+        {
+            "userid": userid,
+            "asked_at": now,
+            "text": question.strip()[:MAX_LOGGED],
+            "best_id": decision.best.doc.id if decision.best else None,
+            "score": round(decision.score, 4),
+            "outcome": decision.outcome,
+        },
+    ).scalar()
     if decision.outcome == OFF_TOPIC:
-        remember(session, userid, asked.id, [], now)
+        remember(session, userid, asked_id, [], now)
         shown = question if len(question) <= 20 else question[:20] + "…"
         return texts.get("knowledge.off_topic", text=shown)
-    remember(session, userid, asked.id, [d.id for d in decision.related], now)
+    remember(session, userid, asked_id, [d.id for d in decision.related], now)
     if decision.outcome == ANSWERED and decision.best is not None:
         parts = [render(decision.best.doc)]
         if decision.related:
@@ -131,12 +136,42 @@ def respond(session: Session, userid: str, question: str, now: datetime) -> str:
 def remember(
     session: Session, userid: str, question_id: int | None, choices: list[str], now: datetime
 ) -> None:
-    """Replace the person's follow-up row (what 1/2/3 and 转人工 refer to)."""
-    row = session.get(QaFollowup, userid)
-    if row is None:
-        session.add(QaFollowup(userid=userid, question_id=question_id, choices=choices, at=now))
-    else:
+    """Replace the person's follow-up row (what 1/2/3 and 转人工 refer to): one upsert, or
+    through the ORM object if this transaction has loaded it (so a later flush of that object
+    cannot write back older values)."""
+    row = session.identity_map.get(session.identity_key(QaFollowup, userid))
+    if row is not None:
         row.question_id, row.choices, row.at = question_id, list(choices), now
+        return
+    params = {"userid": userid, "question_id": question_id, "choices": choices, "at": now}
+    prepared.run(session, _upsert_followup(session), params)
+
+
+# Every question typed in chat writes these: prebuilt Core statements (bot.prepared) instead
+# of an ORM add, flush and get.
+_ASKED = QuestionAsked.__table__
+_FOLLOWUPS = QaFollowup.__table__
+_INSERT_ASKED = (
+    insert(_ASKED)
+    .values(
+        {c: bindparam(c) for c in ("userid", "asked_at", "text", "best_id", "score", "outcome")}
+    )
+    .returning(_ASKED.c.id)
+)
+_UPSERT_FOLLOWUP: dict[str, Any] = {}
+
+
+def _upsert_followup(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    stmt = _UPSERT_FOLLOWUP.get(dialect)
+    if stmt is None:
+        columns = ("userid", "question_id", "choices", "at")
+        stmt = dialect_insert(dialect)(_FOLLOWUPS).values({c: bindparam(c) for c in columns})
+        stmt = _UPSERT_FOLLOWUP[dialect] = stmt.on_conflict_do_update(
+            index_elements=[_FOLLOWUPS.c.userid],
+            set_={c: stmt.excluded[c] for c in columns[1:]},
+        )
+    return stmt
 
 
 def followup(session: Session, userid: str, number: int, now: datetime) -> str | None:
