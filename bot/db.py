@@ -118,6 +118,7 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        record.info["busy_timeout"] = SQLITE_BUSY_TIMEOUT_MS  # what the begin event compares
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -132,28 +133,29 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
         if lock is not None:
             lock.acquire(wait)
         try:
-            if wait is not None:
-                driver.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
-                connection.info["busy_timeout_changed"] = True
+            # Each transaction's own limit (a callback's 3 s, or the default), set only when
+            # it differs from the connection's current one: a worker's connections serve
+            # callbacks one after another, and the PRAGMA is one more statement under the lock.
+            timeout = SQLITE_BUSY_TIMEOUT_MS if wait is None else int(wait * 1000)
+            if connection.info.get("busy_timeout", SQLITE_BUSY_TIMEOUT_MS) != timeout:
+                driver.execute(f"PRAGMA busy_timeout={timeout}")
+                connection.info["busy_timeout"] = timeout
             # Straight to the driver: this runs for every transaction, and going through
             # SQLAlchemy's execution machinery costs more than the statement itself.
             driver.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:  # "database is locked" past busy_timeout
             if lock is not None:
                 lock.release()
-            _restore_busy_timeout(connection)
             raise TransientDatabaseError(str(exc)) from exc
         except BaseException:
             if lock is not None:
                 lock.release()
-            _restore_busy_timeout(connection)
             raise
 
     def _release(connection) -> None:
         lock = connection.info.get("writelock")
         if lock is not None:
             lock.release()
-        _restore_busy_timeout(connection)
 
     # SQLAlchemy fires "commit" and "rollback" *before* it asks the driver to end the
     # transaction. Releasing the flock there let the next writer in while this one still held
@@ -186,13 +188,6 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
         lock = record.info.get("writelock") if record is not None else None
         if lock is not None:
             lock.release()
-
-
-def _restore_busy_timeout(connection) -> None:
-    if connection.info.pop("busy_timeout_changed", False):
-        connection.connection.driver_connection.execute(
-            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
-        )
 
 
 class _WriteLock:

@@ -149,3 +149,20 @@ def test_a_commit_that_fails_leaves_neither_lock_held(sqlite_db):
     assert _rows_if_sqlite_is_free(path, "child") == 0
     with lock_wait(1), transaction(factory) as s:
         s.execute(text("INSERT INTO t (v) VALUES ('after')"))
+
+
+def test_each_transaction_gets_its_own_busy_timeout(sqlite_db):
+    # A callback's transaction waits at most its lock_wait for SQLite's lock; the next one on
+    # the same pooled connection (a scheduler job, say) gets the default again, and the PRAGMA
+    # is issued only when the value changes.
+    _, factory = sqlite_db
+
+    def busy_timeout() -> int:
+        with transaction(factory) as s:
+            return s.execute(text("PRAGMA busy_timeout")).scalar()
+
+    assert busy_timeout() == db.SQLITE_BUSY_TIMEOUT_MS
+    with lock_wait(1.5):
+        assert busy_timeout() == 1500
+        assert busy_timeout() == 1500
+    assert busy_timeout() == db.SQLITE_BUSY_TIMEOUT_MS
