@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import bank_cache, prepared
@@ -210,6 +210,8 @@ _SENDER = (
     .where(_USERS.c.userid == bindparam("userid"))
 )
 _N_USER = len(_USERS.c)
+# The same columns as a subquery, for a statement that reads them beside something else.
+SENDER_COLUMNS = _SENDER.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery("sender")
 _CONV_COLUMNS = tuple(_CONVERSATIONS.c.keys())
 _CONVERSATION = select(*_CONVERSATIONS.c).where(_CONVERSATIONS.c.userid == bindparam("userid"))
 _UPDATE_CONVERSATION = (
@@ -233,8 +235,17 @@ def load_sender(
 
     The rows become ordinary persistent objects of `session` (changes to them are flushed as
     usual), without the ORM's per-load cost."""
-    rows = prepared.run(session, _SENDER, {"userid": userid}).all()
-    if not rows:
+    return sender_from_rows(
+        session, settings, userid, prepared.run(session, _SENDER, {"userid": userid}).all()
+    )
+
+
+def sender_from_rows(
+    session: Session, settings: Settings, userid: str, rows: list
+) -> tuple[User, frozenset[str], dict[str, Any] | None] | None:
+    """load_sender's result from the rows of `SENDER_COLUMNS` (read by load_sender, or on
+    PostgreSQL by the dispatcher's first statement)."""
+    if not rows or rows[0][0] is None:
         return None
     first = rows[0]
     user = attach(session, User, dict(zip(_USERS.c.keys(), first[:_N_USER], strict=True)))

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import prepared
 from bot.content import texts
-from bot.context import Context, load_sender
+from bot.context import SENDER_COLUMNS, Context, load_sender, sender_from_rows
 from bot.counters import count_active
 from bot.db import (
     TransientDatabaseError,
@@ -25,6 +25,7 @@ from bot.db import (
     core_table,
     dialect_insert,
     insert_ignore,
+    is_postgres,
     is_transient,
     lock_wait,
     on_commit,
@@ -146,18 +147,24 @@ class Bot:
 
     def _handle_in_transaction(self, msg: IncomingMessage, looked_up, prefetched) -> Outcome:
         now = self.now()
+        params = {
+            "dedup_key": msg.dedup_key,
+            "userid": msg.from_user,
+            "msg_type": msg.msg_type,
+            "event": msg.event or None,
+            "received_at": now,
+        }
         with transaction(self.factory) as s:
-            inserted = prepared.run(
-                s,
-                _insert_inbound(s),
-                {
-                    "dedup_key": msg.dedup_key,
-                    "userid": msg.from_user,
-                    "msg_type": msg.msg_type,
-                    "event": msg.event or None,
-                    "received_at": now,
-                },
-            ).first()
+            if is_postgres(s):
+                # One round trip: the MsgId insert decides first (a data-modifying WITH runs
+                # whatever the SELECT reads), and the sender's rows come with its id; no row
+                # at all means the insert did nothing: a retry.
+                rows = prepared.run(s, _START_POSTGRES, params).all()
+                inserted = rows[0] if rows else None
+                sender = sender_from_rows(s, self.settings, msg.from_user, [r[1:] for r in rows])
+            else:
+                inserted = prepared.run(s, _insert_inbound(s), params).first()
+                sender = None
             if inserted is None:
                 # A retry (or a concurrent copy) of a callback that already took effect:
                 # answer as the first time, change nothing.
@@ -166,7 +173,8 @@ class Bot:
                 )
                 reply = Reply.from_json(stored)
                 return Outcome(reply=reply, duplicate=True, passive_text=_passive_text(reply, msg))
-            sender = load_sender(s, self.settings, msg.from_user)
+            if sender is None and not is_postgres(s):
+                sender = load_sender(s, self.settings, msg.from_user)
             if sender is None:  # a stranger: the row is created now, from user/get if any
                 user = ensure_user(s, msg.from_user, looked_up, now)
                 roles = roles_for(s, self.settings, user, msg.from_user)
@@ -302,10 +310,12 @@ _UPDATE_REPLY = (
 _BUILT: dict[tuple, Any] = {}
 
 
-def _insert_ignore(model: Any, columns: tuple[str, ...], s: Session, returning: Any = None) -> Any:
+def _insert_ignore(
+    model: Any, columns: tuple[str, ...], s: Session | str, returning: Any = None
+) -> Any:
     """INSERT … ON CONFLICT DO NOTHING [RETURNING] with bound parameters, built once per
-    dialect (see bot.db.insert_ignore for the semantics)."""
-    dialect = s.get_bind().dialect.name
+    dialect (see bot.db.insert_ignore for the semantics); `s`: a session or a dialect name."""
+    dialect = s if isinstance(s, str) else s.get_bind().dialect.name
     key = (model, columns, dialect, returning)
     stmt = _BUILT.get(key)
     if stmt is None:
@@ -336,6 +346,24 @@ def _insert_activity(s: Session) -> Any:
 def _insert_inbound(s: Session) -> Any:
     columns = ("dedup_key", "userid", "msg_type", "event", "received_at")
     return _insert_ignore(InboundMessage, columns, s, InboundMessage.id)
+
+
+def _start_postgres() -> Any:
+    """PostgreSQL: the MsgId insert as a data-modifying WITH, and the sender's rows
+    (bot.context.SENDER_COLUMNS) outer-joined to its RETURNING: one row per role, or one with
+    NULL sender columns for a stranger, or none for a retry."""
+    inserted = _insert_ignore(
+        InboundMessage,
+        ("dedup_key", "userid", "msg_type", "event", "received_at"),
+        "postgresql",
+        InboundMessage.id,
+    ).cte("inserted")
+    return select(inserted.c.id, *SENDER_COLUMNS.c).select_from(
+        inserted.outerjoin(SENDER_COLUMNS, true())
+    )
+
+
+_START_POSTGRES = _start_postgres()
 
 
 def _passive_text(reply: Reply | None, msg: IncomingMessage) -> str | None:
