@@ -155,16 +155,16 @@ class Bot:
             "received_at": now,
         }
         with transaction(self.factory) as s:
+            sender_rows = None
             if is_postgres(s):
                 # One round trip: the MsgId insert decides first (a data-modifying WITH runs
                 # whatever the SELECT reads), and the sender's rows come with its id; no row
                 # at all means the insert did nothing: a retry.
                 rows = prepared.run(s, _START_POSTGRES, params).all()
                 inserted = rows[0] if rows else None
-                sender = sender_from_rows(s, self.settings, msg.from_user, [r[1:] for r in rows])
+                sender_rows = [row[1:] for row in rows]
             else:
                 inserted = prepared.run(s, _insert_inbound(s), params).first()
-                sender = None
             if inserted is None:
                 # A retry (or a concurrent copy) of a callback that already took effect:
                 # answer as the first time, change nothing.
@@ -173,8 +173,11 @@ class Bot:
                 )
                 reply = Reply.from_json(stored)
                 return Outcome(reply=reply, duplicate=True, passive_text=_passive_text(reply, msg))
-            if sender is None and not is_postgres(s):
-                sender = load_sender(s, self.settings, msg.from_user)
+            sender = (
+                load_sender(s, self.settings, msg.from_user)
+                if sender_rows is None
+                else sender_from_rows(s, self.settings, msg.from_user, sender_rows)
+            )
             if sender is None:  # a stranger: the row is created now, from user/get if any
                 user = ensure_user(s, msg.from_user, looked_up, now)
                 roles = roles_for(s, self.settings, user, msg.from_user)
