@@ -29,7 +29,7 @@ from the raw rows and repairs them.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     Date,
@@ -95,31 +95,26 @@ def _question_update(q: Any, new: Any) -> dict[str, Any]:
     return {"answers": q.c.answers + new.answers, "correct": q.c.correct + new.correct}
 
 
-class _Statements(NamedTuple):
-    person: Any
-    department: Any
-    question: Any
-    active: Any
-
-
-_STATEMENTS: dict[str, _Statements] = {}
-
-
-def _build(dialect: str) -> _Statements:
-    insert = dialect_insert(dialect)
+# The four upserts every counted action runs, built once per dialect (bot.prepared).
+@prepared.per_dialect
+def _upsert_person(dialect: str) -> Any:
     t = _PERSON
-    person = insert(t).values(
+    person = dialect_insert(dialect)(t).values(
         userid=bindparam("userid", type_=String()),
         points=bindparam("points", type_=Integer()),
         answers=bindparam("answers", type_=Integer()),
         correct=bindparam("correct", type_=Integer()),
         took_part_on=bindparam("day", type_=Date()),
     )
-    person = person.on_conflict_do_update(
+    return person.on_conflict_do_update(
         index_elements=[t.c.userid], set_=_person_update(t, person.excluded)
     )
+
+
+@prepared.per_dialect
+def _upsert_department_day(dialect: str) -> Any:
     d = _DEPARTMENT_DAY
-    department = insert(d).values(
+    department = dialect_insert(dialect)(d).values(
         department_id=bindparam("department_id", type_=Integer()),
         day=bindparam("day", type_=Date()),
         quiz_answers=bindparam("quiz_answers", type_=Integer()),
@@ -127,25 +122,33 @@ def _build(dialect: str) -> _Statements:
         quiz_points=bindparam("quiz_points", type_=Integer()),
         checkins=bindparam("checkins", type_=Integer()),
     )
-    department = department.on_conflict_do_update(
+    return department.on_conflict_do_update(
         index_elements=[d.c.department_id, d.c.day],
         set_=_department_update(d, department.excluded),
     )
+
+
+@prepared.per_dialect
+def _upsert_question(dialect: str) -> Any:
     q = _QUESTION
-    question = insert(q).values(
+    question = dialect_insert(dialect)(q).values(
         department_id=bindparam("department_id", type_=Integer()),
         question_id=bindparam("question_id", type_=String()),
         answers=bindparam("answers", type_=Integer()),
         correct=bindparam("correct", type_=Integer()),
     )
-    question = question.on_conflict_do_update(
+    return question.on_conflict_do_update(
         index_elements=[q.c.department_id, q.c.question_id],
         set_=_question_update(q, question.excluded),
     )
+
+
+@prepared.per_dialect
+def _upsert_active(dialect: str) -> Any:
     a = _ACTIVE
     one = literal_column("1")
-    active = (
-        insert(a)
+    return (
+        dialect_insert(dialect)(a)
         .values(
             department_id=bindparam("department_id", type_=Integer()),
             day=bindparam("day", type_=Date()),
@@ -155,7 +158,6 @@ def _build(dialect: str) -> _Statements:
             index_elements=[a.c.department_id, a.c.day], set_={"people": a.c.people + one}
         )
     )
-    return _Statements(person, department, question, active)
 
 
 # -- PostgreSQL: a raw row's insert and its counters in one statement ---------------------------
@@ -236,20 +238,12 @@ def department_key(department_id: int | None) -> int:
     return NO_DEPARTMENT if department_id is None else department_id
 
 
-def _statements(session: Session) -> _Statements:
-    dialect = session.get_bind().dialect.name
-    stmts = _STATEMENTS.get(dialect)
-    if stmts is None:
-        stmts = _STATEMENTS[dialect] = _build(dialect)
-    return stmts
-
-
 def _add_person(
     session: Session, userid: str, day: date, points: int = 0, answers: int = 0, correct: int = 0
 ) -> None:
     prepared.run(
         session,
-        _statements(session).person,
+        _upsert_person,
         {"userid": userid, "points": points, "answers": answers, "correct": correct, "day": day},
     )
 
@@ -266,7 +260,7 @@ def _add_department_day(
 ) -> None:
     prepared.run(
         session,
-        _statements(session).department,
+        _upsert_department_day,
         {
             "department_id": NO_DEPARTMENT if department_id is None else department_id,
             "day": day,
@@ -296,7 +290,7 @@ def count_answer(
     )
     prepared.run(
         session,
-        _statements(session).question,
+        _upsert_question,
         {
             "department_id": NO_DEPARTMENT if department_id is None else department_id,
             "question_id": question_id,
@@ -323,7 +317,7 @@ def count_active(session: Session, department_id: int | None, day: date) -> None
     last in the message's transaction, so the row lock is held only until the commit."""
     prepared.run(
         session,
-        _statements(session).active,
+        _upsert_active,
         {"department_id": NO_DEPARTMENT if department_id is None else department_id, "day": day},
     )
 

@@ -319,6 +319,22 @@ def dialect_insert(dialect: str) -> Any:
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
+def bound_insert(dialect: str, model: Any, columns: tuple[str, ...]) -> Any:
+    """INSERT INTO model (columns) VALUES (:column, …) in the dialect's ON CONFLICT-capable
+    construct, on the Table (see upsert_insert): the start of a statement built once and run
+    many times with bot.prepared."""
+    return dialect_insert(dialect)(core_table(model)).values({c: bindparam(c) for c in columns})
+
+
+def bound_insert_ignore(
+    dialect: str, model: Any, columns: tuple[str, ...], returning: Any = None
+) -> Any:
+    """`bound_insert` … ON CONFLICT DO NOTHING [RETURNING returning]: whether a row came back
+    says whether this call inserted it (see insert_ignore)."""
+    stmt = bound_insert(dialect, model, columns).on_conflict_do_nothing()
+    return stmt if returning is None else stmt.returning(core_column(returning))
+
+
 def upsert_insert(session: Session, model: Any):
     """The dialect-specific insert construct, for ON CONFLICT DO UPDATE statements.
 

@@ -21,9 +21,7 @@ from bot.context import SENDER_COLUMNS, Context, load_sender, sender_from_rows
 from bot.counters import count_active
 from bot.db import (
     TransientDatabaseError,
-    core_column,
-    core_table,
-    dialect_insert,
+    bound_insert_ignore,
     insert_ignore,
     is_postgres,
     is_transient,
@@ -164,7 +162,7 @@ class Bot:
                 inserted = rows[0] if rows else None
                 sender_rows = [row[1:] for row in rows]
             else:
-                inserted = prepared.run(s, _insert_inbound(s), params).first()
+                inserted = prepared.run(s, _insert_inbound, params).first()
             if inserted is None:
                 # A retry (or a concurrent copy) of a callback that already took effect:
                 # answer as the first time, change nothing.
@@ -218,7 +216,7 @@ class Bot:
             self._active_day = now.date()
         inserted = prepared.run(
             s,
-            _insert_activity(s),
+            _insert_activity,
             {
                 "day": now.date(),
                 "userid": user.userid,
@@ -310,57 +308,30 @@ _UPDATE_REPLY = (
     .where(_INBOUND.c.id == bindparam("inbound_id"))
     .values(reply=bindparam("reply"))
 )
-_BUILT: dict[tuple, Any] = {}
+_INBOUND_COLUMNS = ("dedup_key", "userid", "msg_type", "event", "received_at")
 
 
-def _insert_ignore(
-    model: Any, columns: tuple[str, ...], s: Session | str, returning: Any = None
-) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING [RETURNING] with bound parameters, built once per
-    dialect (see bot.db.insert_ignore for the semantics); `s`: a session or a dialect name."""
-    dialect = s if isinstance(s, str) else s.get_bind().dialect.name
-    key = (model, columns, dialect, returning)
-    stmt = _BUILT.get(key)
-    if stmt is None:
-        stmt = (
-            dialect_insert(dialect)(core_table(model))
-            .values({name: bindparam(name) for name in columns})
-            .on_conflict_do_nothing()
-        )
-        if returning is not None:
-            stmt = stmt.returning(core_column(returning))
-        _BUILT[key] = stmt
-    return stmt
+@prepared.per_dialect
+def _insert_inbound(dialect: str) -> Any:
+    return bound_insert_ignore(dialect, InboundMessage, _INBOUND_COLUMNS, InboundMessage.id)
 
 
-def _insert_activity(s: Session) -> Any:
+@prepared.per_dialect
+def _insert_activity(dialect: str) -> Any:
     """The daily_activity insert; its rowcount says whether this message inserted the row.
     preserve_rowcount: SQLAlchemy keeps an INSERT's rowcount only when asked (psycopg's is
     gone once the cursor is closed; sqlite3's happens to stay)."""
-    key = ("activity", s.get_bind().dialect.name)
-    stmt = _BUILT.get(key)
-    if stmt is None:
-        columns = ("day", "userid", "department_id", "first_at")
-        stmt = _insert_ignore(DailyActivity, columns, s).execution_options(preserve_rowcount=True)
-        _BUILT[key] = stmt
-    return stmt
-
-
-def _insert_inbound(s: Session) -> Any:
-    columns = ("dedup_key", "userid", "msg_type", "event", "received_at")
-    return _insert_ignore(InboundMessage, columns, s, InboundMessage.id)
+    columns = ("day", "userid", "department_id", "first_at")
+    return bound_insert_ignore(dialect, DailyActivity, columns).execution_options(
+        preserve_rowcount=True
+    )
 
 
 def _start_postgres() -> Any:
     """PostgreSQL: the MsgId insert as a data-modifying WITH, and the sender's rows
     (bot.context.SENDER_COLUMNS) outer-joined to its RETURNING: one row per role, or one with
     NULL sender columns for a stranger, or none for a retry."""
-    inserted = _insert_ignore(
-        InboundMessage,
-        ("dedup_key", "userid", "msg_type", "event", "received_at"),
-        "postgresql",
-        InboundMessage.id,
-    ).cte("inserted")
+    inserted = _insert_inbound.built("postgresql").cte("inserted")
     return select(inserted.c.id, *SENDER_COLUMNS.c).select_from(
         inserted.outerjoin(SENDER_COLUMNS, true())
     )

@@ -147,7 +147,9 @@ class Prepared:
         return found
 
     def run(self, session: Session, params: Mapping[str, Any] | None = None) -> Rows:
-        connection = _connection(session)
+        return self.run_on(_connection(session), params)
+
+    def run_on(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Rows:
         dialect = connection.dialect
         c = self._compiled(dialect)
         params = params or {}
@@ -192,14 +194,54 @@ class Prepared:
         return Rows(rows, rowcount)
 
 
+class PerDialect:
+    """A statement spelled differently per database (INSERT … ON CONFLICT comes from each
+    dialect's own insert construct), built by `build(dialect_name)` the first time each
+    dialect asks and kept: building and cache-keying such a statement costs more than running
+    it on SQLite. `run` takes one in place of a statement; `built` gives what `build` made
+    (which may also be a tuple of statements)."""
+
+    __slots__ = ("build", "_built", "_lock")
+
+    def __init__(self, build: Callable[[str], Any]) -> None:
+        self.build = build
+        self._built: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def built(self, dialect: str) -> Any:
+        found = self._built.get(dialect)
+        if found is None:
+            with self._lock:
+                found = self._built.get(dialect)
+                if found is None:
+                    found = self._built[dialect] = self.build(dialect)
+        return found
+
+
+def per_dialect(build: Callable[[str], Any]) -> PerDialect:
+    """Decorator: `@per_dialect def insert_x(dialect): return …` makes `insert_x` a
+    PerDialect, to pass to `run` as is."""
+    return PerDialect(build)
+
+
+def dialect_of(session: Session) -> str:
+    """The name of the session's dialect ("sqlite", "postgresql")."""
+    return session.get_bind().dialect.name
+
+
 MAX_STATEMENTS = 1000
 _PREPARED: dict[int, tuple[Executable, Prepared]] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
-def run(session: Session, stmt: Executable, params: Mapping[str, Any] | None = None) -> Rows:
-    """`session.execute(stmt, params)` for a Core statement built once (module level or
-    cached): compiled on first use and kept with the statement."""
+def run(
+    session: Session, stmt: Executable | PerDialect, params: Mapping[str, Any] | None = None
+) -> Rows:
+    """`session.execute(stmt, params)` for a Core statement built once (module level, or a
+    PerDialect): compiled on first use and kept with the statement."""
+    connection = _connection(session)
+    if isinstance(stmt, PerDialect):
+        stmt = stmt.built(connection.dialect.name)
     found = _PREPARED.get(id(stmt))
     if found is None or found[0] is not stmt:
         with _REGISTRY_LOCK:
@@ -208,4 +250,4 @@ def run(session: Session, stmt: Executable, params: Mapping[str, Any] | None = N
                 log.warning("more than %d prepared statements: built per call?", MAX_STATEMENTS)
                 _PREPARED.clear()
             found = _PREPARED[id(stmt)] = (stmt, Prepared(stmt))
-    return found[1].run(session, params)
+    return found[1].run_on(connection, params)

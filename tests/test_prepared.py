@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, exc, select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot import prepared
-from bot.db import dialect_insert, is_transient, make_engine, transaction
+from bot.db import bound_insert_ignore, dialect_insert, is_transient, make_engine, transaction
 from bot.migrate import upgrade
 from bot.models import Conversation, InboundMessage
 
@@ -27,13 +27,12 @@ def factory(db_url):
     engine.dispose()
 
 
+_INBOUND_COLUMNS = ("dedup_key", "userid", "msg_type", "event", "received_at")
+
+
 def _insert_inbound(dialect: str):
-    columns = ("dedup_key", "userid", "msg_type", "event", "received_at")
-    return (
-        dialect_insert(dialect)(_INBOUND)
-        .values({c: bindparam(c) for c in columns})
-        .on_conflict_do_nothing()
-        .returning(_INBOUND.c.id, _INBOUND.c.received_at)
+    return bound_insert_ignore(dialect, _INBOUND, _INBOUND_COLUMNS).returning(
+        _INBOUND.c.id, _INBOUND.c.received_at
     )
 
 
@@ -160,3 +159,23 @@ def test_errors_are_the_classes_session_execute_raises(factory):
             execute(s)
         raised.append(type(error.value))
     assert raised[0] is raised[1]
+
+
+def test_a_per_dialect_statement_is_built_once_for_the_sessions_database(factory):
+    dialect = factory.kw["bind"].dialect.name
+    asked = []
+
+    @prepared.per_dialect
+    def insert(name: str):
+        asked.append(name)
+        return _insert_inbound(name)
+
+    at = datetime(2026, 6, 5, 1, 0, tzinfo=timezone.utc)
+    params = {"userid": "u", "msg_type": "text", "event": None, "received_at": at}
+    with transaction(factory) as s:
+        first = prepared.run(s, insert, {**params, "dedup_key": "a"}).first()
+        again = prepared.run(s, insert, {**params, "dedup_key": "a"}).first()
+        other = prepared.run(s, insert, {**params, "dedup_key": "b"}).first()
+    assert asked == [dialect]  # built on first use, by this database's dialect only
+    assert first.received_at == at and again is None and other.id != first.id
+    assert insert.built(dialect) is insert.built(dialect)

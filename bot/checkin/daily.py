@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot import content, counters, prepared
-from bot.db import dialect_insert
+from bot.db import bound_insert_ignore
 from bot.models import DailyCheckin, User
 
 
@@ -23,34 +23,22 @@ def check_in(session: Session, user: User, now: datetime) -> tuple[bool, int]:
         "checked_at": now,
         "department_key": counters.department_key(user.department_id),
     }
-    first = prepared.run(session, _insert_checkin(session), params).first() is not None
+    first = prepared.run(session, _insert_checkin, params).first() is not None
     if first and session.get_bind().dialect.name != "postgresql":  # there it counted itself
         counters.count_checkin(session, user.userid, user.department_id, today)
     return first, streak(session, user.userid, today)
 
 
 _CHECKINS = DailyCheckin.__table__
-_INSERT_CHECKIN: dict[str, Any] = {}
 
 
-def _insert_checkin(session: Session) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect (the first 打卡 of
-    each person each day runs it); on PostgreSQL with the counters chained on
-    (counters.checkin_with_counts)."""
-    dialect = session.get_bind().dialect.name
-    stmt = _INSERT_CHECKIN.get(dialect)
-    if stmt is None:
-        columns = ("userid", "day", "department_id", "checked_at")
-        stmt = (
-            dialect_insert(dialect)(_CHECKINS)
-            .values({c: bindparam(c) for c in columns})
-            .on_conflict_do_nothing()
-            .returning(_CHECKINS.c.id)
-        )
-        if dialect == "postgresql":
-            stmt = counters.checkin_with_counts(stmt)
-        _INSERT_CHECKIN[dialect] = stmt
-    return stmt
+@prepared.per_dialect
+def _insert_checkin(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id (the first 打卡 of each person each day
+    runs it); on PostgreSQL with the counters chained on (counters.checkin_with_counts)."""
+    columns = ("userid", "day", "department_id", "checked_at")
+    stmt = bound_insert_ignore(dialect, _CHECKINS, columns, _CHECKINS.c.id)
+    return counters.checkin_with_counts(stmt) if dialect == "postgresql" else stmt
 
 
 # Built once, on Table columns (every 打卡 runs it; an ORM select costs several times this).

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import prepared
 from bot.content import texts
-from bot.db import dialect_insert
+from bot.db import bound_insert
 from bot.knowledge.index import Hit, Index, get_index
 from bot.knowledge.loader import Document, campaign_values
 from bot.models import QaFollowup, QuestionAsked
@@ -144,7 +144,7 @@ def remember(
         row.question_id, row.choices, row.at = question_id, list(choices), now
         return
     params = {"userid": userid, "question_id": question_id, "choices": choices, "at": now}
-    prepared.run(session, _upsert_followup(session), params)
+    prepared.run(session, _upsert_followup, params)
 
 
 # Every question typed in chat writes these: prebuilt Core statements (bot.prepared) instead
@@ -158,20 +158,16 @@ _INSERT_ASKED = (
     )
     .returning(_ASKED.c.id)
 )
-_UPSERT_FOLLOWUP: dict[str, Any] = {}
 
 
-def _upsert_followup(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    stmt = _UPSERT_FOLLOWUP.get(dialect)
-    if stmt is None:
-        columns = ("userid", "question_id", "choices", "at")
-        stmt = dialect_insert(dialect)(_FOLLOWUPS).values({c: bindparam(c) for c in columns})
-        stmt = _UPSERT_FOLLOWUP[dialect] = stmt.on_conflict_do_update(
-            index_elements=[_FOLLOWUPS.c.userid],
-            set_={c: stmt.excluded[c] for c in columns[1:]},
-        )
-    return stmt
+@prepared.per_dialect
+def _upsert_followup(dialect: str) -> Any:
+    columns = ("userid", "question_id", "choices", "at")
+    stmt = bound_insert(dialect, _FOLLOWUPS, columns)
+    return stmt.on_conflict_do_update(
+        index_elements=[_FOLLOWUPS.c.userid],
+        set_={c: stmt.excluded[c] for c in columns[1:]},
+    )
 
 
 def followup(session: Session, userid: str, number: int, now: datetime) -> str | None:

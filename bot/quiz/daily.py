@@ -6,13 +6,14 @@ import hashlib
 import random
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot import bank_cache, counters, prepared
 from bot.bank_cache import BankQuestion
-from bot.db import attach, dialect_insert
+from bot.db import attach, bound_insert, bound_insert_ignore
 from bot.models import Question, QuizAnswer, QuizDailySet, User
 from bot.quiz import scoring
 from bot.quiz.answers import permutation_for, to_shown, to_stored
@@ -44,7 +45,6 @@ _FIND_SET = select(*_SETS.c).where(
     _SETS.c.userid == bindparam("userid"), _SETS.c.day == bindparam("day")
 )
 _ANSWERED = select(*_ANSWERS.c).where(_ANSWERS.c.set_id == bindparam("set_id"))
-_INSERT_SET: dict[str, object] = {}
 # session.info key: the day's sets this transaction created (no answers yet).
 _FRESH = "quiz_fresh_sets"
 
@@ -160,7 +160,7 @@ def get_or_create_set(
         "permutations": perms,
         "created_at": now,
     }
-    row = prepared.run(session, _insert_set(session), values).first()
+    row = prepared.run(session, _insert_set, values).first()
     if row is None:  # another copy created it first (the unique key decided)
         return find_set(session, userid, day)
     _fresh_sets(session).add(row[0])
@@ -176,19 +176,10 @@ def _fresh_sets(session: Session) -> set[int]:
     return held[1]
 
 
-def _insert_set(session: Session):
-    dialect = session.get_bind().dialect.name
-    stmt = _INSERT_SET.get(dialect)
-    if stmt is None:
-        columns = ("userid", "day", "question_ids", "permutations", "created_at")
-        stmt = (
-            dialect_insert(dialect)(_SETS)
-            .values({c: bindparam(c) for c in columns})
-            .on_conflict_do_nothing()
-            .returning(_SETS.c.id)
-        )
-        _INSERT_SET[dialect] = stmt
-    return stmt
+@prepared.per_dialect
+def _insert_set(dialect: str) -> Any:
+    columns = ("userid", "day", "question_ids", "permutations", "created_at")
+    return bound_insert_ignore(dialect, _SETS, columns, _SETS.c.id)
 
 
 def answered(session: Session, set_id: int) -> dict[int, QuizAnswer]:
@@ -235,34 +226,28 @@ _ANSWER_COLUMNS = (
     "points",
     "answered_at",
 )
-_INSERT_ANSWER: dict[str, object] = {}
 
 
-def _insert_answer(session: Session):
-    """INSERT … ON CONFLICT DO NOTHING RETURNING department_id, built once per dialect: every
-    answer runs it, and building it (with its subquery) cost more than executing it. On
-    PostgreSQL the counters' upserts ride in the same statement (counters.answer_with_counts)."""
-    dialect = session.get_bind().dialect.name
-    stmt = _INSERT_ANSWER.get(dialect)
-    if stmt is None:
-        # The person's main department now, read in the same statement; 0 for none, so
-        # NULL keeps meaning "stored before 0023" (bot.counters_check falls back then).
-        department_now = func.coalesce(
-            select(_USERS.c.department_id)
-            .where(_USERS.c.userid == bindparam("owner"))
-            .scalar_subquery(),
-            counters.NO_DEPARTMENT,
-        )
-        stmt = (
-            dialect_insert(dialect)(_ANSWERS)
-            .values({**{c: bindparam(c) for c in _ANSWER_COLUMNS}, "department_id": department_now})
-            .on_conflict_do_nothing()
-            .returning(_ANSWERS.c.department_id)
-        )
-        if dialect == "postgresql":
-            stmt = counters.answer_with_counts(stmt)
-        _INSERT_ANSWER[dialect] = stmt
-    return stmt
+@prepared.per_dialect
+def _insert_answer(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING department_id: every answer runs it, and
+    building it (with its subquery) costs more than executing it. On PostgreSQL the counters'
+    upserts ride in the same statement (counters.answer_with_counts)."""
+    # The person's main department now, read in the same statement; 0 for none, so NULL
+    # keeps meaning "stored before 0023" (bot.counters_check falls back then).
+    department_now = func.coalesce(
+        select(_USERS.c.department_id)
+        .where(_USERS.c.userid == bindparam("owner"))
+        .scalar_subquery(),
+        counters.NO_DEPARTMENT,
+    )
+    stmt = (
+        bound_insert(dialect, _ANSWERS, _ANSWER_COLUMNS)
+        .values(department_id=department_now)
+        .on_conflict_do_nothing()
+        .returning(_ANSWERS.c.department_id)
+    )
+    return counters.answer_with_counts(stmt) if dialect == "postgresql" else stmt
 
 
 def score_answer(
@@ -278,7 +263,7 @@ def score_answer(
     values = (daily.id, index, daily.userid, daily.day, qid, stored, correct, points, now)
     params = dict(zip(_ANSWER_COLUMNS, values, strict=True))
     row = prepared.run(
-        session, _insert_answer(session), {**params, "owner": daily.userid, "right": int(correct)}
+        session, _insert_answer, {**params, "owner": daily.userid, "right": int(correct)}
     ).first()
     answer_shown = to_shown(question.answer, perm, question.type)
     _fresh_sets(session).discard(daily.id)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import prepared
 from bot.content import texts
 from bot.counters import NO_DEPARTMENT
-from bot.db import dialect_insert
+from bot.db import bound_insert
 from bot.models import Department, DepartmentTotals, PersonTotals, QuizAnswer, QuizReview, User
 
 # -- the rules ------------------------------------------------------------------------------
@@ -174,7 +174,6 @@ def department_totals(session: Session) -> dict[int, tuple[int, int, int]]:
 # Every answer runs one of these: prebuilt Core statements on the Table (building an upsert per
 # call, or an ORM load and flush, cost more than the statements themselves).
 _REVIEWS = QuizReview.__table__
-_WRONG: dict[str, Any] = {}
 _REVIEW = (
     select(_REVIEWS.c.stage, _REVIEWS.c.anchor_on, _REVIEWS.c.due_on)
     .where(_REVIEWS.c.userid == bindparam("userid"), _REVIEWS.c.question_id == bindparam("qid"))
@@ -187,44 +186,35 @@ _ADVANCE = (
 )
 
 
-def _wrong_statement(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    stmt = _WRONG.get(dialect)
-    if stmt is None:
-        stmt = dialect_insert(dialect)(_REVIEWS).values(
-            userid=bindparam("userid"),
-            question_id=bindparam("qid"),
-            stage=0,
-            anchor_on=bindparam("day"),
-            due_on=bindparam("due_on"),
-            wrong_count=1,
-            updated_at=bindparam("now"),
-        )
-        new = stmt.excluded
-        stmt = _WRONG[dialect] = stmt.on_conflict_do_update(
-            index_elements=[_REVIEWS.c.userid, _REVIEWS.c.question_id],
-            set_={
-                "stage": 0,
-                "anchor_on": new.anchor_on,
-                "due_on": new.due_on,
-                "wrong_count": _REVIEWS.c.wrong_count + 1,
-                "updated_at": new.updated_at,
-            },
-        )
-    return stmt
+@prepared.per_dialect
+def _record_wrong(dialect: str) -> Any:
+    stmt = bound_insert(
+        dialect, _REVIEWS, ("userid", "question_id", "anchor_on", "due_on", "updated_at")
+    ).values(stage=0, wrong_count=1)
+    new = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[_REVIEWS.c.userid, _REVIEWS.c.question_id],
+        set_={
+            "stage": 0,
+            "anchor_on": new.anchor_on,
+            "due_on": new.due_on,
+            "wrong_count": _REVIEWS.c.wrong_count + 1,
+            "updated_at": new.updated_at,
+        },
+    )
 
 
 def record_wrong(session: Session, userid: str, question_id: str, day: date, now: datetime) -> None:
     """A wrong answer (re)starts the schedule from `day`: due day+1, then +3, then +7."""
     prepared.run(
         session,
-        _wrong_statement(session),
+        _record_wrong,
         {
             "userid": userid,
-            "qid": question_id,
-            "day": day,
+            "question_id": question_id,
+            "anchor_on": day,
             "due_on": day + timedelta(days=REVIEW_OFFSETS[0]),
-            "now": now,
+            "updated_at": now,
         },
     )
 
