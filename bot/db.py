@@ -10,7 +10,9 @@ to busy_timeout for it) and run in WAL mode so readers never block the writer.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -39,7 +41,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import manager_of_class
 
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# SQLite's automatic checkpoint (copying the WAL back into the database file once it holds
+# 1,000 pages) runs inside the COMMIT that crosses the line: 5-10 ms and two fsyncs while the
+# committing process still holds the write lock, so every other writer waits (the longest
+# lock holds of a callback burst). Connections here turn it off; each process instead runs a
+# PASSIVE checkpoint after it has let go of the lock, once every this many of its commits
+# (a callback writes ~15 pages, so about as often as SQLite would).
+SQLITE_CHECKPOINT_EVERY = 64
 # How long PostgreSQL may take to accept a connection before the attempt fails (seconds):
 # a database that is down must fail a callback inside WeCom's 5 s, not hang it.
 PG_CONNECT_TIMEOUT = 3
@@ -110,7 +121,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def checkpoint(driver: sqlite3.Connection) -> None:
+    """Copy what the WAL holds back into the database file, as far as readers allow, without
+    waiting for anyone (PASSIVE): writers go on appending meanwhile."""
+    try:
+        driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.Error:  # another checkpoint is running: the next one catches up
+        log.debug("checkpoint skipped", exc_info=True)
+
+
 def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
+    commits = itertools.count()  # this engine's commits, for the checkpoints
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, record) -> None:  # pragma: no cover - trivial
         # Let SQLAlchemy's "begin" event below decide how transactions start.
@@ -120,6 +142,7 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         record.info["busy_timeout"] = SQLITE_BUSY_TIMEOUT_MS  # what the begin event compares
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # see SQLITE_CHECKPOINT_EVERY
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
         if lock_path is not None and fcntl is not None:
@@ -169,6 +192,8 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
             # that follows the error releases them.
             driver.execute("COMMIT")
         _release(connection)
+        if next(commits) % SQLITE_CHECKPOINT_EVERY == SQLITE_CHECKPOINT_EVERY - 1:
+            checkpoint(driver)
 
     def _rollback_then_release(connection) -> None:
         try:

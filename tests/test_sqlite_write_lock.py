@@ -166,3 +166,44 @@ def test_each_transaction_gets_its_own_busy_timeout(sqlite_db):
         assert busy_timeout() == 1500
         assert busy_timeout() == 1500
     assert busy_timeout() == db.SQLITE_BUSY_TIMEOUT_MS
+
+
+def _rows_in_database_file(path: str, tmp_path) -> int:
+    """The rows of t in the database file alone, as if the WAL were lost: what has been
+    checkpointed."""
+    import shutil
+
+    copy = tmp_path / "file-only.db"
+    shutil.copyfile(path, copy)
+    con = sqlite3.connect(copy)
+    try:
+        return con.execute("SELECT count(*) FROM t").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_checkpoints_run_after_the_lock_is_let_go_not_inside_a_commit(
+    sqlite_db, monkeypatch, tmp_path
+):
+    path, factory = sqlite_db
+    with factory() as s:
+        assert s.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0  # not in COMMIT
+    seen: list[tuple[bool, int | None, int]] = []
+    checkpoint = db.checkpoint
+
+    def spying(driver) -> None:
+        # Another writer could start right now, and the rows committed so far are visible.
+        free = (_flock_is_free(path), _rows_if_sqlite_is_free(path, "t"))
+        checkpoint(driver)
+        seen.append((*free, _rows_in_database_file(path, tmp_path)))
+
+    monkeypatch.setattr(db, "checkpoint", spying)
+    every = db.SQLITE_CHECKPOINT_EVERY
+    for i in range(2 * every):
+        with transaction(factory) as s:
+            s.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": "x" * 2000 + str(i)})
+    assert len(seen) == 2  # once every SQLITE_CHECKPOINT_EVERY commits (one made the table)
+    for free_flock, rows, in_file in seen:
+        assert free_flock and rows is not None
+        assert in_file == rows  # everything committed was copied into the database file
+    assert seen[1][1] - seen[0][1] == every
