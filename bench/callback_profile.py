@@ -126,8 +126,10 @@ def main() -> int:
     event.listen(rt.engine, "before_cursor_execute", count)
     # Statements bot.prepared runs on the driver do not pass SQLAlchemy's events.
     prepared.statement_hooks.append(count_sql)
+    holds = _spy_on_write_lock() if env["DATABASE_URL"].startswith("sqlite") else None
     per_kind: dict[str, list[float]] = defaultdict(list)
     first_seen: set[str] = set()
+    steal0 = _steal_jiffies()
     profiler = cProfile.Profile()
     t0, c0 = time.perf_counter(), time.process_time()
     if args.profile:
@@ -143,6 +145,7 @@ def main() -> int:
         per_kind[kind].append(time.perf_counter() - t)
     profiler.disable()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    stolen = _steal_share(steal0, wall)
     event.remove(rt.engine, "before_cursor_execute", count)
     prepared.statement_hooks.remove(count_sql)
 
@@ -150,8 +153,16 @@ def main() -> int:
     print(
         f"one process: {len(measured) / wall:.0f} messages/s ({wall / len(measured) * 1000:.2f} ms "
         f"each, of which CPU {cpu / len(measured) * 1000:.2f} ms); load average "
-        f"{os.getloadavg()[0]:.2f}"
+        f"{os.getloadavg()[0]:.2f}, CPU stolen by the hypervisor {stolen}"
     )
+    if holds:
+        held = sorted(holds)
+        n = len(held)
+        print(
+            f"SQLite write lock: held {sum(held) / len(measured) * 1000:.3f} ms per message; "
+            f"per hold p50 {held[n // 2] * 1000:.3f} ms, p99 {held[int(n * 0.99)] * 1000:.3f} "
+            f"ms, max {held[-1] * 1000:.2f} ms; {sum(h > 0.002 for h in held)} holds over 2 ms"
+        )
     print(f"{'message':22} {'count':>6} {'stmts/msg':>10} {'ms/msg':>8}")
     for kind, times in sorted(per_kind.items()):
         print(
@@ -171,6 +182,47 @@ def main() -> int:
     fake.stop()
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _spy_on_write_lock() -> list[float]:
+    """How long each hold of the SQLite write lock (bot.db._WriteLock) lasted: with several
+    processes, the lock's time per message bounds the throughput."""
+    from bot import db
+
+    holds: list[float] = []
+    acquire, release = db._WriteLock.acquire, db._WriteLock.release
+
+    def timed_acquire(self, wait=None) -> None:
+        fresh = not self._held
+        acquire(self, wait)
+        if fresh and self._held:
+            self.taken_at = time.perf_counter()
+
+    def timed_release(self) -> None:
+        if self._held:
+            holds.append(time.perf_counter() - self.taken_at)
+        release(self)
+
+    db._WriteLock.acquire, db._WriteLock.release = timed_acquire, timed_release
+    return holds
+
+
+def _steal_jiffies() -> int | None:
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8])  # cpu user nice system idle iowait irq softirq steal
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _steal_share(before: int | None, wall: float) -> str:
+    """The share of the machine's CPU time the hypervisor took while this ran: timings move
+    with it, so a run with much steal compares only with runs beside it."""
+    after = _steal_jiffies()
+    if before is None or after is None or wall <= 0:
+        return "unknown"
+    ticks = os.sysconf("SC_CLK_TCK") * wall * (os.cpu_count() or 1)
+    return f"{(after - before) / ticks:.0%}"
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import bindparam, select, true, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import prepared
@@ -95,7 +96,7 @@ class Bot:
                 looked_up = self._lookup_stranger(msg.from_user)
                 prefetched = self._prefetch(msg)
                 try:
-                    outcome = self._handle_in_transaction(msg, looked_up, prefetched)
+                    outcome = self._handle_reconnecting(msg, looked_up, prefetched)
                 except Exception as exc:
                     if is_transient(exc):
                         raise
@@ -109,6 +110,19 @@ class Bot:
         if outcome.queued and self.on_enqueue:
             self.on_enqueue()
         return outcome
+
+    def _handle_reconnecting(self, msg: IncomingMessage, looked_up, prefetched) -> Outcome:
+        """The transaction, run once more if its connection turned out to be dead (PostgreSQL
+        restarted since the pool last used it: bot.db checks only idle connections first).
+        Safe: a lost connection keeps nothing of an open transaction, and if it died in
+        COMMIT after all, the second run finds the MsgId row and answers as a retry."""
+        try:
+            return self._handle_in_transaction(msg, looked_up, prefetched)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.warning("connection lost handling %s, once more: %s", msg.dedup_key, exc)
+            return self._handle_in_transaction(msg, looked_up, prefetched)
 
     def _lookup_stranger(self, userid: str) -> dict[str, Any] | None:
         # Outside the transaction: a slow user/get must not hold a database lock.

@@ -170,6 +170,9 @@ class Prepared:
         except c.dbapi_error as error:
             invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
             if invalidated:
+                # As SQLAlchemy does for its own statements: the other connections the pool
+                # holds were opened before the same outage, so they are renewed on checkout.
+                connection.engine.pool._invalidate(connection.connection, error)
                 connection.invalidate(error)
             raise sa_exc.DBAPIError.instance(
                 c.sql,

@@ -7,9 +7,11 @@ import sqlite3
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 from tcp_proxy import TcpProxy
 
+from bot import db
 from bot.app import create_app
 from bot.db import transaction
 from bot.directory import sync_directory
@@ -58,6 +60,47 @@ def test_postgres_outage_answers_503_fast_and_the_retry_takes_effect_once(
         assert driver.text("liuyang", "建议 二楼消防通道被占用", msg_id="90001").status == 200
         assert _suggestions(rt) == 2
         assert app.test_client().get("/healthz").status_code == 200
+    finally:
+        proxy.cut()
+        rt.close()
+
+
+def _behind_proxy(pg_url, fake, clock, make_settings_for):
+    from sqlalchemy.engine import make_url
+
+    target = make_url(pg_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
+    url = target.set(port=proxy.port).render_as_string(hide_password=False)
+    return proxy, *_start(make_settings_for(url, fake), clock)
+
+
+@pytest.mark.parametrize("idle", [False, True], ids=["used-a-moment-ago", "idle"])
+def test_postgres_restarted_between_two_callbacks_the_next_one_still_succeeds(
+    pg_url, fake, clock, make_settings_for, monkeypatch, caplog, idle
+):
+    """PostgreSQL restarts between two callbacks. A pooled connection idle for a while is
+    checked before use; one used a moment ago is not, so its first statement fails and the
+    callback runs once more on a new connection. Either way the person gets the answer, it
+    takes effect once, and the pool's other dead connections are renewed too."""
+    monkeypatch.setattr(db, "PG_PING_AFTER_IDLE", 0.0 if idle else 3600.0)
+    proxy, rt, app, driver = _behind_proxy(pg_url, fake, clock, make_settings_for)
+    try:
+        # Two connections in the pool, both about to die.
+        with rt.factory() as a, rt.factory() as b:
+            a.execute(select(1))
+            b.execute(select(1))
+        assert driver.text("liuyang", "建议 一楼配电间门口堆放纸箱").status == 200
+        proxy.cut()
+        proxy.restore()  # the restart: every open connection is gone
+        first = driver.text("liuyang", "建议 二楼消防通道被占用", msg_id="90011")
+        assert first.status == 200 and "JY-" in (first.text or "")
+        # Idle: the check before use found it dead. Used a moment ago: the second run did.
+        runs_again = [r for r in caplog.records if "once more" in r.getMessage()]
+        assert len(runs_again) == (0 if idle else 1)
+        assert driver.text("liuyang", "积分", msg_id="90012").status == 200
+        retry = driver.text("liuyang", "建议 二楼消防通道被占用", msg_id="90011")
+        assert retry.status == 200 and retry.text == first.text
+        assert _suggestions(rt) == 2
     finally:
         proxy.cut()
         rt.close()
