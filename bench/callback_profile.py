@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.callback import cold_plan, warm_plan  # noqa: E402
+from bench.machine import steal_mark, stolen_since, stolen_text  # noqa: E402
 
 
 def main() -> int:
@@ -129,7 +130,7 @@ def main() -> int:
     holds = _spy_on_write_lock() if env["DATABASE_URL"].startswith("sqlite") else None
     per_kind: dict[str, list[float]] = defaultdict(list)
     first_seen: set[str] = set()
-    steal0 = _steal_jiffies()
+    steal = steal_mark()
     profiler = cProfile.Profile()
     t0, c0 = time.perf_counter(), time.process_time()
     if args.profile:
@@ -145,7 +146,7 @@ def main() -> int:
         per_kind[kind].append(time.perf_counter() - t)
     profiler.disable()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    stolen = _steal_share(steal0, wall)
+    stolen = stolen_text(stolen_since(steal))
     event.remove(rt.engine, "before_cursor_execute", count)
     prepared.statement_hooks.remove(count_sql)
 
@@ -205,24 +206,6 @@ def _spy_on_write_lock() -> list[float]:
 
     db._WriteLock.acquire, db._WriteLock.release = timed_acquire, timed_release
     return holds
-
-
-def _steal_jiffies() -> int | None:
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-        return int(fields[8])  # cpu user nice system idle iowait irq softirq steal
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _steal_share(before: int | None, wall: float) -> str:
-    """The share of the machine's CPU time the hypervisor took while this ran: timings move
-    with it, so a run with much steal compares only with runs beside it."""
-    after = _steal_jiffies()
-    if before is None or after is None or wall <= 0:
-        return "unknown"
-    ticks = os.sysconf("SC_CLK_TCK") * wall * (os.cpu_count() or 1)
-    return f"{(after - before) / ticks:.0%}"
 
 
 if __name__ == "__main__":
