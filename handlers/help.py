@@ -54,15 +54,24 @@ def _name(ctx: Context) -> str:
     return f" {ctx.user.name}" if ctx.user and ctx.user.name else ""
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insert, delete, substitute one character)."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+def edits_apart(a: str, b: str) -> int | None:
+    """0 if equal, 1 if one insertion, deletion or substitution turns `a` into `b`, else
+    None: the only distances near_commands asks about, in one pass instead of the full
+    Levenshtein table (it ran for every keyword of every unrecognised message)."""
+    if a == b:
+        return 0
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return None
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    # Past the first difference the rest must match: after a substitution if the lengths
+    # are equal, after skipping b's extra character if not.
+    rest_b = b[i + 1 :]
+    rest_a = a[i + 1 :] if len(a) == len(b) else a[i:]
+    return 1 if rest_a == rest_b else None
 
 
 def near_commands(text: str, commands: Sequence[Command], is_admin: bool) -> list[str]:
@@ -79,8 +88,8 @@ def near_commands(text: str, commands: Sequence[Command], is_admin: bool) -> lis
                 continue
             if abs(len(word) - len(keyword)) > 1:
                 continue  # more than one edit apart whatever the letters (most keywords)
-            distance = edit_distance(word, keyword.lower())
-            if distance <= 1:
+            distance = edits_apart(word, keyword.lower())
+            if distance is not None:
                 rank = (distance, -cmd.priority)
                 scored[keyword] = min(scored.get(keyword, rank), rank)
     best = min((rank[0] for rank in scored.values()), default=1)

@@ -232,3 +232,27 @@ def test_console_broadcast_honours_title_and_ack_and_counts_acknowledged(app, ru
         record_ack(s, warning.id, "liuyang", clock())
     html = boss.get("/admin/broadcast").get_data(as_text=True)
     assert "已确认收到" in html and "1 / 3" in html and "已读回执" in html
+
+
+def test_near_misses_are_exactly_those_one_edit_away():
+    """edits_apart (a one-pass check) agrees with the full Levenshtein distance on every pair
+    of short strings over a small alphabet, Chinese included."""
+    import itertools
+
+    from handlers.help import edits_apart
+
+    def levenshtein(a: str, b: str) -> int:
+        previous = list(range(len(b) + 1))
+        for i, ca in enumerate(a, 1):
+            current = [i]
+            for j, cb in enumerate(b, 1):
+                current.append(
+                    min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+                )
+            previous = current
+        return previous[-1]
+
+    words = ["".join(w) for n in range(4) for w in itertools.product("a打卡", repeat=n)]
+    for a, b in itertools.product(words, repeat=2):
+        distance = levenshtein(a, b)
+        assert edits_apart(a, b) == (distance if distance <= 1 else None), (a, b)
