@@ -126,7 +126,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 # per callback (0.15-0.25 ms, ~5% of one). A connection used a moment ago is alive unless the
 # server went away in that moment; then its first statement fails, SQLAlchemy (and
 # bot.prepared) mark every connection of the pool for renewal, and the dispatcher runs the
-# callback once more on a new connection (see Bot.handle).
+# callback once more on a new connection (Bot._handle_reconnecting).
 PG_PING_AFTER_IDLE = 1.0
 _IDLE_SINCE = "idle_since"
 
