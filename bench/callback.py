@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import steal_mark, stolen_since, stolen_text  # noqa: E402
+from bench import machine  # noqa: E402
 
 MIX = [("打卡", 3), ("答题", 3), ("A", 2), ("B", 1), ("对", 1), ("帮助", 2)]
 # Goals (issue 20): throughput ratio to the echo bot per mix, p99 at half the echo bot's rate.
@@ -332,16 +332,16 @@ def main() -> int:
                 wait_http(base + "/wecom/callback")
                 run_load(base, take(mix, args.warmup, 1), args.concurrency)
                 requests = take(mix, args.requests, 2)
-                mark = steal_mark()
+                mark = machine.mark()
                 results[(mix, name)] = run_load(base, requests, args.concurrency)
-                results[(mix, name)]["stolen"] = stolen_since(mark)
+                results[(mix, name)]["machine"] = machine.shares_since(mark)
                 print(mix, name, json.dumps(results[(mix, name)]), flush=True)
                 if name == "safetybot":
                     rate = results[(mix, "echo")]["rps"] / 2
                     reqs = take(mix, int(rate * args.open_seconds), 3)
-                    mark = steal_mark()
+                    mark = machine.mark()
                     results[(mix, "open")] = run_load(base, reqs, args.concurrency, rate=rate)
-                    results[(mix, "open")]["stolen"] = stolen_since(mark)
+                    results[(mix, "open")]["machine"] = machine.shares_since(mark)
                     results[(mix, "open")]["rate"] = round(rate, 1)
                     print(mix, "open", json.dumps(results[(mix, "open")]), flush=True)
             finally:
@@ -353,13 +353,14 @@ def main() -> int:
         f"{args.concurrency}; open loop {args.open_seconds:g} s at half the echo bot's rate"
     )
     print(
-        f"{'mix':5} {'server':16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'err':>5} {'stolen':>7}"
+        f"{'mix':5} {'server':16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'err':>5} {'idle':>5} {'stolen':>7}"
     )
     for (mix, name), r in results.items():
         label = f"open @{r['rate']}/s" if name == "open" else name
         print(
             f"{mix:5} {label:16} {r['rps']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} "
-            f"{r['max_ms']:>8} {r['errors']:>5} {stolen_text(r['stolen']):>7}"
+            f"{r['max_ms']:>8} {r['errors']:>5} "
+            f"{machine.percent(r['machine'].idle):>5} {machine.percent(r['machine'].stolen):>7}"
         )
     for mix in mixes:
         ratio = results[(mix, "safetybot")]["rps"] / results[(mix, "echo")]["rps"]

@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from bench.callback import cold_plan, warm_plan  # noqa: E402
-from bench.machine import steal_mark, stolen_since, stolen_text  # noqa: E402
 
 
 def main() -> int:
@@ -130,7 +130,7 @@ def main() -> int:
     holds = _spy_on_write_lock() if env["DATABASE_URL"].startswith("sqlite") else None
     per_kind: dict[str, list[float]] = defaultdict(list)
     first_seen: set[str] = set()
-    steal = steal_mark()
+    started = machine.mark()
     profiler = cProfile.Profile()
     t0, c0 = time.perf_counter(), time.process_time()
     if args.profile:
@@ -146,7 +146,7 @@ def main() -> int:
         per_kind[kind].append(time.perf_counter() - t)
     profiler.disable()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    stolen = stolen_text(stolen_since(steal))
+    stolen = machine.percent(machine.shares_since(started).stolen)
     event.remove(rt.engine, "before_cursor_execute", count)
     prepared.statement_hooks.remove(count_sql)
 

@@ -1,36 +1,49 @@
-"""What the machine itself did to a benchmark's timings.
+"""What the machine did during a benchmark's phase, besides running it.
 
-On a virtual machine the hypervisor may take CPU time away from the guest ("steal", the 8th
-figure of /proc/stat's cpu line): on this 2-core machine it has been seen at 0% one minute and
-50% the next, moving wall-clock figures by 2x. Benchmarks print the share stolen during each
-measured phase, so a run can be told from its neighbours."""
+- Steal: on a virtual machine the hypervisor may take CPU time away from the guest (the 8th
+  figure of /proc/stat's cpu line). Benchmarks print the share stolen during each measured
+  phase, so a run can be told from its neighbours.
+- Idle: the share of both cores nobody used. A server that is CPU-bound leaves none; sync
+  workers waiting for each other's SQLite write lock leave their cores idle."""
 
 from __future__ import annotations
 
 import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 
-def steal_mark() -> tuple[float, int | None]:
-    """Now, and the machine's stolen CPU time so far (clock ticks; None where unknown)."""
+class Mark(NamedTuple):
+    at: float
+    idle: int | None  # clock ticks of all CPUs so far
+    stolen: int | None
+
+
+class Shares(NamedTuple):
+    idle: float | None  # of all CPUs' time since the mark, 0.0 .. 1.0
+    stolen: float | None
+
+
+def mark() -> Mark:
+    """Now, and the machine's idle and stolen CPU time so far (None where unknown)."""
     try:
+        # cpu  user nice system idle iowait irq softirq steal …
         fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-        stolen: int | None = int(fields[8])  # cpu user nice system idle iowait irq softirq steal
+        return Mark(time.perf_counter(), int(fields[4]) + int(fields[5]), int(fields[8]))
     except (OSError, IndexError, ValueError):
-        stolen = None
-    return time.perf_counter(), stolen
+        return Mark(time.perf_counter(), None, None)
 
 
-def stolen_since(mark: tuple[float, int | None]) -> float | None:
-    """The share of all CPUs' time the hypervisor took since `mark` (0.0 .. 1.0)."""
-    started, before = mark
-    now, after = steal_mark()
-    ticks = os.sysconf("SC_CLK_TCK") * (now - started) * (os.cpu_count() or 1)
-    if before is None or after is None or ticks <= 0:
-        return None
-    return (after - before) / ticks
+def shares_since(start: Mark) -> Shares:
+    now = mark()
+    ticks = os.sysconf("SC_CLK_TCK") * (now.at - start.at) * (os.cpu_count() or 1)
+
+    def share(a: int | None, b: int | None) -> float | None:
+        return None if a is None or b is None or ticks <= 0 else (b - a) / ticks
+
+    return Shares(share(start.idle, now.idle), share(start.stolen, now.stolen))
 
 
-def stolen_text(share: float | None) -> str:
-    return "unknown" if share is None else f"{share:.0%}"
+def percent(share: float | None) -> str:
+    return "?" if share is None else f"{share:.0%}"
