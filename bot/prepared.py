@@ -146,9 +146,6 @@ class Prepared:
                     found = self._by_dialect[dialect.name] = _Compiled(self.stmt, dialect)
         return found
 
-    def run(self, session: Session, params: Mapping[str, Any] | None = None) -> Rows:
-        return self.run_on(_connection(session), params)
-
     def run_on(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Rows:
         dialect = connection.dialect
         c = self._compiled(dialect)
@@ -201,8 +198,7 @@ class PerDialect:
     """A statement spelled differently per database (INSERT … ON CONFLICT comes from each
     dialect's own insert construct), built by `build(dialect_name)` the first time each
     dialect asks and kept: building and cache-keying such a statement costs more than running
-    it on SQLite. `run` takes one in place of a statement; `built` gives what `build` made
-    (which may also be a tuple of statements)."""
+    it on SQLite. `run` takes one in place of a statement; `built` gives what `build` made."""
 
     __slots__ = ("build", "_built", "_lock")
 
@@ -225,11 +221,6 @@ def per_dialect(build: Callable[[str], Any]) -> PerDialect:
     """Decorator: `@per_dialect def insert_x(dialect): return …` makes `insert_x` a
     PerDialect, to pass to `run` as is."""
     return PerDialect(build)
-
-
-def dialect_of(session: Session) -> str:
-    """The name of the session's dialect ("sqlite", "postgresql")."""
-    return session.get_bind().dialect.name
 
 
 MAX_STATEMENTS = 1000
