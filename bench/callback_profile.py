@@ -6,6 +6,8 @@
 Drives `Bot.handle` directly (no HTTP, no crypto: those cost the same as in the echo bot) with
 the same plans as bench/callback.py, counts the statements each kind of message executes (an
 SQLAlchemy `before_cursor_execute` listener) and prints the top functions by cumulative time.
+--foreign-writes adds what a second gunicorn worker costs each message on SQLite: the page
+cache SQLite drops when another connection has committed.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--callers", default="", help="also show who calls the functions matching this regex"
+    )
+    parser.add_argument(
+        "--foreign-writes",
+        action="store_true",
+        help="SQLite: another connection commits one row before each message, as the other "
+        "gunicorn worker does (SQLite then drops this connection's page cache)",
     )
     args = parser.parse_args()
 
@@ -130,12 +138,18 @@ def main() -> int:
     holds = _spy_on_write_lock() if env["DATABASE_URL"].startswith("sqlite") else None
     per_kind: dict[str, list[float]] = defaultdict(list)
     first_seen: set[str] = set()
+    poke = _foreign_writer(env["DATABASE_URL"]) if args.foreign_writes else None
+    poked = 0.0  # CPU the foreign commits took, left out of the per-message figures
     started = machine.mark()
     profiler = cProfile.Profile()
     t0, c0 = time.perf_counter(), time.process_time()
     if args.profile:
         profiler.enable()
     for user, text in measured:
+        if poke is not None:
+            c = time.process_time()
+            poke()
+            poked += time.process_time() - c
         kind = text if text in ("答题", "打卡", "帮助") else "answer"
         if kind in ("答题", "打卡"):
             kind += " (first today)" if user not in first_seen else ""
@@ -145,12 +159,17 @@ def main() -> int:
         rt.bot.handle(message(user, text))
         per_kind[kind].append(time.perf_counter() - t)
     profiler.disable()
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0 - poked
     stolen = machine.percent(machine.shares_since(started).stolen)
     event.remove(rt.engine, "before_cursor_execute", count)
     prepared.statement_hooks.remove(count_sql)
 
     print(f"{args.mix} mix, {len(measured)} messages, {env['DATABASE_URL'].split(':')[0]}")
+    if poke is not None:
+        print(
+            f"a foreign commit before each message ({poked / len(measured) * 1000:.3f} ms CPU "
+            "each, left out below; its wall time is not)"
+        )
     print(
         f"one process: {len(measured) / wall:.0f} messages/s ({wall / len(measured) * 1000:.2f} ms "
         f"each, of which CPU {cpu / len(measured) * 1000:.2f} ms); load average "
@@ -183,6 +202,21 @@ def main() -> int:
     fake.stop()
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _foreign_writer(url: str):
+    """A second SQLite connection that commits a row when called: in WAL mode the bot's
+    connection then finds the database changed at its next BEGIN and starts with an empty
+    page cache, as it does in each gunicorn worker after the other's commits."""
+    import sqlite3
+
+    if not url.startswith("sqlite:///"):
+        raise SystemExit("--foreign-writes is for SQLite")
+    other = sqlite3.connect(url[len("sqlite:///") :], isolation_level=None)
+    other.execute("PRAGMA synchronous=NORMAL")  # as bot.db's connections: no fsync per commit
+    other.execute("PRAGMA wal_autocheckpoint=0")
+    other.execute("CREATE TABLE IF NOT EXISTS bench_foreign_writes (at REAL)")
+    return lambda: other.execute("INSERT INTO bench_foreign_writes VALUES (?)", (time.time(),))
 
 
 def _spy_on_write_lock() -> list[float]:
