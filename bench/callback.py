@@ -18,7 +18,8 @@ servers up at once and the load sent in alternating slices (echo, safetybot, saf
 safetybot open-loop at half the echo bot's rate (requests arrive on a fixed schedule whether
 or not earlier ones were answered; latency counts from the scheduled arrival, so queueing
 shows). Prints requests/s, p50, p99 and errors, the ratio bot/echo (with the spread of the slice
-pairs' ratios) and the open-loop p99.
+pairs' ratios) and the open-loop p99; with --split, also where the workers' CPU went per
+request (bench/split_app.py).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import machine  # noqa: E402
+from bench import machine, split_app  # noqa: E402
 
 MIX = [("打卡", 3), ("答题", 3), ("A", 2), ("B", 1), ("对", 1), ("帮助", 2)]
 # Goals (issue 20): throughput ratio to the echo bot per mix, p99 at half the echo bot's rate.
@@ -323,6 +324,12 @@ def main() -> int:
     parser.add_argument(
         "--slices", type=int, default=6, help="closed-loop slices per server, run alternately"
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also print the workers' CPU per request: gunicorn, the app, Bot.handle "
+        "(both servers wrapped by bench/split_app.py)",
+    )
     args = parser.parse_args()
     mixes = ("warm", "cold") if args.mix == "both" else (args.mix,)
 
@@ -381,6 +388,9 @@ def main() -> int:
     results: dict[tuple[str, str], dict] = {}
     spread: dict[str, list[float]] = {}
     servers = (("echo", "bench.echo_app:app"), ("safetybot", "bot.wsgi:app"))
+    if args.split:
+        servers = (("echo", "bench.split_app:echo"), ("safetybot", "bench.split_app:bot"))
+    splits: dict[tuple[str, str], dict] = {}
     for mix in mixes:
         procs, bases, loads = {}, {}, {}
         try:
@@ -392,7 +402,21 @@ def main() -> int:
                 wait_http(bases[name] + "/wecom/callback")
                 run_load(bases[name], take(mix, args.warmup, 1), args.concurrency)
                 loads[name] = take(mix, args.requests, 2)
+            if args.split:
+                before = {n: split_app.read(bases[n], args.workers) for n, _ in servers}
+                database_cpu = split_app.postgres_cpu()
             measured, spread[mix] = alternate(bases, loads, args.concurrency, args.slices)
+            if args.split:
+                database_cpu = split_app.postgres_cpu() - database_cpu
+                for name, _ in servers:
+                    after = split_app.read(bases[name], args.workers)
+                    splits[(mix, name)] = split_app.per_request(before[name], after)
+                # Only safetybot's slices use the database.
+                if db_url.startswith("postgresql"):
+                    n = splits[(mix, "safetybot")]["requests"]
+                    splits[(mix, "safetybot")]["database"] = round(database_cpu / n * 1000, 3)
+                for name, _ in servers:
+                    print(mix, name, "split", json.dumps(splits[(mix, name)]), flush=True)
             for name, _ in servers:
                 results[(mix, name)] = measured[name]
                 print(mix, name, json.dumps(results[(mix, name)]), flush=True)
@@ -431,6 +455,19 @@ def main() -> int:
             f"p99 at half the echo rate {results[(mix, 'open')]['p99_ms']} ms "
             f"(goal < {OPEN_P99_GOAL_MS})"
         )
+    if splits:
+        print("\nCPU per request (ms) over the closed-loop slices: the workers' outside the app")
+        print("(gunicorn), inside it, of that inside Bot.handle; PostgreSQL's server processes")
+        print(
+            f"{'mix':5} {'server':10} {'outside app':>12} {'app':>7} {'handle':>7} {'database':>9}"
+        )
+        for (mix, name), r in splits.items():
+            handle = f"{r['handle']:.3f}" if name == "safetybot" else "-"
+            database = f"{r['database']:.3f}" if "database" in r else "-"
+            print(
+                f"{mix:5} {name:10} {r['process'] - r['app']:>12.3f} {r['app']:>7.3f} "
+                f"{handle:>7} {database:>9}"
+            )
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
