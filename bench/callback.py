@@ -266,27 +266,37 @@ def alternate(bases: dict[str, str], reqs: dict[str, list], concurrency: int, sl
         ]
         for n in names
     }
-    got = {n: ([], 0, 0.0, [0.0, 0.0, 0.0]) for n in names}  # latencies, errors, s, shares
+    latencies = {n: [] for n in names}
+    errors = dict.fromkeys(names, 0)
+    seconds = dict.fromkeys(names, 0.0)
+    shares = {n: [] for n in names}  # (seconds, machine.Shares) per slice
     pairs = []
     for k in range(slices):
         rates = {}
         for name in names if k % 2 == 0 else reversed(names):
             mark = machine.mark()
-            latencies, errors, seconds = send(bases[name], parts[name][k], concurrency)
-            shares = machine.shares_since(mark)
-            lat, err, total, acc = got[name]
-            lat.extend(latencies)
-            acc[0] += seconds
-            acc[1] += seconds * (shares.idle or 0.0)
-            acc[2] += seconds * (shares.stolen or 0.0)
-            got[name] = (lat, err + errors, total + seconds, acc)
-            rates[name] = len(latencies) / seconds
+            lat, err, spent = send(bases[name], parts[name][k], concurrency)
+            shares[name].append((spent, machine.shares_since(mark)))
+            latencies[name].extend(lat)
+            errors[name] += err
+            seconds[name] += spent
+            rates[name] = len(lat) / spent
         pairs.append(rates[names[1]] / rates[names[0]])
     out = {}
-    for name, (lat, errors, seconds, acc) in got.items():
-        out[name] = summary(lat, errors, seconds)
-        out[name]["machine"] = machine.Shares(acc[1] / acc[0], acc[2] / acc[0])
+    for name in names:
+        out[name] = summary(latencies[name], errors[name], seconds[name])
+        out[name]["machine"] = machine.Shares(
+            *(_weighted(shares[name], field) for field in machine.Shares._fields)
+        )
     return out, pairs
+
+
+def _weighted(parts: list[tuple[float, machine.Shares]], field: str) -> float | None:
+    """The time-weighted mean of one share over the slices (None if any is unknown)."""
+    values = [(spent, getattr(share, field)) for spent, share in parts]
+    if any(v is None for _, v in values):
+        return None
+    return sum(spent * v for spent, v in values) / sum(spent for spent, _ in values)
 
 
 def gunicorn(app: str, port: int, env: dict, cwd: Path, workers: int = 2) -> subprocess.Popen:

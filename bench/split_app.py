@@ -24,6 +24,13 @@ _lock = threading.Lock()
 SPLIT_PATH = "/bench/split"
 
 
+def _add(key: str, started: float, requests: int = 0) -> None:
+    spent = time.thread_time() - started
+    with _lock:
+        _totals[key] += spent
+        _totals["requests"] += requests
+
+
 def _report(start_response):
     with _lock:
         body = json.dumps({"pid": os.getpid(), "process": time.process_time(), **_totals})
@@ -40,10 +47,7 @@ def _timed(inner):
             # The body is built inside the call for both apps (a list, not a stream).
             return inner(environ, start_response)
         finally:
-            spent = time.thread_time() - started
-            with _lock:
-                _totals["requests"] += 1
-                _totals["app"] += spent
+            _add("app", started, requests=1)
 
     return app
 
@@ -79,9 +83,7 @@ def _load_bot():
         try:
             return handle(self, msg)
         finally:
-            spent = time.thread_time() - started
-            with _lock:
-                _totals["handle"] += spent
+            _add("handle", started)
 
     Bot.handle = timed_handle
     return app
