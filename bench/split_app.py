@@ -111,7 +111,7 @@ def per_request(before: dict[int, dict], after: dict[int, dict]) -> dict[str, fl
     """ms per request between two reads, over all workers."""
     n = sum(after[p]["requests"] - before[p]["requests"] for p in after)
     if n <= 0:
-        return {}
+        raise RuntimeError("no request was served between the two reads of /bench/split")
 
     def ms(key: str) -> float:
         return round(sum(after[p][key] - before[p][key] for p in after) / n * 1000, 3)
